@@ -1,0 +1,154 @@
+/*
+ * pws.h — the C ABI of the pawwork-supervisor Go core.
+ *
+ * The Go core is built with `go build -buildmode=c-shared` into
+ * libpawwork_supervisor.{so,dylib,dll}. The N-API addon does not link against
+ * it: it dlopen()s the library from its own directory and resolves each symbol
+ * below by name (see binding/loader.cc), so this header is the single source of
+ * truth for the signatures (the typedefs at the end are what the loader uses).
+ *
+ * Rules that hold for every function:
+ *  - Only integers and byte buffers cross. No Go pointer is ever returned; no C
+ *    pointer is retained by Go after the call returns (input buffers are copied
+ *    before return, output buffers are written before return).
+ *  - Every function may be called from any thread, concurrently, except where a
+ *    function says otherwise. None of them calls back into C.
+ *  - Negative return values are errors. Where a function takes an `err` buffer,
+ *    a failure writes a JSON object {"code":"ENOENT","message":"...","syscall":"spawn"}
+ *    (no NUL terminator) into it and returns -(bytes written); if `errcap` is too
+ *    small the JSON is cut at errcap bytes.
+ *  - Handles are positive 64-bit integers, never reused within one process.
+ *
+ * Lifetimes:
+ *  - A hub (pws_hub_open) is one event queue, one per JavaScript environment
+ *    (main thread or worker). It lives until pws_hub_close.
+ *  - A child handle (pws_spawn) lives from a successful spawn until
+ *    pws_release; after the EXIT event of that child no further event for it
+ *    is queued. Calls on a released or unknown handle return PWS_EBADHANDLE.
+ */
+#ifndef PWS_H
+#define PWS_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bumped whenever a signature or an event layout changes; the addon refuses
+ * to run against a library that answers another number. */
+#define PWS_ABI_VERSION 1
+
+/* Error returns that are not errno-style JSON. */
+#define PWS_EBADHANDLE (-1)   /* unknown or released handle                  */
+#define PWS_ECLOSED    (-2)   /* hub closed (pws_hub_next: closed and empty) */
+#define PWS_EINVAL     (-3)   /* an argument is out of range                 */
+
+/* Event types (see pws_hub_next for the record layout). */
+#define PWS_EV_STDOUT    1  /* payload: bytes read from the child's stdout             */
+#define PWS_EV_STDERR    2  /* payload: bytes read from the child's stderr             */
+#define PWS_EV_STDIN_ACK 3  /* aux: sequence number of a pws_write; payload: empty on
+                               success, else JSON {"code","message"} of the failure     */
+#define PWS_EV_EXIT      4  /* payload: JSON outcome (see go/core/outcome.go). Last
+                               event of a child; stdout/stderr events all came first. */
+#define PWS_EV_STDOUT_END 5 /* stdout reached EOF (or was cut: see outcome.truncated)  */
+#define PWS_EV_STDERR_END 6 /* stderr reached EOF (or was cut)                        */
+
+/* Streams for pws_flow. */
+#define PWS_STDOUT 1
+#define PWS_STDERR 2
+
+/* Reasons for pws_cancel (they appear in outcome.reason). */
+#define PWS_REASON_ABORT   1
+#define PWS_REASON_TIMEOUT 2
+#define PWS_REASON_STOP    3
+#define PWS_REASON_HOST    4
+
+/* The library's ABI number (PWS_ABI_VERSION of the build). Any thread. */
+int32_t pws_abi_version(void);
+
+/* Opens a hub. Returns a hub handle (> 0). */
+int64_t pws_hub_open(void);
+
+/* Closes a hub: every child spawned on it that is still running is cancelled
+ * with reason "host" (SIGKILL to its whole tree at once, no grace), and a
+ * thread blocked in pws_hub_next on it returns PWS_ECLOSED once the events
+ * already queued are taken. Bounded: returns within about 1 s even if a tree
+ * does not die (the cancellation goes on in the background). Idempotent. */
+int32_t pws_hub_close(int64_t hub);
+
+/* Takes the next events of a hub, blocking up to timeout_ms (0: do not block)
+ * for the first one, then appending more already-queued events while they fit.
+ * Written into buf (owned by the caller, at least 64 KiB + 24) as a sequence of
+ * records, each:
+ *   uint32 type | uint32 payload_len | int64 handle | int64 aux | payload
+ * (little-endian host order, 24-byte header, records not padded).
+ * Returns the number of bytes written (> 0), 0 on timeout, PWS_ECLOSED when
+ * the hub is closed and empty, PWS_EBADHANDLE for an unknown hub, PWS_EINVAL
+ * when cap < 65560. Intended for one pump thread per hub. */
+int64_t pws_hub_next(int64_t hub, uint8_t *buf, int64_t cap, int32_t timeout_ms);
+
+/* Spawns a child described by req (JSON, copied before return; see
+ * go/core/options.go: argv, cwd, env, stdio, shell, graceMs, timeoutMs,
+ * killSignal, killTreeOnExit, drainIdleMs, drainMaxMs). On success returns the
+ * child handle (> 0) and writes the child's pid to *pid_out. On failure returns
+ * a negative length of the JSON error written into err (codes: EINVAL for bad
+ * options or a NUL byte, ENOENT, EACCES, ENOTDIR, E2BIG, ...); nothing is left
+ * running and no event is queued. */
+int64_t pws_spawn(int64_t hub, const uint8_t *req, int64_t len,
+                  uint8_t *err, int64_t errcap, int64_t *pid_out);
+
+/* Queues len bytes (copied before return) for the child's stdin. Completion is
+ * reported by a PWS_EV_STDIN_ACK event carrying seq. Writes are performed in
+ * the order queued. Returns 0, PWS_EBADHANDLE, or PWS_EINVAL (stdin not piped
+ * or already closed; no event follows). */
+int32_t pws_write(int64_t h, const uint8_t *data, int64_t len, int64_t seq);
+
+/* Closes the child's stdin after the writes already queued (EOF for the child).
+ * Returns 0 or PWS_EBADHANDLE. Idempotent. */
+int32_t pws_close_stdin(int64_t h);
+
+/* Pauses (paused=1) or resumes (paused=0) reading one output stream: while
+ * paused, the pipe is not read, so the child blocks once the pipe is full
+ * (backpressure). Time spent paused never counts against the drain bounds. */
+int32_t pws_flow(int64_t h, int32_t stream, int32_t paused);
+
+/* Sends signal sig to the child only (tree=0) or to every member of its tree
+ * (tree=1), once, without any ladder. Returns 0, PWS_EBADHANDLE, or a negative
+ * errno. Sending to a child that has already exited is a no-op (0). */
+int32_t pws_signal(int64_t h, int32_t sig, int32_t tree);
+
+/* Starts the cancellation ladder on the child's whole tree: sig (0: SIGTERM)
+ * to every member, up to grace_ms for all of them to be gone, SIGKILL to the
+ * rest, confirm. Returns at once; the EXIT event reports the outcome with the
+ * given reason. Cancelling twice or after exit is a no-op returning 0. */
+int32_t pws_cancel(int64_t h, int32_t reason, int32_t sig, int64_t grace_ms);
+
+/* Forgets the handle. If the child is still running it is cancelled first
+ * (reason "host", SIGKILL). After this call no event of the child is queued. */
+int32_t pws_release(int64_t h);
+
+/* Writes the pids of every live descendant of pid (children first, not pid
+ * itself) as a JSON array into buf. Returns bytes written, or -(needed) when
+ * cap is too small. Works for any pid, supervised or not. */
+int64_t pws_descendants(int64_t pid, uint8_t *buf, int64_t cap);
+
+/* Function pointer types used by the dynamic loader. */
+typedef int32_t (*pws_abi_version_fn)(void);
+typedef int64_t (*pws_hub_open_fn)(void);
+typedef int32_t (*pws_hub_close_fn)(int64_t);
+typedef int64_t (*pws_hub_next_fn)(int64_t, uint8_t *, int64_t, int32_t);
+typedef int64_t (*pws_spawn_fn)(int64_t, const uint8_t *, int64_t, uint8_t *, int64_t, int64_t *);
+typedef int32_t (*pws_write_fn)(int64_t, const uint8_t *, int64_t, int64_t);
+typedef int32_t (*pws_close_stdin_fn)(int64_t);
+typedef int32_t (*pws_flow_fn)(int64_t, int32_t, int32_t);
+typedef int32_t (*pws_signal_fn)(int64_t, int32_t, int32_t);
+typedef int32_t (*pws_cancel_fn)(int64_t, int32_t, int32_t, int64_t);
+typedef int32_t (*pws_release_fn)(int64_t);
+typedef int64_t (*pws_descendants_fn)(int64_t, uint8_t *, int64_t);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PWS_H */
