@@ -1,0 +1,93 @@
+// Finds and loads the native addon, in a fixed order, and checks that the addon and the
+// Go library speak the ABI this facade was written for.
+import * as fs from "node:fs"
+import * as path from "node:path"
+
+/** The C ABI version this facade expects (PWS_ABI_VERSION in binding/pws.h). */
+export const ABI_VERSION = 1
+
+export const EV_STDOUT = 1
+export const EV_STDERR = 2
+export const EV_STDIN_ACK = 3
+export const EV_EXIT = 4
+export const EV_STDOUT_END = 5
+export const EV_STDERR_END = 6
+
+export const REASON_ABORT = 1
+export const REASON_TIMEOUT = 2
+export const REASON_STOP = 3
+export const REASON_HOST = 4
+
+/** Negative returns of the C ABI (pws.h). */
+export const PWS_EBADHANDLE = -1
+export const PWS_EINVAL = -3
+
+export type EventCallback = (type: number, aux: number, payload: Buffer | undefined) => void
+
+/** One native child: JS holds its integer handle only; the native side owns the rest. */
+export interface NativeChild {
+  readonly pid: number
+  readonly handle: number
+  write(data: Uint8Array, seq: number): number
+  closeStdin(): number
+  setFlow(stream: number, paused: boolean): number
+  signal(sig: number, tree: boolean): number
+  cancel(reason: number, sig: number, graceMs: number): number
+  ref(): void
+  unref(): void
+}
+
+export interface Addon {
+  abiVersion(): number
+  libraryPath(): string
+  descendants(pid: number): number[]
+  Child: new (request: Buffer, onEvent: EventCallback) => NativeChild
+}
+
+let cached: Addon | undefined
+let cachedError: Error | undefined
+
+/** Places the addon is looked for, in order. */
+export function addonCandidates(): string[] {
+  const root = path.resolve(__dirname, "..")
+  const name = "pawwork_supervisor.node"
+  const out: string[] = []
+  if (process.env.PAWWORK_SUPERVISOR_ADDON) out.push(path.resolve(process.env.PAWWORK_SUPERVISOR_ADDON))
+  out.push(path.join(root, "prebuilds", `${process.platform}-${process.arch}`, name))
+  out.push(path.join(root, "build", "Release", name))
+  return out
+}
+
+/** Loads the addon once; every later call returns it or throws the same error. */
+export function loadAddon(): Addon {
+  if (cached) return cached
+  if (cachedError) throw cachedError
+  const tried: string[] = []
+  for (const file of addonCandidates()) {
+    if (!fs.existsSync(file)) {
+      tried.push(`${file}: not found`)
+      continue
+    }
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const addon = require(file) as Addon
+      const abi = addon.abiVersion()
+      if (abi !== ABI_VERSION) {
+        tried.push(`${file}: native ABI ${abi}, this facade needs ${ABI_VERSION}`)
+        continue
+      }
+      cached = addon
+      return addon
+    } catch (err) {
+      tried.push(`${file}: ${(err as Error).message}`)
+    }
+  }
+  const err = new Error(
+    "pawwork-supervisor: could not load the native addon. Tried:\n  " +
+      tried.join("\n  ") +
+      "\nBuild it with `make` or set PAWWORK_SUPERVISOR=legacy.",
+  ) as Error & { code: string }
+  err.code = "ERR_PAWWORK_SUPERVISOR_LOAD"
+  cachedError = err
+  throw err
+}

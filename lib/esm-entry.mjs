@@ -1,0 +1,15 @@
+// ES module entry: the CommonJS build, re-exported by name.
+import cjs from "./index.js"
+
+export const {
+  Process,
+  supervise,
+  SupervisedChild,
+  RunFailedError,
+  TERMINATION_GRACE_MS,
+  legacy,
+  native,
+  implementation,
+  setImplementation,
+} = cjs
+export default cjs

@@ -1,0 +1,66 @@
+// pawwork-supervisor: a process supervisor for Node and Electron.
+//
+//   import { Process, supervise } from "pawwork-supervisor"
+//
+// `Process` is a drop-in for PawWork's process.ts (../shared/BASELINE.md). Which
+// implementation serves it is one feature flag: PAWWORK_SUPERVISOR=native|legacy in the
+// environment (native by default), or setImplementation() in tests.
+import { legacy } from "./legacy"
+import { native } from "./native"
+import type { Child, Options, ProcessApi, Result, RunOptions, TerminateTreeInput, TextResult } from "./types"
+import type { ChildProcess } from "node:child_process"
+
+export type { Child, Options, RunOptions, Result, TextResult, Stdio, Shell, TerminateTreeInput, ProcessApi } from "./types"
+export { RunFailedError, TERMINATION_GRACE_MS } from "./types"
+export { supervise, SupervisedChild } from "./supervise"
+export type { Outcome, Reason, SuperviseOptions } from "./supervise"
+export { legacy } from "./legacy"
+export { native } from "./native"
+
+export type Implementation = "native" | "legacy"
+
+function fromEnv(): Implementation {
+  const v = process.env.PAWWORK_SUPERVISOR
+  if (v === undefined || v === "" || v === "native") return "native"
+  if (v === "legacy") return "legacy"
+  throw new Error(`pawwork-supervisor: PAWWORK_SUPERVISOR must be "native" or "legacy", not ${JSON.stringify(v)}`)
+}
+
+let current: Implementation | undefined
+
+/** The implementation `Process` uses now. */
+export function implementation(): Implementation {
+  return (current ??= fromEnv())
+}
+
+/** Switches `Process` to another implementation (for tests and rollback). */
+export function setImplementation(impl: Implementation): void {
+  if (impl !== "native" && impl !== "legacy") throw new TypeError(`pawwork-supervisor: unknown implementation ${JSON.stringify(impl)}`)
+  current = impl
+}
+
+function impl(): ProcessApi {
+  return implementation() === "legacy" ? legacy : native
+}
+
+/** PawWork's `Process` namespace, served by the implementation the flag selects. */
+export namespace Process {
+  export const TERMINATION_GRACE_MS = 500
+  export const RunFailedError = native.RunFailedError
+  export type RunFailedError = import("./types").RunFailedError
+  export type Stdio = import("./types").Stdio
+  export type Shell = import("./types").Shell
+  export type Options = import("./types").Options
+  export type RunOptions = import("./types").RunOptions
+  export type Result = import("./types").Result
+  export type TextResult = import("./types").TextResult
+  export type Child = import("./types").Child
+  export const spawn = (cmd: string[], opts?: Options): Child => impl().spawn(cmd, opts)
+  export const run = (cmd: string[], opts?: RunOptions): Promise<Result> => impl().run(cmd, opts)
+  export const text = (cmd: string[], opts?: RunOptions): Promise<TextResult> => impl().text(cmd, opts)
+  export const lines = (cmd: string[], opts?: RunOptions): Promise<string[]> => impl().lines(cmd, opts)
+  export const stop = (proc: ChildProcess): Promise<void> => impl().stop(proc)
+  export const exists = (pid: number): boolean => impl().exists(pid)
+  export const descendants = (pid: number): Promise<number[]> => impl().descendants(pid)
+  export const terminateTree = (input: TerminateTreeInput): Promise<void> => impl().terminateTree(input)
+}

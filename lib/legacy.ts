@@ -1,0 +1,327 @@
+// Legacy implementation: a faithful re-implementation of PawWork's baseline `Process`
+// helper, written from the description in ../shared/BASELINE.md. It deliberately keeps the
+// baseline's known gaps (no `detached`, pgrep snapshot walk, check-then-act SIGKILL,
+// EPERM-as-dead, `exited` on 'exit' rather than 'close', ...): it is the yardstick the
+// comparison report measures against and PawWork's rollback path. Do not "fix" it.
+import { execFile, spawn as nodeSpawn } from "node:child_process"
+import type { ChildProcess, SpawnOptions } from "node:child_process"
+import type { Readable } from "node:stream"
+import crossSpawn from "cross-spawn"
+import {
+  RunFailedError,
+  TERMINATION_GRACE_MS,
+  type Child,
+  type Options,
+  type ProcessApi,
+  type Result,
+  type RunOptions,
+  type TerminateTreeInput,
+  type TextResult,
+} from "./types"
+
+export { RunFailedError, TERMINATION_GRACE_MS }
+
+/** Grace between the first signal and SIGKILL after an abort, when `timeout` is omitted. */
+const ABORT_GRACE_MS = 5000
+
+const isWindows = process.platform === "win32"
+
+// ---------------------------------------------------------------------------------------
+// small helpers
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}
+
+/** Send a signal, ignoring every error (ESRCH, EPERM, ...). */
+function signalPid(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal)
+  } catch {
+    // ignored: individual kill errors never abort the algorithm
+  }
+}
+
+/** Resolve after `ms`; the timer is ref'd while pending (the caller awaits it). */
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)))
+}
+
+/**
+ * Wait for `promise` (its rejection counts as settled) or `ms`, whichever comes first.
+ * The timer is cleared as soon as either side wins, so nothing is left behind.
+ */
+function raceGrace(promise: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, Math.max(0, ms))
+    const done = () => {
+      clearTimeout(timer)
+      resolve()
+    }
+    promise.then(done, done)
+  })
+}
+
+function collect(stream: Readable): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = []
+    stream.on("data", (chunk: Buffer | string) => {
+      chunks.push(typeof chunk === "string" ? Buffer.from(chunk) : chunk)
+    })
+    const finish = () => resolve(Buffer.concat(chunks))
+    stream.once("end", finish)
+    // A pipe destroyed without 'end' still counts as ended (settling twice is a no-op).
+    stream.once("close", finish)
+    stream.once("error", reject)
+  })
+}
+
+// ---------------------------------------------------------------------------------------
+// spawn
+
+export function spawn(cmd: string[], opts: Options = {}): Child {
+  if (cmd.length === 0) throw new Error("Command is required")
+  opts.abort?.throwIfAborted()
+
+  const env =
+    opts.env === null ? {} : opts.env === undefined ? undefined : { ...process.env, ...opts.env }
+
+  const spawnOptions: SpawnOptions = {
+    cwd: opts.cwd,
+    env,
+    stdio: [opts.stdin ?? "ignore", opts.stdout ?? "ignore", opts.stderr ?? "ignore"],
+    shell: opts.shell,
+    windowsHide: true,
+  }
+  const proc = crossSpawn(cmd[0], cmd.slice(1), spawnOptions)
+
+  let onAbort: (() => void) | undefined
+  const detachAbort = () => {
+    if (onAbort) opts.abort?.removeEventListener("abort", onAbort)
+    onAbort = undefined
+  }
+
+  const exited = new Promise<number>((resolve, reject) => {
+    proc.once("exit", (code) => {
+      detachAbort()
+      resolve(code ?? 1)
+    })
+    // `on`, not `once`: a later 'error' (e.g. a failed kill) must never be unhandled.
+    proc.on("error", (err) => {
+      if (proc.pid === undefined) detachAbort()
+      reject(err)
+    })
+  })
+  // The rejection is the caller's to observe; it must never be reported as unhandled.
+  exited.catch(() => {})
+
+  if (opts.abort) {
+    const firstSignal = opts.kill ?? "SIGTERM"
+    const grace = opts.timeout ?? ABORT_GRACE_MS
+    onAbort = () => {
+      detachAbort()
+      if (proc.exitCode !== null || proc.signalCode !== null) return
+      const pid = proc.pid
+      if (pid === undefined) return
+      // Not awaited, and the streams are never destroyed (baseline behaviour).
+      void terminateTree({
+        pid,
+        graceMs: grace,
+        signalRoot: (signal) => {
+          proc.kill(signal === "SIGTERM" ? firstSignal : signal)
+        },
+        waitForExit: exited,
+      }).catch(() => {})
+    }
+    opts.abort.addEventListener("abort", onAbort, { once: true })
+  }
+
+  return Object.assign(proc, { exited })
+}
+
+// ---------------------------------------------------------------------------------------
+// run / text / lines
+
+export async function run(cmd: string[], opts: RunOptions = {}): Promise<Result> {
+  const { nothrow, ...rest } = opts
+  const proc = spawn(cmd, { ...rest, stdout: "pipe", stderr: "pipe" })
+  if (!proc.stdout || !proc.stderr) throw new Error("Process output not available")
+
+  let out: Result
+  try {
+    const [code, stdout, stderr] = await Promise.all([
+      proc.exited,
+      collect(proc.stdout),
+      collect(proc.stderr),
+    ])
+    out = { code, stdout, stderr }
+  } catch (err) {
+    if (!nothrow) throw err
+    return { code: 1, stdout: Buffer.alloc(0), stderr: Buffer.from(errorMessage(err)) }
+  }
+
+  if (out.code === 0 || nothrow) return out
+  throw new RunFailedError(cmd, out.code, out.stdout, out.stderr)
+}
+
+export async function text(cmd: string[], opts: RunOptions = {}): Promise<TextResult> {
+  const out = await run(cmd, opts)
+  return { ...out, text: out.stdout.toString("utf8") }
+}
+
+export async function lines(cmd: string[], opts: RunOptions = {}): Promise<string[]> {
+  const out = await text(cmd, opts)
+  return out.text.split(/\r?\n/).filter((line) => line.length > 0)
+}
+
+// ---------------------------------------------------------------------------------------
+// process-tree helpers
+
+/** Signal-0 probe. Any error, EPERM included, counts as "not alive" (baseline gap). */
+export function exists(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Direct children of `pid` via one `pgrep -P` process; exit code 1 means "none". */
+function childrenOf(pid: number): Promise<number[]> {
+  return new Promise<number[]>((resolve, reject) => {
+    execFile("pgrep", ["-P", String(pid)], { windowsHide: true }, (err, stdout) => {
+      if (err) {
+        if ((err as { code?: unknown }).code === 1) return resolve([])
+        return reject(err)
+      }
+      const pids = String(stdout)
+        .split(/\s+/)
+        .filter((s) => s.length > 0)
+        .map((s) => Number.parseInt(s, 10))
+        .filter((n) => Number.isInteger(n) && n > 0)
+      resolve(pids)
+    })
+  })
+}
+
+/** Breadth-first walk of `pgrep -P`, one pgrep per node; [] on failure and on Windows. */
+export async function descendants(pid: number): Promise<number[]> {
+  if (isWindows) return []
+  try {
+    const found: number[] = []
+    const seen = new Set<number>([pid])
+    const queue: number[] = [pid]
+    while (queue.length > 0) {
+      const current = queue.shift() as number
+      for (const child of await childrenOf(current)) {
+        if (seen.has(child)) continue
+        seen.add(child)
+        found.push(child)
+        queue.push(child)
+      }
+    }
+    return found
+  } catch {
+    return []
+  }
+}
+
+function terminateTreeWindows(pid: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    let proc: ChildProcess
+    try {
+      proc = nodeSpawn("taskkill", ["/pid", String(pid), "/f", "/t"], {
+        stdio: "ignore",
+        windowsHide: true,
+      })
+    } catch {
+      return resolve()
+    }
+    // Exit code deliberately unchecked.
+    proc.once("exit", () => resolve())
+    proc.once("error", () => resolve())
+  })
+}
+
+export async function terminateTree(input: TerminateTreeInput): Promise<void> {
+  const { pid, signalRoot, waitForExit } = input
+  const graceMs = input.graceMs ?? TERMINATION_GRACE_MS
+
+  if (isWindows) return terminateTreeWindows(pid)
+
+  const signalTheRoot = (signal: NodeJS.Signals) => {
+    if (signalRoot) {
+      try {
+        signalRoot(signal)
+      } catch {
+        // ignored
+      }
+    } else {
+      signalPid(pid, signal)
+    }
+  }
+  const wait = () => (waitForExit ? raceGrace(waitForExit, graceMs) : sleep(graceMs))
+
+  // 1. Snapshot the descendants before any signal.
+  let snapshot: number[] = []
+  try {
+    snapshot = await (input.findDescendants ?? descendants)(pid)
+  } catch {
+    snapshot = []
+  }
+
+  // 2. SIGTERM the group; if that fails, the root and every snapshot pid still alive.
+  let groupSignalled = false
+  try {
+    process.kill(-pid, "SIGTERM")
+    groupSignalled = true
+  } catch {
+    signalTheRoot("SIGTERM")
+    for (const p of snapshot) if (exists(p)) signalPid(p, "SIGTERM")
+  }
+
+  // 3. Grace.
+  await wait()
+
+  // 4. Done when the root and the whole snapshot are gone.
+  if (!exists(pid) && snapshot.every((p) => !exists(p))) return
+
+  // 5. Escalate, then wait once more.
+  if (groupSignalled && exists(pid)) signalPid(-pid, "SIGKILL")
+  else signalTheRoot("SIGKILL")
+  for (const p of snapshot) if (exists(p)) signalPid(p, "SIGKILL")
+  await wait()
+}
+
+export function stop(proc: ChildProcess): Promise<void> {
+  const pid = proc.pid
+  if (pid === undefined) return Promise.resolve()
+  const waitForExit =
+    proc.exitCode !== null || proc.signalCode !== null
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => proc.once("exit", () => resolve()))
+  return terminateTree({
+    pid,
+    graceMs: TERMINATION_GRACE_MS,
+    signalRoot: (signal) => {
+      proc.kill(signal)
+    },
+    waitForExit,
+  })
+}
+
+// ---------------------------------------------------------------------------------------
+
+export const legacy: ProcessApi = {
+  TERMINATION_GRACE_MS,
+  RunFailedError,
+  spawn,
+  run,
+  text,
+  lines,
+  stop,
+  exists,
+  descendants,
+  terminateTree,
+}

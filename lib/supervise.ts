@@ -1,0 +1,431 @@
+// The native supervisor's child: a Node ChildProcess look-alike backed by the Go core,
+// plus what the baseline cannot say (the outcome, cancel(), bounds).
+import { EventEmitter } from "node:events"
+import { constants as osConstants } from "node:os"
+import { Readable, Writable } from "node:stream"
+import {
+  EV_EXIT,
+  EV_STDERR,
+  EV_STDERR_END,
+  EV_STDIN_ACK,
+  EV_STDOUT,
+  EV_STDOUT_END,
+  PWS_EBADHANDLE,
+  REASON_ABORT,
+  REASON_STOP,
+  loadAddon,
+  type NativeChild,
+} from "./addon"
+import type { Options, Stdio } from "./types"
+
+export type Reason = "exit" | "abort" | "timeout" | "stop" | "host"
+
+/** How a supervised child ended. */
+export interface Outcome {
+  /** The leader's pid. */
+  pid: number
+  /** Exit code, or null when the leader was killed by a signal. */
+  code: number | null
+  /** Signal that killed the leader (e.g. "SIGTERM"), or null. */
+  signal: NodeJS.Signals | null
+  /** Why it ended. */
+  reason: Reason
+  stdoutBytes: number
+  stderrBytes: number
+  /** An output stream was cut before EOF because a drain bound fired. */
+  truncated: boolean
+  /** Tree members the leader left behind: let go (default) or killed (`killTreeOnExit`). */
+  leftovers: number[]
+  durationMs: number
+  /** Milliseconds per phase: run (spawn → leader exit), grace, kill, drain. */
+  phases: { runMs: number; graceMs: number; killMs: number; drainMs: number }
+  /** Bounds that fired and internal failures, reported instead of swallowed. */
+  errors: string[]
+  /** How the tree was contained, e.g. "session+pgroup+pidfd". */
+  containment: string
+}
+
+export interface SuperviseOptions extends Omit<Options, "stderr" | "abort" | "kill" | "timeout"> {
+  /** "stdout" merges stderr into the stdout stream in the order the child wrote (2>&1). */
+  stderr?: Stdio | "stdout"
+  /** Cancels the tree (reason "abort") when it fires. */
+  signal?: AbortSignal
+  /** Run-time limit: the tree is cancelled (reason "timeout") after this many ms. */
+  timeoutMs?: number
+  /** Between the first signal and SIGKILL (default 5000). */
+  graceMs?: number
+  /** First signal of a cancellation (default SIGTERM). */
+  killSignal?: NodeJS.Signals | number
+  /** Kill what the leader leaves behind when it exits by itself (default false: let go). */
+  killTreeOnExit?: boolean
+  /** After the leader's exit, how long to wait for the next output chunk (default 1000). */
+  drainIdleMs?: number
+  /** After the leader's exit, the most the drain may take (default 10000). */
+  drainMaxMs?: number
+}
+
+/** Thrown synchronously for bad arguments, like Node's own validators. */
+function invalidArg(code: "ERR_INVALID_ARG_TYPE" | "ERR_INVALID_ARG_VALUE" | "ERR_OUT_OF_RANGE", message: string): Error {
+  const err = (code === "ERR_OUT_OF_RANGE" ? new RangeError(message) : new TypeError(message)) as Error & { code: string }
+  err.code = code
+  return err
+}
+
+const STDIO = new Set(["pipe", "inherit", "ignore"])
+const TERMINATING = new Set(["SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGKILL"])
+
+/** Signal name or number → number; throws like Node for an unknown one. */
+export function signalNumber(sig: NodeJS.Signals | number | undefined, fallback: NodeJS.Signals): number {
+  const s = sig ?? fallback
+  if (typeof s === "number") {
+    if (!Number.isInteger(s) || s < 0 || s > 64) throw invalidArg("ERR_OUT_OF_RANGE", `Unknown signal: ${s}`)
+    return s
+  }
+  const n = (osConstants.signals as Record<string, number>)[s]
+  if (n === undefined) throw invalidArg("ERR_INVALID_ARG_VALUE", `Unknown signal: ${s}`)
+  return n
+}
+
+export function signalName(n: number): NodeJS.Signals | undefined {
+  for (const [name, num] of Object.entries(osConstants.signals)) if (num === n) return name as NodeJS.Signals
+  return undefined
+}
+
+function checkMs(name: string, v: number | undefined): number | undefined {
+  if (v === undefined) return undefined
+  if (typeof v !== "number" || !Number.isFinite(v) || v < 0) {
+    throw invalidArg("ERR_OUT_OF_RANGE", `The value of "${name}" is out of range. It must be a finite number >= 0. Received ${String(v)}`)
+  }
+  return Math.round(v)
+}
+
+/** Validates argv like child_process.spawn does (synchronously). */
+export function checkArgv(cmd: unknown): asserts cmd is string[] {
+  if (!Array.isArray(cmd)) throw invalidArg("ERR_INVALID_ARG_TYPE", 'The "cmd" argument must be an array of strings')
+  if (cmd.length === 0) throw new Error("Command is required")
+  cmd.forEach((a, i) => {
+    if (typeof a !== "string") throw invalidArg("ERR_INVALID_ARG_TYPE", `The "cmd[${i}]" argument must be of type string. Received ${typeof a}`)
+    if (a.includes("\0")) throw invalidArg("ERR_INVALID_ARG_VALUE", `The argument 'cmd[${i}]' must be a string without null bytes. Received ${JSON.stringify(a)}`)
+  })
+  if (cmd[0] === "") throw invalidArg("ERR_INVALID_ARG_VALUE", "The argument 'cmd[0]' cannot be empty")
+}
+
+/** The child's environment by the baseline's rule: omitted → process.env, object → merged, null → empty. */
+export function childEnv(env: NodeJS.ProcessEnv | null | undefined): string[] {
+  const merged: NodeJS.ProcessEnv = env === null ? {} : env === undefined ? process.env : { ...process.env, ...env }
+  const out: string[] = []
+  for (const [k, v] of Object.entries(merged)) {
+    if (v === undefined) continue
+    const kv = `${k}=${v}`
+    if (kv.includes("\0")) throw invalidArg("ERR_INVALID_ARG_VALUE", `The environment variable ${k} must be a string without null bytes`)
+    out.push(kv)
+  }
+  return out
+}
+
+/** argv with the shell applied the way child_process does it. */
+export function shellArgv(cmd: string[], shell: boolean | string | undefined): string[] {
+  if (!shell) return cmd
+  const line = cmd.join(" ")
+  if (process.platform === "win32") {
+    const comspec = typeof shell === "string" ? shell : process.env.ComSpec || "cmd.exe"
+    return [comspec, "/d", "/s", "/c", `"${line}"`]
+  }
+  return [typeof shell === "string" ? shell : "/bin/sh", "-c", line]
+}
+
+type Pending = { cb: (err?: Error | null) => void }
+
+let spawnCount = 0
+const live = new Map<number, SupervisedChild>()
+
+/** The supervised child whose leader has this pid, while it is alive. */
+export function supervisedByPid(pid: number): SupervisedChild | undefined {
+  return live.get(pid)
+}
+
+/**
+ * A supervised child. It behaves as a Node ChildProcess ('spawn', 'exit'(code, signal),
+ * 'close', 'error'; pid, exitCode, signalCode, killed, kill(); stdio streams) with one
+ * difference that is the point: 'exit' comes only after stdout and stderr ended.
+ */
+export class SupervisedChild extends EventEmitter {
+  pid: number | undefined
+  readonly stdin: Writable | null
+  readonly stdout: Readable | null
+  readonly stderr: Readable | null
+  readonly stdio: [Writable | null, Readable | null, Readable | null, undefined, undefined]
+  exitCode: number | null = null
+  signalCode: NodeJS.Signals | null = null
+  killed = false
+  readonly connected = false
+  readonly spawnfile: string
+  readonly spawnargs: string[]
+  /** Resolves with the exit code (1 when killed by a signal); rejects on a spawn error. */
+  readonly exited: Promise<number>
+  /** Resolves with how the child ended; rejects only on a spawn error. */
+  readonly outcome: Promise<Outcome>
+
+  private native: NativeChild | undefined
+  private readonly opts: SuperviseOptions
+  private readonly pending = new Map<number, Pending>()
+  private seq = 0
+  private ended = false
+  private settle!: (o: Outcome) => void
+  private fail!: (e: Error) => void
+  private abortListener: (() => void) | undefined
+
+  constructor(cmd: string[], opts: SuperviseOptions = {}) {
+    super()
+    checkArgv(cmd)
+    if (opts === null || typeof opts !== "object") throw invalidArg("ERR_INVALID_ARG_TYPE", 'The "options" argument must be of type object')
+    for (const k of ["stdin", "stdout"] as const) {
+      const v = opts[k]
+      if (v !== undefined && !STDIO.has(v)) throw invalidArg("ERR_INVALID_ARG_VALUE", `The property 'options.${k}' must be "pipe", "inherit" or "ignore". Received ${JSON.stringify(v)}`)
+    }
+    if (opts.stderr !== undefined && !STDIO.has(opts.stderr) && opts.stderr !== "stdout") {
+      throw invalidArg("ERR_INVALID_ARG_VALUE", `The property 'options.stderr' must be "pipe", "inherit", "ignore" or "stdout". Received ${JSON.stringify(opts.stderr)}`)
+    }
+    if (opts.stderr === "stdout" && opts.stdout !== "pipe") throw invalidArg("ERR_INVALID_ARG_VALUE", `options.stderr "stdout" needs options.stdout "pipe"`)
+    if (opts.cwd !== undefined && typeof opts.cwd !== "string") throw invalidArg("ERR_INVALID_ARG_TYPE", 'The "options.cwd" property must be of type string')
+    if (opts.cwd?.includes("\0")) throw invalidArg("ERR_INVALID_ARG_VALUE", "The property 'options.cwd' must be a string without null bytes")
+    if (opts.signal !== undefined && !(opts.signal instanceof AbortSignal)) throw invalidArg("ERR_INVALID_ARG_TYPE", 'The "options.signal" property must be an AbortSignal')
+    opts.signal?.throwIfAborted()
+    const killSignal = signalNumber(opts.killSignal, "SIGTERM")
+    const request = {
+      argv: shellArgv(cmd, opts.shell),
+      cwd: opts.cwd || undefined,
+      env: childEnv(opts.env),
+      stdin: opts.stdin ?? "ignore",
+      stdout: opts.stdout ?? "ignore",
+      stderr: opts.stderr ?? "ignore",
+      killSignal,
+      graceMs: checkMs("graceMs", opts.graceMs),
+      timeoutMs: checkMs("timeoutMs", opts.timeoutMs),
+      killTreeOnExit: !!opts.killTreeOnExit,
+      drainIdleMs: checkMs("drainIdleMs", opts.drainIdleMs),
+      drainMaxMs: checkMs("drainMaxMs", opts.drainMaxMs),
+    }
+    if (opts.killTreeOnExit !== undefined && typeof opts.killTreeOnExit !== "boolean") throw invalidArg("ERR_INVALID_ARG_TYPE", 'The "options.killTreeOnExit" property must be of type boolean')
+    this.opts = opts
+    this.spawnfile = request.argv[0]
+    this.spawnargs = request.argv
+
+    this.outcome = new Promise<Outcome>((resolve, reject) => {
+      this.settle = resolve
+      this.fail = reject
+    })
+    this.exited = this.outcome.then((o) => o.code ?? 1)
+    // A spawn error reaches callers through 'error' and the promises they await; a
+    // promise nobody awaits must not become an unhandled rejection.
+    this.outcome.catch(() => {})
+    this.exited.catch(() => {})
+
+    this.stdin = request.stdin === "pipe" ? this.makeStdin() : null
+    this.stdout = request.stdout === "pipe" ? this.makeReadable(1) : null
+    this.stderr = request.stderr === "pipe" ? this.makeReadable(2) : null
+    this.stdio = [this.stdin, this.stdout, this.stderr, undefined, undefined]
+
+    const addon = loadAddon()
+    try {
+      this.native = new addon.Child(Buffer.from(JSON.stringify(request)), (type, aux, payload) => this.onEvent(type, aux, payload))
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException & { spawnargs?: string[] }
+      if (err.code === "EINVAL" && err.syscall === "spawn") {
+        // The core refused the request itself: a usage error, thrown like Node's.
+        throw invalidArg("ERR_INVALID_ARG_VALUE", err.message)
+      }
+      if (typeof err.errno === "number" && err.errno > 0) err.errno = -err.errno
+      err.spawnargs = request.argv.slice(1)
+      this.failSpawn(err)
+      return
+    }
+    this.pid = this.native.pid
+    live.set(this.pid, this)
+    spawnCount++
+    if (opts.signal) {
+      const signal = opts.signal
+      this.abortListener = () => this.cancelWith(REASON_ABORT, killSignal, opts.graceMs)
+      signal.addEventListener("abort", this.abortListener, { once: true })
+    }
+    process.nextTick(() => this.emit("spawn"))
+  }
+
+  private failSpawn(err: Error): void {
+    this.ended = true
+    this.stdout?.push(null)
+    this.stderr?.push(null)
+    this.stdin?.destroy()
+    this.fail(err)
+    process.nextTick(() => {
+      // The failure is also the rejection of `exited`/`outcome`; as an event it is
+      // only emitted to listeners, so that nobody listening never crashes the host.
+      if (this.listenerCount("error") > 0) this.emit("error", err)
+      this.emit("close", -2, null)
+    })
+  }
+
+  private makeReadable(stream: 1 | 2): Readable {
+    let discarding = false
+    const r = new Readable({
+      read: () => {
+        this.native?.setFlow(stream, false)
+      },
+      destroy: (err, cb) => {
+        // Nobody reads any more: keep draining so the child is not blocked forever.
+        discarding = true
+        this.native?.setFlow(stream, false)
+        cb(err)
+      },
+    })
+    ;(r as Readable & { discarding: () => boolean }).discarding = () => discarding
+    return r
+  }
+
+  private makeStdin(): Writable {
+    const w = new Writable({
+      write: (chunk: Buffer, _enc, cb) => {
+        const seq = ++this.seq
+        const rc = this.native ? this.native.write(chunk, seq) : PWS_EBADHANDLE
+        if (rc !== 0) return this.stdinFailed(cb, "EPIPE", "write to stdin after the child ended")
+        this.pending.set(seq, { cb })
+      },
+      final: (cb) => {
+        this.native?.closeStdin()
+        cb()
+      },
+      destroy: (err, cb) => {
+        this.native?.closeStdin()
+        cb(err)
+      },
+    })
+    return w
+  }
+
+  /**
+   * A stdin write failed (the child ended or closed its stdin). The error goes to the
+   * write's callback; it becomes an 'error' event only when someone listens for it,
+   * so a child that exits without reading never crashes the host with EPIPE.
+   */
+  private stdinFailed(cb: (err?: Error | null) => void, code: string, message: string): void {
+    const err = new Error(`pawwork-supervisor: ${message}`) as NodeJS.ErrnoException
+    err.code = code
+    err.syscall = "write"
+    if (this.stdin && this.stdin.listenerCount("error") === 0) this.stdin.destroy()
+    cb(err)
+  }
+
+  private onEvent(type: number, aux: number, payload: Buffer | undefined): void {
+    switch (type) {
+      case EV_STDOUT:
+      case EV_STDERR: {
+        const s = type === EV_STDOUT ? this.stdout : this.stderr
+        if (!s || !payload) return
+        if ((s as Readable & { discarding?: () => boolean }).discarding?.() || s.destroyed) return
+        if (!s.push(payload)) this.native?.setFlow(type, true)
+        return
+      }
+      case EV_STDOUT_END:
+        if (this.stdout && !this.stdout.destroyed) this.stdout.push(null)
+        return
+      case EV_STDERR_END:
+        if (this.stderr && !this.stderr.destroyed) this.stderr.push(null)
+        return
+      case EV_STDIN_ACK: {
+        const p = this.pending.get(aux)
+        if (!p) return
+        this.pending.delete(aux)
+        if (!payload) return p.cb()
+        const info = JSON.parse(payload.toString()) as { code: string; message: string }
+        return this.stdinFailed(p.cb, info.code, info.message.replace(/^pawwork-supervisor: /, ""))
+      }
+      case EV_EXIT:
+        return this.onExit(JSON.parse(payload!.toString()) as Outcome)
+    }
+  }
+
+  private onExit(o: Outcome): void {
+    this.ended = true
+    if (this.pid !== undefined) live.delete(this.pid)
+    if (this.abortListener) this.opts.signal?.removeEventListener("abort", this.abortListener)
+    for (const [, p] of this.pending) this.stdinFailed(p.cb, "EPIPE", "write to stdin after the child ended")
+    this.pending.clear()
+    this.exitCode = o.code
+    this.signalCode = o.signal
+    // 'exit' waits for consumers that are reading to have seen every byte ('end'); an
+    // unread stream does not hold it (as with Node, its data stays buffered).
+    const consumed = [this.stdout, this.stderr].filter((s): s is Readable => !!s && s.readableFlowing === true && !s.readableEnded && !s.destroyed)
+    Promise.all(consumed.map((s) => new Promise<void>((resolve) => {
+      s.once("end", resolve)
+      s.once("close", resolve)
+    }))).then(() => {
+      this.emit("exit", o.code, o.signal)
+      this.settle(o)
+      this.emit("close", o.code, o.signal)
+    })
+  }
+
+  /** Cancels the whole tree with the ladder; resolves with the outcome. */
+  cancel(opts: { signal?: NodeJS.Signals | number; graceMs?: number } = {}): Promise<Outcome> {
+    this.cancelWith(REASON_STOP, signalNumber(opts.signal ?? this.opts.killSignal, "SIGTERM"), opts.graceMs ?? this.opts.graceMs)
+    return this.outcome
+  }
+
+  /** @internal */
+  cancelWith(reason: number, sig: number, graceMs: number | undefined): boolean {
+    if (!this.native || this.ended) return false
+    const grace = graceMs === undefined ? 5000 : checkMs("graceMs", graceMs)!
+    return this.native.cancel(reason, sig, grace) === 0
+  }
+
+  /**
+   * Like ChildProcess.kill: a terminating signal (TERM, INT, HUP, QUIT, KILL) starts the
+   * ladder on the whole tree with that signal first; any other signal goes to the
+   * leader only. Returns false once the child has exited.
+   */
+  kill(signal?: NodeJS.Signals | number): boolean {
+    const sig = signalNumber(signal, "SIGTERM")
+    if (!this.native || this.ended) return false
+    const name = signalName(sig)
+    let ok: boolean
+    if (sig === 0) ok = this.native.signal(0, false) === 0
+    else if (name && TERMINATING.has(name)) ok = this.cancelWith(REASON_STOP, sig, this.opts.graceMs)
+    else ok = this.native.signal(sig, false) === 0
+    if (ok && sig !== 0) this.killed = true
+    return ok
+  }
+
+  /** Forwards a signal to every member of the tree, once, without the ladder. */
+  signalTree(signal: NodeJS.Signals | number): boolean {
+    if (!this.native || this.ended) return false
+    return this.native.signal(signalNumber(signal, "SIGTERM"), true) === 0
+  }
+
+  ref(): void {
+    this.native?.ref()
+  }
+
+  unref(): void {
+    this.native?.unref()
+  }
+
+  disconnect(): void {}
+
+  send(): boolean {
+    throw new Error("pawwork-supervisor: IPC channels are not supported")
+  }
+
+  [Symbol.dispose](): void {
+    this.kill("SIGKILL")
+  }
+}
+
+/** Starts cmd under supervision. Bad arguments throw; spawn failures come as 'error'. */
+export function supervise(cmd: string[], options: SuperviseOptions = {}): SupervisedChild {
+  return new SupervisedChild(cmd, options)
+}
+
+/** How many children this process has supervised (for tests and diagnostics). */
+export function supervisedCount(): number {
+  return spawnCount
+}
