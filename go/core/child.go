@@ -196,8 +196,16 @@ func (c *Child) Cancel(reason string, sig int, grace time.Duration) {
 }
 
 // Signal sends sig once to the leader, or to every member with tree set. Signalling
-// a child whose leader has already been reaped does nothing.
+// a child whose leader has already exited does nothing: what it left behind is
+// reported in the outcome and no longer ours (and, once the leader is reaped, its
+// ids may be re-used).
 func (c *Child) Signal(sig int, tree bool) error {
+	c.mu.Lock()
+	exited := c.exited
+	c.mu.Unlock()
+	if exited {
+		return nil
+	}
 	if tree {
 		c.p.signalTree(sig)
 		return nil
@@ -247,7 +255,8 @@ func (c *Child) ladder(sig int, grace time.Duration) {
 		empty = c.waitEmpty(grace)
 	}
 	t1 := time.Now()
-	if !empty {
+	killed := !empty
+	if killed {
 		// Stop the members first so that none forks a new one between the scan and
 		// the kill, then SIGKILL until nothing is left or the confirm bound fires.
 		c.p.freezeTree()
@@ -262,7 +271,7 @@ func (c *Child) ladder(sig int, grace time.Duration) {
 	if graceful {
 		c.phases.GraceMs = ms(t1.Sub(t0))
 	}
-	if t2.After(t1) {
+	if killed {
 		c.phases.KillMs = ms(t2.Sub(t1))
 	}
 	c.mu.Unlock()
@@ -408,19 +417,44 @@ type outStream struct {
 	mu          sync.Mutex
 	cond        *sync.Cond
 	paused      bool
+	pausedAt    time.Time // start of the current pause
 	draining    bool
+	drainAt     time.Time
 	idle        time.Duration
 	maxDeadline time.Time
 	truncated   bool // only read after done is closed
 }
 
+// setPaused pauses or resumes the stream. The reader may be waiting in beforeRead
+// or blocked in read (a pause takes effect after the read under way), so the read
+// deadline is handled here as well: time paused never counts against the drain
+// bounds, and a resume during the drain re-arms them.
 func (s *outStream) setPaused(p bool) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p == s.paused {
+		return
+	}
 	s.paused = p
+	now := time.Now()
+	if p {
+		s.pausedAt = now
+		if s.draining {
+			s.f.SetReadDeadline(time.Time{})
+		}
+		return
+	}
+	if s.draining {
+		from := s.pausedAt
+		if from.Before(s.drainAt) {
+			from = s.drainAt
+		}
+		s.maxDeadline = s.maxDeadline.Add(now.Sub(from))
+		s.f.SetReadDeadline(s.deadlineLocked())
+	}
 	if s.cond != nil {
 		s.cond.Broadcast()
 	}
-	s.mu.Unlock()
 }
 
 // startDrain arms the drain bounds: from now on each read waits at most idle for
@@ -430,8 +464,9 @@ func (s *outStream) startDrain(idle, max time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.draining = true
+	s.drainAt = time.Now()
 	s.idle = idle
-	s.maxDeadline = time.Now().Add(max)
+	s.maxDeadline = s.drainAt.Add(max)
 	if !s.paused {
 		s.f.SetReadDeadline(s.deadlineLocked())
 	}
@@ -450,21 +485,40 @@ func (s *outStream) deadlineLocked() time.Time {
 func (s *outStream) beforeRead() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.paused {
+	for s.paused {
 		if s.cond == nil {
 			s.cond = sync.NewCond(&s.mu)
 		}
-		from := time.Now()
-		for s.paused {
-			s.cond.Wait()
-		}
-		if s.draining {
-			s.maxDeadline = s.maxDeadline.Add(time.Since(from))
-		}
+		s.cond.Wait()
 	}
 	if s.draining {
 		s.f.SetReadDeadline(s.deadlineLocked())
 	}
+}
+
+// sweepMax bounds what is taken from the pipe, without waiting, after a drain bound
+// fired: a holder that keeps writing cannot extend the drain by more than this.
+const sweepMax = 1 << 20
+
+func (s *outStream) deliver(b []byte) {
+	s.bytes.Add(int64(len(b)))
+	s.c.emit(Event{Type: s.kind, Payload: append([]byte(nil), b...)})
+}
+
+// sweep takes what is already in the pipe without waiting: it was written before
+// the bound fired (with drainIdleMs 0, or after a resume, the deadline can pass
+// before the next read even starts). It reports whether the stream reached EOF.
+func (s *outStream) sweep(buf []byte) bool {
+	for total := 0; total < sweepMax; {
+		n, eof, err := readNow(s.f, buf)
+		if n > 0 {
+			s.deliver(buf[:n])
+			total += n
+			continue
+		}
+		return eof && err == nil
+	}
+	return false
 }
 
 func (s *outStream) read() {
@@ -474,11 +528,13 @@ func (s *outStream) read() {
 		s.beforeRead()
 		n, err := s.f.Read(buf)
 		if n > 0 {
-			s.bytes.Add(int64(n))
-			s.c.emit(Event{Type: s.kind, Payload: append([]byte(nil), buf[:n]...)})
+			s.deliver(buf[:n])
 		}
 		if err == nil {
 			continue
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) && s.sweep(buf) {
+			break // everything was there: the stream ended within the bound
 		}
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			s.mu.Lock()

@@ -3,6 +3,7 @@ package core
 import (
 	"bytes"
 	"os"
+	"runtime"
 	"strconv"
 	"sync"
 	"syscall"
@@ -25,7 +26,7 @@ type proc struct {
 func startProc(path string, o *Options, env []string, files []*os.File) (*proc, error) {
 	pidfd := -1
 	attr := startAttr(o, env, files, &syscall.SysProcAttr{PidFD: &pidfd})
-	pid, err := syscall.ForkExec(path, o.Argv, attr)
+	pid, err := forkExecUnmasked(path, o.Argv, attr)
 	if err != nil {
 		return nil, err
 	}
@@ -42,6 +43,27 @@ func startProc(path string, o *Options, env []string, files []*os.File) (*proc, 
 		p.pidf = os.NewFile(uintptr(pidfd), "pidfd")
 	}
 	return p, nil
+}
+
+// forkExecUnmasked is ForkExec with an empty signal mask in the child. Go's
+// ForkExec gives the child the mask of the calling thread (runtime_BeforeFork saves
+// it, the child restores it before exec), and the host may call in from a thread
+// that blocks signals (a native thread, or one started while the loader blocked
+// them around the Go runtime's start): the child would then start with SIGTERM
+// blocked and the ladder's first step would do nothing. So the calling thread's
+// mask is emptied for the fork and restored after it. (Ignored signals are not
+// reset: ForkExec cannot; the Go runtime resets those it handles, SIGPIPE among
+// them.)
+func forkExecUnmasked(path string, argv []string, attr *syscall.ProcAttr) (int, error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var empty, old unix.Sigset_t
+	if err := unix.PthreadSigmask(unix.SIG_SETMASK, &empty, &old); err != nil {
+		return syscall.ForkExec(path, argv, attr)
+	}
+	pid, err := syscall.ForkExec(path, argv, attr)
+	unix.PthreadSigmask(unix.SIG_SETMASK, &old, nil)
+	return pid, err
 }
 
 // siginfo's SIGCHLD fields, at their offsets in the 64-bit kernel layout.

@@ -1,0 +1,90 @@
+// Module init. The Go library is loaded on first use (abiVersion, libraryPath,
+// descendants or new Child), so requiring the addon costs nothing until then.
+#include <napi.h>
+
+#include <string>
+#include <vector>
+
+#include "child.h"
+#include "hub.h"
+#include "loader.h"
+#include "pws.h"
+#include "util.h"
+
+namespace pws {
+namespace {
+
+Napi::Value AbiVersion(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), Load(info.Env()).abi_version());
+}
+
+Napi::Value LibraryPath(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), Load(info.Env()).path);
+}
+
+Napi::Value Descendants(const Napi::CallbackInfo& info) {
+  static const char kUsage[] = "descendants(pid: number)";
+  Napi::Env env = info.Env();
+  int64_t pid = IntArg(info, 0, "pid", -kSafeMax, kSafeMax, kUsage);
+  const Api& api = Load(env);
+  std::vector<uint8_t> buf(4096);
+  // The tree may grow between two calls, hence a few tries with headroom.
+  for (int tries = 0; tries < 8; tries++) {
+    int64_t n = api.descendants(pid, buf.data(), static_cast<int64_t>(buf.size()));
+    if (n >= 0) {
+      Napi::Value pids = ParseJson(env, buf.data(), static_cast<size_t>(n));
+      if (pids.IsArray()) return pids;
+      break;
+    }
+    size_t needed = static_cast<size_t>(-n);
+    if (needed <= buf.size()) break;  // not a size request: a contract breach
+    buf.resize(needed + needed / 4);
+  }
+  throw Napi::Error::New(env, "pawwork-supervisor: pws_descendants(" +
+                                  std::to_string(pid) + ") failed");
+}
+
+Napi::Object Constants(Napi::Env env) {
+  Napi::Object c = Napi::Object::New(env);
+  c.Set("ABI_VERSION", PWS_ABI_VERSION);
+  c.Set("EBADHANDLE", PWS_EBADHANDLE);
+  c.Set("ECLOSED", PWS_ECLOSED);
+  c.Set("EINVAL", PWS_EINVAL);
+  c.Set("EV_STDOUT", PWS_EV_STDOUT);
+  c.Set("EV_STDERR", PWS_EV_STDERR);
+  c.Set("EV_STDIN_ACK", PWS_EV_STDIN_ACK);
+  c.Set("EV_EXIT", PWS_EV_EXIT);
+  c.Set("EV_STDOUT_END", PWS_EV_STDOUT_END);
+  c.Set("EV_STDERR_END", PWS_EV_STDERR_END);
+  c.Set("STDOUT", PWS_STDOUT);
+  c.Set("STDERR", PWS_STDERR);
+  c.Set("REASON_ABORT", PWS_REASON_ABORT);
+  c.Set("REASON_TIMEOUT", PWS_REASON_TIMEOUT);
+  c.Set("REASON_STOP", PWS_REASON_STOP);
+  c.Set("REASON_HOST", PWS_REASON_HOST);
+  c.Freeze();
+  return c;
+}
+
+}  // namespace
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  Hub::Install(env);
+  exports.Set("Child", NativeChild::Define(env));
+  exports.Set("abiVersion", Napi::Function::New<AbiVersion>(env, "abiVersion"));
+  exports.Set("libraryPath", Napi::Function::New<LibraryPath>(env, "libraryPath"));
+  exports.Set("descendants", Napi::Function::New<Descendants>(env, "descendants"));
+  exports.Set("constants", Constants(env));
+  return exports;
+}
+
+}  // namespace pws
+
+namespace {
+// NODE_API_MODULE wants an unqualified name.
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  return pws::Init(env, exports);
+}
+}  // namespace
+
+NODE_API_MODULE(pawwork_supervisor, Init)

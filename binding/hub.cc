@@ -1,0 +1,171 @@
+#include "hub.h"
+
+#include <cstring>
+#include <optional>
+#include <string>
+
+namespace pws {
+namespace {
+
+// Room for several pipe reads per batch; pws_hub_next needs at least 64 KiB + 24.
+constexpr int64_t kBatchCap = 256 * 1024 + 64;
+// Batches in flight to JS. A full queue blocks the pump, which stops Go's pipe
+// readers, which blocks the children: backpressure with bounded memory.
+constexpr size_t kQueueLen = 8;
+constexpr size_t kHeader = 24;  // uint32 type, uint32 len, int64 handle, int64 aux
+
+}  // namespace
+
+void Hub::Install(Napi::Env env) { env.SetInstanceData(new Hub()); }
+
+Hub& Hub::Of(Napi::Env env) { return *env.GetInstanceData<Hub>(); }
+
+int64_t Hub::Open(Napi::Env env) {
+  if (id_ != 0) return id_;
+  if (!hooked_) {
+    // Added before the TSFN exists so that Node's own hook for the TSFN,
+    // added after, runs first (hooks run last in, first out): a pump blocked
+    // in BlockingCall is already released when Cleanup joins it.
+    napi_add_env_cleanup_hook(env, Cleanup, this);
+    hooked_ = true;
+  }
+  sigchld_.Start(env);  // before Go runs anything for this environment
+  const Api& api = Load(env);
+  int64_t id = api.hub_open();
+  if (id <= 0) {
+    throw Napi::Error::New(
+        env, "pawwork-supervisor: pws_hub_open failed (" + std::to_string(id) + ")");
+  }
+  try {
+    tsfn_ = Tsfn::New(env, "pawwork-supervisor", kQueueLen, 1, this);
+  } catch (...) {
+    api.hub_close(id);
+    throw;
+  }
+  // An idle hub must not keep Node alive; children ref it while they run.
+  tsfn_.Unref(env);
+  api_ = &api;
+  id_ = id;
+  AsyncSignalsBlocked blocked;  // inherited by the pump, which lives inside Go
+  pump_ = std::thread(Pump, api_, id_, tsfn_);
+  return id_;
+}
+
+// A dedicated thread, not the libuv pool: it spends its life blocked in Go.
+void Hub::Pump(const Api* api, int64_t id, Tsfn tsfn) {
+  bool deliver = true;
+  std::unique_ptr<Batch> batch;
+  for (;;) {
+    if (!batch) {
+      batch.reset(new Batch);
+      batch->bytes.reset(new uint8_t[kBatchCap]);
+    }
+    int64_t n = api->hub_next(id, batch->bytes.get(), kBatchCap, 1000);
+    if (n == 0) continue;
+    if (n < 0) break;  // PWS_ECLOSED: closed and drained
+    // Once JS is gone, keep taking events so that Go's readers never block
+    // on a host that will not read; hub_close then finishes promptly.
+    if (!deliver) continue;
+    batch->len = n;
+    if (tsfn.BlockingCall(batch.get()) == napi_ok) {
+      batch.release();  // the TSFN callback owns it now
+    } else {
+      deliver = false;  // napi_closing: the environment is being torn down
+    }
+  }
+}
+
+void Hub::Deliver(Napi::Env env, Napi::Function, Hub* hub, Batch* raw) {
+  std::unique_ptr<Batch> batch(raw);
+  // A null env means Node is emptying the queue of a TSFN being finalized:
+  // only the memory is left to free.
+  if (static_cast<napi_env>(env) == nullptr) return;
+  hub->Dispatch(env, batch->bytes.get(), static_cast<size_t>(batch->len));
+}
+
+void Hub::Dispatch(Napi::Env env, const uint8_t* p, size_t len) {
+  // A throwing onEvent must not cost other children their events (an EXIT
+  // lost would leave its ref held forever), so the batch is finished first
+  // and the first exception rethrown afterwards for N-API to report.
+  std::optional<Napi::Error> thrown;
+  size_t off = 0;
+  while (len - off >= kHeader) {
+    const uint8_t* rec = p + off;
+    uint32_t type, plen;
+    int64_t handle, aux;
+    std::memcpy(&type, rec, 4);
+    std::memcpy(&plen, rec + 4, 4);
+    std::memcpy(&handle, rec + 8, 8);
+    std::memcpy(&aux, rec + 16, 8);
+    if (plen > len - off - kHeader) break;  // torn record: never read past the batch
+    off += kHeader + plen;
+
+    auto it = children_.find(handle);
+    if (it == children_.end()) continue;  // released: nobody listens
+    try {
+      Napi::HandleScope scope(env);
+      // Copied out first: onEvent may spawn, which may rehash the table.
+      Napi::Function on_event = it->second.on_event.Value();
+      Napi::Value payload =
+          plen == 0 ? env.Undefined()
+                    : Napi::Buffer<uint8_t>::Copy(env, rec + kHeader, plen);
+      on_event.Call({Napi::Number::New(env, type),
+                     Napi::Number::New(env, static_cast<double>(aux)), payload});
+    } catch (Napi::Error& e) {
+      if (!thrown) thrown.emplace(std::move(e));
+    }
+    if (type == PWS_EV_EXIT) Forget(env, handle);
+  }
+  if (thrown) throw std::move(*thrown);
+}
+
+// A child's EXIT is its last event: its handle and its ref go with it.
+void Hub::Forget(Napi::Env env, int64_t handle) {
+  auto it = children_.find(handle);
+  if (it == children_.end()) return;
+  bool ref = it->second.ref;
+  children_.erase(it);
+  api_->release(handle);
+  if (ref) Drop(env);
+}
+
+void Hub::Add(Napi::Env env, int64_t handle, Napi::Function on_event) {
+  children_.emplace(handle, Entry{Napi::Persistent(on_event), true});
+  Hold(env);
+}
+
+void Hub::SetRef(Napi::Env env, int64_t handle, bool ref) {
+  auto it = children_.find(handle);
+  if (it == children_.end() || it->second.ref == ref) return;
+  it->second.ref = ref;
+  if (ref) {
+    Hold(env);
+  } else {
+    Drop(env);
+  }
+}
+
+void Hub::Hold(Napi::Env env) {
+  if (refs_++ == 0) tsfn_.Ref(env);
+}
+
+void Hub::Drop(Napi::Env env) {
+  if (--refs_ == 0) tsfn_.Unref(env);
+}
+
+// Runs on the environment's thread as it is torn down (worker terminated or
+// process exiting): no more JS will run here.
+void Hub::Cleanup(void* arg) {
+  Hub* hub = static_cast<Hub*>(arg);
+  if (hub->id_ != 0) {
+    hub->tsfn_.Abort();  // a pump blocked in BlockingCall gets napi_closing
+    // Kills this environment's children; hub_next returns ECLOSED once drained.
+    hub->api_->hub_close(hub->id_);
+    hub->pump_.join();
+    for (auto& kv : hub->children_) hub->api_->release(kv.first);
+    hub->children_.clear();
+  }
+  hub->sigchld_.Stop();
+}
+
+}  // namespace pws

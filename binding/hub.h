@@ -1,0 +1,68 @@
+// Per-environment state: one Go hub, one pump thread, one thread-safe function
+// and the table of this environment's children. Each JavaScript environment
+// (main thread or worker) has its own, kept as the addon's instance data.
+#ifndef PAWWORK_SUPERVISOR_HUB_H
+#define PAWWORK_SUPERVISOR_HUB_H
+
+#include <napi.h>
+
+#include <cstdint>
+#include <memory>
+#include <thread>
+#include <unordered_map>
+
+#include "loader.h"
+#include "sigchld.h"
+
+namespace pws {
+
+class Hub {
+ public:
+  // Gives the environment its hub; called once per environment at module init.
+  static void Install(Napi::Env env);
+  static Hub& Of(Napi::Env env);
+
+  // The Go hub id; on first use loads the library, opens the hub and starts
+  // the pump. Throws the load error.
+  int64_t Open(Napi::Env env);
+  const Api& api() const { return *api_; }
+
+  // Registers a freshly spawned child; it is ref'd until its EXIT event.
+  void Add(Napi::Env env, int64_t handle, Napi::Function on_event);
+  // Whether the child keeps the event loop alive; a no-op after its EXIT.
+  void SetRef(Napi::Env env, int64_t handle, bool ref);
+
+ private:
+  struct Batch {
+    std::unique_ptr<uint8_t[]> bytes;
+    int64_t len = 0;
+  };
+  struct Entry {
+    Napi::FunctionReference on_event;
+    bool ref;
+  };
+  static void Deliver(Napi::Env env, Napi::Function, Hub* hub, Batch* batch);
+  using Tsfn = Napi::TypedThreadSafeFunction<Hub, Batch, &Hub::Deliver>;
+
+  static void Pump(const Api* api, int64_t id, Tsfn tsfn);
+  static void Cleanup(void* arg);
+  void Dispatch(Napi::Env env, const uint8_t* p, size_t len);
+  void Forget(Napi::Env env, int64_t handle);
+  void Hold(Napi::Env env);
+  void Drop(Napi::Env env);
+
+  const Api* api_ = nullptr;
+  int64_t id_ = 0;
+  bool hooked_ = false;  // the cleanup hook is registered
+  ChildSignalPin sigchld_;
+  Tsfn tsfn_;
+  std::thread pump_;
+  // Touched only on this environment's JS thread (the pump sees only the hub
+  // id and the TSFN), so it needs no lock.
+  std::unordered_map<int64_t, Entry> children_;
+  size_t refs_ = 0;  // children holding the event loop open
+};
+
+}  // namespace pws
+
+#endif

@@ -1,0 +1,273 @@
+// The addon does not link against the Go library: it loads it at run time so that
+// the same scheme works on Windows (an MSVC-built addon loading a mingw-built DLL)
+// and so that asynchronous signals can be blocked while the Go runtime starts.
+#include "loader.h"
+
+#include <cstdlib>
+#include <mutex>
+#include <vector>
+
+#ifdef _WIN32
+#include <windows.h>
+#else
+#include <dlfcn.h>
+#include <pthread.h>
+#include <signal.h>
+#endif
+
+namespace pws {
+namespace {
+
+const char kEnvVar[] = "PAWWORK_SUPERVISOR_LIB";
+#if defined(_WIN32)
+const wchar_t kEnvVarW[] = L"PAWWORK_SUPERVISOR_LIB";
+const char kLibName[] = "pawwork_supervisor.dll";
+#elif defined(__APPLE__)
+const char kLibName[] = "libpawwork_supervisor.dylib";
+#else
+const char kLibName[] = "libpawwork_supervisor.so";
+#endif
+
+// Written once inside std::call_once, read-only afterwards (call_once orders it).
+std::once_flag once;
+Api api;
+bool loaded = false;
+std::string failure;
+
+struct Candidate {
+  std::string path;    // UTF-8; empty if it could not even be worked out
+  std::string origin;  // where the path came from
+  std::string error;   // why it failed
+};
+
+#ifdef _WIN32
+
+std::wstring Widen(const std::string& s) {
+  if (s.empty()) return std::wstring();
+  int n = MultiByteToWideChar(CP_UTF8, 0, s.data(), (int)s.size(), nullptr, 0);
+  std::wstring w(n, L'\0');
+  MultiByteToWideChar(CP_UTF8, 0, s.data(), (int)s.size(), &w[0], n);
+  return w;
+}
+
+std::string Narrow(const std::wstring& w) {
+  if (w.empty()) return std::string();
+  int n = WideCharToMultiByte(CP_UTF8, 0, w.data(), (int)w.size(), nullptr, 0,
+                              nullptr, nullptr);
+  std::string s(n, '\0');
+  WideCharToMultiByte(CP_UTF8, 0, w.data(), (int)w.size(), &s[0], n, nullptr,
+                      nullptr);
+  return s;
+}
+
+std::string LastError() {
+  DWORD code = GetLastError();
+  wchar_t* text = nullptr;
+  DWORD n = FormatMessageW(FORMAT_MESSAGE_ALLOCATE_BUFFER |
+                               FORMAT_MESSAGE_FROM_SYSTEM |
+                               FORMAT_MESSAGE_IGNORE_INSERTS,
+                           nullptr, code, 0, reinterpret_cast<LPWSTR>(&text), 0,
+                           nullptr);
+  std::wstring msg = n ? std::wstring(text, n) : std::wstring();
+  if (text) LocalFree(text);
+  while (!msg.empty() && (msg.back() == L'\r' || msg.back() == L'\n' ||
+                          msg.back() == L' ' || msg.back() == L'.')) {
+    msg.pop_back();
+  }
+  return Narrow(msg) + " (error " + std::to_string(code) + ")";
+}
+
+bool EnvOverride(std::string* out) {
+  DWORD n = GetEnvironmentVariableW(kEnvVarW, nullptr, 0);
+  if (n <= 1) return false;  // unset or empty
+  std::wstring w(n, L'\0');
+  n = GetEnvironmentVariableW(kEnvVarW, &w[0], n);
+  w.resize(n);
+  *out = Narrow(w);
+  return true;
+}
+
+Candidate BesideAddon() {
+  HMODULE self = nullptr;
+  if (!GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS |
+                              GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT,
+                          reinterpret_cast<LPCWSTR>(&BesideAddon), &self)) {
+    return {"", "", "cannot find the addon's own module: " + LastError()};
+  }
+  std::wstring path(MAX_PATH, L'\0');
+  for (;;) {
+    DWORD n = GetModuleFileNameW(self, &path[0], (DWORD)path.size());
+    if (n == 0) {
+      return {"", "", "cannot find the addon's own path: " + LastError()};
+    }
+    if (n < path.size()) {
+      path.resize(n);
+      break;
+    }
+    path.resize(path.size() * 2);  // truncated: long path
+  }
+  size_t slash = path.find_last_of(L"\\/");
+  path.resize(slash == std::wstring::npos ? 0 : slash + 1);
+  return {Narrow(path) + kLibName, "beside the addon", ""};
+}
+
+void* Open(const std::string& path, std::string* why) {
+  // LOAD_WITH_ALTERED_SEARCH_PATH: the DLL's own dependencies are looked for in
+  // its directory, not the process's.
+  HMODULE lib = LoadLibraryExW(Widen(path).c_str(), nullptr,
+                               LOAD_WITH_ALTERED_SEARCH_PATH);
+  if (!lib) *why = LastError();
+  return reinterpret_cast<void*>(lib);
+}
+
+void* Symbol(void* lib, const char* name, std::string* why) {
+  FARPROC f = GetProcAddress(reinterpret_cast<HMODULE>(lib), name);
+  if (!f) *why = std::string("missing ") + name + ": " + LastError();
+  return reinterpret_cast<void*>(f);
+}
+
+#else  // POSIX
+
+bool EnvOverride(std::string* out) {
+  const char* v = std::getenv(kEnvVar);
+  if (v == nullptr || *v == '\0') return false;
+  *out = v;
+  return true;
+}
+
+Candidate BesideAddon() {
+  Dl_info info;
+  if (dladdr(reinterpret_cast<void*>(&BesideAddon), &info) == 0 ||
+      info.dli_fname == nullptr) {
+    return {"", "", "dladdr cannot find the addon's own path"};
+  }
+  std::string path = info.dli_fname;
+  size_t slash = path.rfind('/');
+  path.resize(slash == std::string::npos ? 0 : slash + 1);
+  if (path.empty()) path = "./";
+  return {path + kLibName, "beside the addon", ""};
+}
+
+std::string DlError() {
+  const char* e = dlerror();
+  return e ? e : "unknown dlerror";
+}
+
+void* Open(const std::string& path, std::string* why) {
+  void* lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!lib) *why = DlError();
+  return lib;
+}
+
+void* Symbol(void* lib, const char* name, std::string* why) {
+  dlerror();
+  void* f = dlsym(lib, name);
+  if (!f) *why = std::string("missing ") + name + ": " + DlError();
+  return f;
+}
+
+#endif
+
+template <typename Fn>
+bool Resolve(void* lib, const char* name, Fn* out, std::string* why) {
+  void* f = Symbol(lib, name, why);
+  *out = reinterpret_cast<Fn>(f);
+  return f != nullptr;
+}
+
+// A library that fails any check is not closed: a Go runtime cannot be
+// unloaded (c-shared libraries are NODELETE), so closing would be a lie.
+// The Go runtime's threads inherit the signal mask of the thread that starts
+// it, hence the block around the load and the first call.
+bool TryLoad(const std::string& path, std::string* why) {
+  AsyncSignalsBlocked blocked;
+  void* lib = Open(path, why);
+  if (!lib) return false;
+  Api a;
+  if (!Resolve(lib, "pws_abi_version", &a.abi_version, why) ||
+      !Resolve(lib, "pws_hub_open", &a.hub_open, why) ||
+      !Resolve(lib, "pws_hub_close", &a.hub_close, why) ||
+      !Resolve(lib, "pws_hub_next", &a.hub_next, why) ||
+      !Resolve(lib, "pws_spawn", &a.spawn, why) ||
+      !Resolve(lib, "pws_write", &a.write, why) ||
+      !Resolve(lib, "pws_close_stdin", &a.close_stdin, why) ||
+      !Resolve(lib, "pws_flow", &a.flow, why) ||
+      !Resolve(lib, "pws_signal", &a.signal, why) ||
+      !Resolve(lib, "pws_cancel", &a.cancel, why) ||
+      !Resolve(lib, "pws_release", &a.release, why) ||
+      !Resolve(lib, "pws_descendants", &a.descendants, why)) {
+    return false;
+  }
+  // The first call waits for the Go runtime to finish starting, so it too
+  // must run with signals blocked.
+  int32_t version = a.abi_version();
+  if (version != PWS_ABI_VERSION) {
+    *why = "ABI version " + std::to_string(version) + ", this addon needs " +
+           std::to_string(PWS_ABI_VERSION);
+    return false;
+  }
+  a.path = path;
+  api = a;
+  return true;
+}
+
+void LoadOnce() {
+  std::vector<Candidate> tried;
+  std::string override_path;
+  if (EnvOverride(&override_path)) {
+    // An explicit override is never silently replaced by another library.
+    tried.push_back({override_path, std::string("from ") + kEnvVar, ""});
+  } else {
+    tried.push_back(BesideAddon());
+  }
+  for (Candidate& c : tried) {
+    if (c.path.empty()) continue;
+    if (TryLoad(c.path, &c.error)) {
+      loaded = true;
+      return;
+    }
+  }
+  failure = std::string("pawwork-supervisor: cannot load the native library ") +
+            kLibName + "; tried:";
+  for (const Candidate& c : tried) {
+    failure += "\n  " +
+               (c.path.empty() ? std::string("(addon directory)")
+                               : c.path + " (" + c.origin + ")") +
+               ": " + c.error;
+  }
+  if (override_path.empty()) {
+    failure += std::string("\nSet ") + kEnvVar +
+               " to the library's full path to use another one.";
+  }
+}
+
+}  // namespace
+
+#ifdef _WIN32
+AsyncSignalsBlocked::AsyncSignalsBlocked() {}
+AsyncSignalsBlocked::~AsyncSignalsBlocked() {}
+#else
+AsyncSignalsBlocked::AsyncSignalsBlocked() {
+  sigset_t all;
+  sigfillset(&all);
+  for (int s : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT}) {
+    sigdelset(&all, s);
+  }
+  pthread_sigmask(SIG_BLOCK, &all, &old_);
+}
+AsyncSignalsBlocked::~AsyncSignalsBlocked() {
+  pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+}
+#endif
+
+const Api& Load(Napi::Env env) {
+  std::call_once(once, LoadOnce);
+  if (!loaded) {
+    Napi::Error err = Napi::Error::New(env, failure);
+    err.Set("code", "ERR_PAWWORK_SUPERVISOR_LOAD");
+    throw err;
+  }
+  return api;
+}
+
+}  // namespace pws

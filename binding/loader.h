@@ -1,0 +1,60 @@
+// Finds and loads the Go core (libpawwork_supervisor) once per process.
+#ifndef PAWWORK_SUPERVISOR_LOADER_H
+#define PAWWORK_SUPERVISOR_LOADER_H
+
+#include <napi.h>
+
+#include <string>
+
+#ifndef _WIN32
+#include <signal.h>
+#endif
+
+#include "pws.h"
+
+namespace pws {
+
+// Every function of pws.h, resolved from the loaded library.
+struct Api {
+  pws_abi_version_fn abi_version;
+  pws_hub_open_fn hub_open;
+  pws_hub_close_fn hub_close;
+  pws_hub_next_fn hub_next;
+  pws_spawn_fn spawn;
+  pws_write_fn write;
+  pws_close_stdin_fn close_stdin;
+  pws_flow_fn flow;
+  pws_signal_fn signal;
+  pws_cancel_fn cancel;
+  pws_release_fn release;
+  pws_descendants_fn descendants;
+  std::string path;  // UTF-8
+};
+
+// Returns the library, loading it on the first call from any thread or worker.
+// On failure throws an Error with code ERR_PAWWORK_SUPERVISOR_LOAD whose message
+// lists every path tried; the failure is remembered, so later calls throw the
+// same message without trying again.
+const Api& Load(Napi::Env env);
+
+// Blocks asynchronous signals on the calling thread for its lifetime; threads
+// created meanwhile inherit the mask. For threads that live inside Go: the Go
+// runtime requires SA_ONSTACK handlers and libuv installs its own (SIGCHLD,
+// ...) without it, so such signals must always land on a Node thread.
+// Synchronous faults stay deliverable. A no-op on Windows.
+class AsyncSignalsBlocked {
+ public:
+  AsyncSignalsBlocked();
+  ~AsyncSignalsBlocked();
+  AsyncSignalsBlocked(const AsyncSignalsBlocked&) = delete;
+  AsyncSignalsBlocked& operator=(const AsyncSignalsBlocked&) = delete;
+
+#ifndef _WIN32
+ private:
+  sigset_t old_;
+#endif
+};
+
+}  // namespace pws
+
+#endif
