@@ -215,8 +215,17 @@ func (c *Child) Signal(sig int, tree bool) error {
 
 // Release forgets the child: nothing more is emitted, and a running tree is killed.
 func (c *Child) Release() {
-	c.Cancel(ReasonHost, sigKILL, 0)
+	c.abandon()
 	c.released.Store(true)
+}
+
+// abandon kills the tree for a host that will read no more: a stream the host
+// paused is resumed, or its reader would wait forever and EXIT never come.
+func (c *Child) abandon() {
+	c.Cancel(ReasonHost, sigKILL, 0)
+	for _, s := range c.outs {
+		s.setPaused(false)
+	}
 }
 
 // Write queues data for stdin; the STDIN_ACK event with seq reports completion.

@@ -152,7 +152,7 @@ func (h *Hub) Close(bound time.Duration) bool {
 	}
 	h.mu.Unlock()
 	for _, c := range kids {
-		c.Cancel(ReasonHost, sigKILL, 0)
+		c.abandon()
 	}
 	deadline := time.After(bound)
 	ok := true
