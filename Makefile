@@ -11,13 +11,14 @@ LIBEXT    := $(if $(filter Darwin,$(UNAME)),dylib,so)
 OUT       := build/Release
 LIB       := $(OUT)/libpawwork_supervisor.$(LIBEXT)
 ADDON     := $(OUT)/pawwork_supervisor.node
+HELPER    := $(OUT)/pawwork-supervisor-helper
 GO_SRC    := $(shell find go -name '*.go' -not -name '*_test.go') go.mod go.sum
 CC_SRC    := $(wildcard binding/*.cc binding/*.h) binding.gyp
 TS_SRC    := $(wildcard lib/*.ts) tsconfig.json
 
-.PHONY: all lib addon ts deps test vet-go test-go cross-go test-js test-js-node24 bench demo clean
+.PHONY: all lib addon helper ts deps test vet-go test-go cross-go test-js test-js-node24 bench demo clean
 
-all: lib addon ts
+all: lib addon helper ts
 
 deps: node_modules/.package-lock.json
 
@@ -38,8 +39,13 @@ dist/index.js: $(TS_SRC) | deps
 	$(NODE) node_modules/typescript/bin/tsc -p .
 	cp lib/esm-entry.mjs dist/index.mjs
 
+# The per-host helper (Linux: child subreaper, host-death cleanup), beside the library.
+$(HELPER): $(GO_SRC) $(ADDON)
+	CGO_ENABLED=0 $(GO) build $(GOFLAGS) -o $@ ./go/helper
+
 addon: $(ADDON)
 lib: $(LIB)
+helper: $(HELPER)
 ts: dist/index.js
 
 vet-go:

@@ -44,6 +44,18 @@ Napi::Value Descendants(const Napi::CallbackInfo& info) {
                                   std::to_string(pid) + ") failed");
 }
 
+Napi::Value Containment(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const Api& api = Load(env);
+  std::vector<uint8_t> buf(1024);
+  for (int tries = 0; tries < 4; tries++) {
+    int64_t n = api.containment(buf.data(), static_cast<int64_t>(buf.size()));
+    if (n >= 0) return ParseJson(env, buf.data(), static_cast<size_t>(n));
+    buf.resize(static_cast<size_t>(-n) + 256);
+  }
+  throw Napi::Error::New(env, "pawwork-supervisor: pws_containment failed");
+}
+
 Napi::Object Constants(Napi::Env env) {
   Napi::Object c = Napi::Object::New(env);
   c.Set("ABI_VERSION", PWS_ABI_VERSION);
@@ -74,6 +86,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("abiVersion", Napi::Function::New<AbiVersion>(env, "abiVersion"));
   exports.Set("libraryPath", Napi::Function::New<LibraryPath>(env, "libraryPath"));
   exports.Set("descendants", Napi::Function::New<Descendants>(env, "descendants"));
+  exports.Set("containment", Napi::Function::New<Containment>(env, "containment"));
   exports.Set("constants", Constants(env));
   return exports;
 }

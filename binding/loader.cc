@@ -195,7 +195,8 @@ bool TryLoad(const std::string& path, std::string* why) {
       !Resolve(lib, "pws_signal", &a.signal, why) ||
       !Resolve(lib, "pws_cancel", &a.cancel, why) ||
       !Resolve(lib, "pws_release", &a.release, why) ||
-      !Resolve(lib, "pws_descendants", &a.descendants, why)) {
+      !Resolve(lib, "pws_descendants", &a.descendants, why) ||
+      !Resolve(lib, "pws_containment", &a.containment, why)) {
     return false;
   }
   // The first call waits for the Go runtime to finish starting, so it too

@@ -28,6 +28,7 @@ struct Api {
   pws_cancel_fn cancel;
   pws_release_fn release;
   pws_descendants_fn descendants;
+  pws_containment_fn containment;
   std::string path;  // UTF-8
 };
 

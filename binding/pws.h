@@ -133,6 +133,13 @@ int32_t pws_release(int64_t h);
  * cap is too small. Works for any pid, supervised or not. */
 int64_t pws_descendants(int64_t pid, uint8_t *buf, int64_t cap);
 
+/* Writes how the next spawn's tree will be contained, as a JSON object
+ * {"mode":"helper"|"fallback","helperPid","helperPath","reason","guarantees":[..]}
+ * into buf (the caller's; nothing is kept). Starts the helper if it is not
+ * running yet, so may block for up to 5 s (the helper's start bound). Any thread.
+ * Returns bytes written, or -(needed) when cap is too small. */
+int64_t pws_containment(uint8_t *buf, int64_t cap);
+
 /* Function pointer types used by the dynamic loader. */
 typedef int32_t (*pws_abi_version_fn)(void);
 typedef int64_t (*pws_hub_open_fn)(void);
@@ -146,6 +153,7 @@ typedef int32_t (*pws_signal_fn)(int64_t, int32_t, int32_t);
 typedef int32_t (*pws_cancel_fn)(int64_t, int32_t, int32_t, int64_t);
 typedef int32_t (*pws_release_fn)(int64_t);
 typedef int64_t (*pws_descendants_fn)(int64_t, uint8_t *, int64_t);
+typedef int64_t (*pws_containment_fn)(uint8_t *, int64_t);
 
 #ifdef __cplusplus
 }

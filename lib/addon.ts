@@ -22,6 +22,21 @@ export const REASON_HOST = 4
 export const PWS_EBADHANDLE = -1
 export const PWS_EINVAL = -3
 
+/** How trees are contained (see containment() in index.ts). */
+export interface ContainmentInfo {
+  /** "helper": the per-host subreaper helper spawns and guards every tree (Linux).
+   *  "fallback": no helper — session, group, /proc ancestry and the inherited marker only:
+   *  a double-forked daemon that cleared its environment escapes a cancel, and nothing
+   *  is cleaned up if the host dies. "job": Windows Job Objects. */
+  mode: "helper" | "fallback" | "job"
+  helperPid?: number
+  helperPath?: string
+  /** Why the helper is not used, when it is not. */
+  reason?: string
+  /** What holds in this mode. */
+  guarantees: string[]
+}
+
 export type EventCallback = (type: number, aux: number, payload: Buffer | undefined) => void
 
 /** One native child: JS holds its integer handle only; the native side owns the rest. */
@@ -40,6 +55,7 @@ export interface NativeChild {
 export interface Addon {
   abiVersion(): number
   libraryPath(): string
+  containment(): ContainmentInfo
   descendants(pid: number): number[]
   Child: new (request: Buffer, onEvent: EventCallback) => NativeChild
 }

@@ -11,5 +11,6 @@ export const {
   native,
   implementation,
   setImplementation,
+  containment,
 } = cjs
 export default cjs

@@ -7,6 +7,7 @@
 // environment (native by default), or setImplementation() in tests.
 import { legacy } from "./legacy"
 import { native } from "./native"
+import { loadAddon } from "./addon"
 import type { Child, Options, ProcessApi, Result, RunOptions, TerminateTreeInput, TextResult } from "./types"
 import type { ChildProcess } from "node:child_process"
 
@@ -15,6 +16,17 @@ export { RunFailedError, TERMINATION_GRACE_MS } from "./types"
 export { supervise, SupervisedChild } from "./supervise"
 export type { Outcome, Reason, SuperviseOptions } from "./supervise"
 export { legacy } from "./legacy"
+export type { ContainmentInfo } from "./addon"
+
+/**
+ * How the next native spawn's tree will be contained: with the helper (airtight, and
+ * cleaned up when the host dies) or the weaker fallback, and why. Starts the helper if it
+ * is not running yet, so the answer is a fact, not a guess. The helper is looked for
+ * beside the library, or named by PAWWORK_SUPERVISOR_HELPER ("0" disables it).
+ */
+export function containment(): import("./addon").ContainmentInfo {
+  return loadAddon().containment()
+}
 export { native } from "./native"
 
 export type Implementation = "native" | "legacy"

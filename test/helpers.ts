@@ -61,11 +61,22 @@ export function ourProcesses(): number[] {
   const queue = [process.pid]
   while (queue.length) {
     for (const k of kids.get(queue.shift()!) ?? []) {
-      out.add(k)
+      // The library's per-host helper lives as long as this process: not a leak (its
+      // descendants, the supervised trees, still count).
+      if (!isHelper(k)) out.add(k)
       queue.push(k)
     }
   }
   return [...out]
+}
+
+/** Is pid the library's helper executable (started with its marker argument)? */
+export function isHelper(pid: number): boolean {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").includes("--pawwork-supervisor-helper")
+  } catch {
+    return false
+  }
 }
 
 export function killAll(pids: number[]): void {

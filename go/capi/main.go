@@ -241,4 +241,13 @@ func pws_descendants(pid C.int64_t, buf *C.uint8_t, capacity C.int64_t) C.int64_
 	return C.int64_t(copy(cBuf(buf, capacity), b))
 }
 
+//export pws_containment
+func pws_containment(buf *C.uint8_t, capacity C.int64_t) C.int64_t {
+	b, _ := json.Marshal(core.Containment())
+	if int64(len(b)) > int64(capacity) {
+		return -C.int64_t(len(b))
+	}
+	return C.int64_t(copy(cBuf(buf, capacity), b))
+}
+
 func main() {}

@@ -343,6 +343,8 @@ func (c *Child) supervise() {
 			c.mu.Unlock()
 			if c.opts.KillTreeOnExit {
 				c.ladder(c.opts.killSignal(), c.opts.grace())
+			} else {
+				c.p.release(rest)
 			}
 		}
 	} else if ladderDone != nil {

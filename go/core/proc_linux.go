@@ -2,35 +2,99 @@ package core
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"os"
 	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
-// proc is a started leader on Linux. Its tree is its session plus its process group
-// (the leader is both), found by scanning /proc and signalled through pidfds so that
-// a pid re-used after a member died is never hit.
+// proc is a started leader on Linux. Its tree is every process that is in its
+// session or process group, that carries its marker in the environment it was
+// started with, or that descends from any of those; with the helper, also the
+// orphans that re-parented to the helper and can only be this tree's. Members are
+// found by scanning /proc and signalled through pidfds, each re-checked to be the
+// same process (same start time) after the pidfd pinned it, so that a pid re-used
+// after a member died is never hit.
 type proc struct {
-	pid  int
-	pidf *os.File // pollable pidfd; nil if the kernel has none
+	pid    int
+	pidf   *os.File // pollable pidfd; nil if the kernel has none
+	start  uint64   // the leader's start time, in clock ticks since boot
+	marker []byte   // "PAWWORK_SUPERVISOR_TREE=<host pid>.<n>\x00", inherited by the tree
+
+	// With the helper: the leader is the helper's child; it reports the exit and
+	// reaps on our request.
+	helper *helperConn
+	hid    int64
+	exit   chan helperMsg
 
 	mu     sync.Mutex
 	reaped bool
+	marked map[procKey]bool // environ checks already made
 }
 
+// procKey names one process for good: a pid plus its start time.
+type procKey struct {
+	pid   int
+	start uint64
+}
+
+// MarkerVar is the environment variable every supervised tree inherits, naming it.
+const MarkerVar = "PAWWORK_SUPERVISOR_TREE"
+
+var markerSeq atomic.Int64
+
+// live holds the trees started through the helper and not yet reaped, for the
+// attribution of orphans; released, the leftovers let go at natural exit.
+var live = struct {
+	sync.Mutex
+	trees    map[*proc]bool
+	released map[procKey]bool
+}{trees: map[*proc]bool{}, released: map[procKey]bool{}}
+
 func startProc(path string, o *Options, env []string, files []*os.File) (*proc, error) {
+	mark := fmt.Sprintf("%s=%d.%d", MarkerVar, os.Getpid(), markerSeq.Add(1))
+	env = append(env[:len(env):len(env)], mark)
+	p := &proc{marker: append([]byte(mark), 0)}
+	if c, _ := getHelper(); c != nil {
+		pid, pidfd, id, exit, err := c.spawn(path, o.Argv, env, o.Cwd, files)
+		switch {
+		case err == nil:
+			p.pid, p.helper, p.hid, p.exit = pid, c, id, exit
+			if pidfd >= 0 {
+				unix.SetNonblock(pidfd, true)
+				p.pidf = os.NewFile(uintptr(pidfd), "pidfd")
+			}
+			if st, ok := readStat(pid); ok {
+				p.start = st.start
+			}
+			live.Lock()
+			live.trees[p] = true
+			live.Unlock()
+			return p, nil
+		case err != errHelperUnusable:
+			return nil, err
+		}
+		// The helper could not take it (it died, or the request is too large for
+		// one message): spawn directly, with weaker containment.
+	}
 	pidfd := -1
 	attr := startAttr(o, env, files, &syscall.SysProcAttr{PidFD: &pidfd})
 	pid, err := forkExecUnmasked(path, o.Argv, attr)
 	if err != nil {
 		return nil, err
 	}
-	p := &proc{pid: pid}
+	p.pid = pid
+	if st, ok := readStat(pid); ok {
+		p.start = st.start
+	}
 	if pidfd < 0 {
 		// clone3 unavailable: pidfd_open is safe here because the child cannot be
 		// reaped by anyone but us.
@@ -87,6 +151,15 @@ func (p *proc) status(info *unix.Siginfo) exitStatus {
 // wait blocks until the leader exits but does not reap it (WNOWAIT): its pid, and so
 // its group and session ids, stay reserved until reap.
 func (p *proc) wait() (exitStatus, error) {
+	if p.helper != nil {
+		if m, ok := <-p.exit; ok {
+			return exitStatus{code: m.Code, signal: m.Signal}, nil
+		}
+		// The helper died before the leader: the leader is pid 1's now (or died
+		// with the helper). Wait for its end; how it ended is lost.
+		p.waitGone()
+		return exitStatus{code: -1}, errors.New("the helper died before the leader: its exit status is unknown")
+	}
 	var info unix.Siginfo
 	if p.pidf != nil {
 		if rc, err := p.pidf.SyscallConn(); err == nil {
@@ -129,10 +202,41 @@ func (p *proc) wait() (exitStatus, error) {
 	}
 }
 
+// waitGone waits for the pidfd to report the process's end (any parent).
+func (p *proc) waitGone() {
+	if p.pidf == nil {
+		for syscall.Kill(p.pid, 0) == nil {
+			time.Sleep(50 * time.Millisecond)
+		}
+		return
+	}
+	rc, err := p.pidf.SyscallConn()
+	if err != nil {
+		return
+	}
+	rc.Read(func(fd uintptr) bool {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		n, _ := unix.Poll(fds, 0)
+		return n > 0
+	})
+}
+
 func (p *proc) reap() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.reaped {
+		return
+	}
+	if p.helper != nil {
+		p.helper.send(helperMsg{Op: "reap", ID: p.hid}, nil)
+		p.helper.forget(p.hid)
+		p.reaped = true
+		if p.pidf != nil {
+			p.pidf.Close()
+		}
+		live.Lock()
+		delete(live.trees, p)
+		live.Unlock()
 		return
 	}
 	var ws unix.WaitStatus
@@ -168,20 +272,41 @@ func (p *proc) signalLeader(sig int) error {
 	return unix.Kill(p.pid, unix.Signal(sig))
 }
 
-func (p *proc) containment() string { return "session+pgroup+pidfd" }
+func (p *proc) containment() string {
+	if p.helper != nil {
+		return "helper+session+pgroup+pidfd+ancestry+marker"
+	}
+	return "session+pgroup+pidfd+ancestry+marker"
+}
+
+// release lets leftovers go at natural exit: the helper will not kill them when
+// the host dies, and they are never attributed to another tree.
+func (p *proc) release(pids []int) {
+	if p.helper == nil || len(pids) == 0 {
+		return
+	}
+	live.Lock()
+	for _, pid := range pids {
+		if st, ok := readStat(pid); ok {
+			live.released[procKey{pid, st.start}] = true
+		}
+	}
+	live.Unlock()
+	p.helper.send(helperMsg{Op: "release", Pids: pids}, nil)
+}
 
 // signalTree sends sig to the group at once (atomic for its members; only while the
 // leader is unreaped, so the group id cannot be someone else's), then to every other
-// member of the session one by one through a pidfd, each confirmed still a member
-// after the pidfd pinned it.
+// member one by one through a pidfd, each confirmed to be the same process after the
+// pidfd pinned it.
 func (p *proc) signalTree(sig int) {
 	p.mu.Lock()
 	if !p.reaped {
 		unix.Kill(-p.pid, unix.Signal(sig))
 	}
 	p.mu.Unlock()
-	for _, pid := range p.members() {
-		signalMember(pid, sig, p.isMember)
+	for _, st := range p.tree() {
+		signalStat(st, unix.Signal(sig))
 	}
 }
 
@@ -189,42 +314,129 @@ func (p *proc) signalTree(sig int) {
 // SIGKILL (SIGKILL still ends a stopped process).
 func (p *proc) freezeTree() { p.signalTree(int(unix.SIGSTOP)) }
 
-func (p *proc) isMember(st procStat) bool {
-	return st.sid == p.pid || st.pgid == p.pid
-}
-
 // members lists the live (non-zombie) processes of the tree, leader included while
 // it runs.
 func (p *proc) members() []int {
 	var out []int
-	scanProc(func(st procStat) {
-		if p.isMember(st) && st.state != 'Z' && st.state != 'X' {
-			out = append(out, st.pid)
-		}
-	})
+	for _, st := range p.tree() {
+		out = append(out, st.pid)
+	}
 	return out
 }
 
-func signalMember(pid, sig int, still func(procStat) bool) {
-	fd, err := unix.PidfdOpen(pid, 0)
-	if err != nil {
-		if err == unix.ENOSYS {
-			// No pidfds (kernel < 5.3): signal by pid, re-checked just before.
-			if st, ok := readStat(pid); ok && still(st) {
-				unix.Kill(pid, unix.Signal(sig))
-			}
+// tree finds the live members (see proc).
+func (p *proc) tree() []procStat {
+	all := map[int]procStat{}
+	kids := map[int][]int{}
+	scanProc(func(st procStat) {
+		if st.state == 'Z' || st.state == 'X' {
+			return
 		}
-		return
+		all[st.pid] = st
+		kids[st.ppid] = append(kids[st.ppid], st.pid)
+	})
+	self := os.Getpid()
+	helperPid := 0
+	if p.helper != nil {
+		helperPid = p.helper.pid
 	}
-	defer unix.Close(fd)
-	if st, ok := readStat(pid); ok && still(st) {
-		unix.PidfdSendSignal(fd, unix.Signal(sig), nil, 0)
+	in := map[int]bool{}
+	var out []procStat
+	var add func(pid int)
+	add = func(pid int) {
+		if in[pid] || pid == self || pid == helperPid {
+			return
+		}
+		in[pid] = true
+		out = append(out, all[pid])
+		for _, k := range kids[pid] {
+			add(k)
+		}
 	}
+	p.mu.Lock()
+	if p.marked == nil {
+		p.marked = map[procKey]bool{}
+	}
+	seen := map[procKey]bool{}
+	for pid, st := range all {
+		key := procKey{pid, st.start}
+		seen[key] = true
+		if pid == p.pid || st.sid == p.pid || st.pgid == p.pid {
+			add(pid)
+			continue
+		}
+		has, known := p.marked[key]
+		if !known {
+			has = environHas(pid, p.marker)
+			p.marked[key] = has
+		}
+		if has {
+			add(pid)
+		}
+	}
+	for key := range p.marked {
+		if !seen[key] {
+			delete(p.marked, key)
+		}
+	}
+	p.mu.Unlock()
+	if helperPid != 0 {
+		// Orphans of the helper that nothing else ties to a tree (a double-forked
+		// daemon that cleared its environment and left the session): ours only if no
+		// other live tree of this host could have started them.
+		for _, k := range kids[helperPid] {
+			st := all[k]
+			if in[k] || st.start < p.start || p.orphanHasOtherOwner(st) {
+				continue
+			}
+			add(k)
+		}
+	}
+	return out
+}
+
+// orphanHasOtherOwner: st is a leader, a released leftover, or another live tree
+// started no later than it (so could be its parent's owner).
+func (p *proc) orphanHasOtherOwner(st procStat) bool {
+	live.Lock()
+	defer live.Unlock()
+	if live.released[procKey{st.pid, st.start}] {
+		return true
+	}
+	for q := range live.trees {
+		if q.pid == st.pid {
+			return true
+		}
+		if q != p && q.helper == p.helper && q.start <= st.start {
+			return true
+		}
+	}
+	return false
+}
+
+// environHas reports whether the environment pid was started with holds marker.
+func environHas(pid int, marker []byte) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
+	if err != nil {
+		return false
+	}
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, 0)
+		if i < 0 {
+			return bytes.Equal(append(b, 0), marker)
+		}
+		if bytes.Equal(b[:i+1], marker) {
+			return true
+		}
+		b = b[i+1:]
+	}
+	return false
 }
 
 type procStat struct {
 	pid, ppid, pgid, sid int
 	state                byte
+	start                uint64 // clock ticks after boot
 }
 
 // readStat parses /proc/<pid>/stat; comm may hold spaces and parentheses, so the
@@ -246,13 +458,14 @@ func readStat(pid int) (procStat, bool) {
 		return procStat{}, false
 	}
 	f := bytes.Fields(b[i+2:])
-	if len(f) < 4 {
+	if len(f) < 20 {
 		return procStat{}, false
 	}
 	st := procStat{pid: pid, state: f[0][0]}
 	st.ppid, _ = strconv.Atoi(string(f[1]))
 	st.pgid, _ = strconv.Atoi(string(f[2]))
 	st.sid, _ = strconv.Atoi(string(f[3]))
+	st.start, _ = strconv.ParseUint(string(f[19]), 10, 64)
 	return st, true
 }
 

@@ -124,3 +124,6 @@ func checkExecutable(p string) error {
 // readNow would read without waiting; Windows pipes here are synchronous, so it
 // reports nothing read (the drain then ends as truncated, as before).
 func readNow(f *os.File, buf []byte) (n int, eof bool, err error) { return 0, false, nil }
+
+// release: nothing to hand back without a helper.
+func (p *proc) release(pids []int) {}

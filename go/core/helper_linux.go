@@ -1,0 +1,346 @@
+package core
+
+// The helper executable's side (see helper_proto.go). One helper runs per host
+// process. It is a child subreaper, so every orphan of every tree it started
+// re-parents to it instead of to pid 1 and stays findable as its descendant; it
+// spawns on the host's behalf with the pipes the host made (handed over as fds, so
+// output never takes an extra copy); and it notices the host's death as EOF on the
+// socket, whatever killed the host, and then kills every tree it holds.
+//
+// Because the helper is a plain Go program of its own, its children start clean:
+// only fds 0–2 (every fd Go opens is close-on-exec, and the socket is set so), no
+// blocked signals, and no ignored ones (the host — Node — ignores SIGPIPE and
+// SIGXFSZ, and whatever started the host may ignore others: the helper resets them
+// all to the default before its first spawn).
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+const helperFd = 3
+
+type helper struct {
+	self int
+
+	sendMu sync.Mutex
+
+	mu       sync.Mutex
+	leaders  map[int]*proc // started, not yet reaped on the host's request
+	ids      map[int64]*proc
+	released map[int]uint64 // pid → start time: let go by the host, never killed
+}
+
+// HelperMain runs the helper; the socket to the host is fd 3. It returns the exit
+// code once the host is gone and every tree it held is dead.
+func HelperMain() int {
+	h := &helper{self: os.Getpid(), leaders: map[int]*proc{}, ids: map[int64]*proc{}, released: map[int]uint64{}}
+	if _, err := unix.FcntlInt(helperFd, unix.F_SETFD, unix.FD_CLOEXEC); err != nil {
+		fmt.Fprintf(os.Stderr, "pawwork-supervisor-helper: fd 3 is not the host's socket (%v); it is started by the library, not by hand\n", err)
+		return 2
+	}
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		fmt.Fprintf(os.Stderr, "pawwork-supervisor-helper: PR_SET_CHILD_SUBREAPER: %v\n", err)
+		return 2
+	}
+	// Terminal and polite signals do not end the helper: it lives exactly as long
+	// as its host. (Notify also installs Go's handler, so an inherited "ignore" of
+	// SIGHUP or SIGINT is not passed on to the children.)
+	sigs := make(chan os.Signal, 16)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT, syscall.SIGCHLD)
+	resetIgnoredSignals()
+	go func() {
+		tick := time.NewTicker(time.Second)
+		for {
+			select {
+			case s := <-sigs:
+				if s == syscall.SIGCHLD {
+					h.reapOrphans()
+				}
+			case <-tick.C:
+				h.reapOrphans()
+			}
+		}
+	}()
+	h.send(helperMsg{Op: "hello", Pid: h.self}, -1)
+	h.serve()
+	h.killAll()
+	return 0
+}
+
+// resetIgnoredSignals sets every signal this process inherited as ignored back to
+// its default, so that exec passes no "ignored" disposition on (exec keeps ignores,
+// resets handlers). Go's own handlers are left alone: exec resets them anyway.
+func resetIgnoredSignals() {
+	type sigaction struct{ handler, rest [4]uintptr } // any layout: all zero is SIG_DFL
+	for sig := 1; sig < 65; sig++ {
+		if sig == int(unix.SIGKILL) || sig == int(unix.SIGSTOP) {
+			continue
+		}
+		var old sigaction
+		if _, _, e := unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig), 0, uintptr(unsafe.Pointer(&old)), 8, 0, 0); e != 0 {
+			continue
+		}
+		if old.handler[0] == 1 { // SIG_IGN
+			var dfl sigaction
+			unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&dfl)), 0, 8, 0, 0)
+		}
+	}
+}
+
+func (h *helper) send(m helperMsg, fd int) {
+	b, _ := json.Marshal(m)
+	var oob []byte
+	if fd >= 0 {
+		oob = unix.UnixRights(fd)
+	}
+	h.sendMu.Lock()
+	defer h.sendMu.Unlock()
+	for {
+		err := unix.Sendmsg(helperFd, b, oob, nil, 0)
+		if err != unix.EINTR {
+			return // a dead host is noticed by the reader
+		}
+	}
+}
+
+// serve handles the host's requests until its end closes.
+func (h *helper) serve() {
+	buf := make([]byte, maxHelperMsg)
+	oob := make([]byte, unix.CmsgSpace(3*4))
+	for {
+		n, oobn, _, _, err := unix.Recvmsg(helperFd, buf, oob, unix.MSG_CMSG_CLOEXEC)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil || n == 0 {
+			return
+		}
+		var fds []int
+		if oobn > 0 {
+			if cms, err := unix.ParseSocketControlMessage(oob[:oobn]); err == nil {
+				for _, cm := range cms {
+					if got, err := unix.ParseUnixRights(&cm); err == nil {
+						fds = append(fds, got...)
+					}
+				}
+			}
+		}
+		var m helperMsg
+		if err := json.Unmarshal(buf[:n], &m); err != nil {
+			closeAll(fds)
+			continue
+		}
+		switch m.Op {
+		case "spawn":
+			h.spawn(&m, fds)
+		case "reap":
+			closeAll(fds)
+			h.mu.Lock()
+			p := h.ids[m.ID]
+			delete(h.ids, m.ID)
+			h.mu.Unlock()
+			if p != nil {
+				p.reap()
+				h.mu.Lock()
+				delete(h.leaders, p.pid)
+				h.mu.Unlock()
+			}
+		case "release":
+			closeAll(fds)
+			h.mu.Lock()
+			for _, pid := range m.Pids {
+				if st, ok := readStat(pid); ok {
+					h.released[pid] = st.start
+				}
+			}
+			h.mu.Unlock()
+		default:
+			closeAll(fds)
+		}
+	}
+}
+
+func closeAll(fds []int) {
+	for _, fd := range fds {
+		unix.Close(fd)
+	}
+}
+
+func (h *helper) spawn(m *helperMsg, fds []int) {
+	defer closeAll(fds)
+	if len(fds) != 3 {
+		h.send(helperMsg{Op: "spawned", ID: m.ID, Errno: int(unix.EINVAL)}, -1)
+		return
+	}
+	pidfd := -1
+	attr := &syscall.ProcAttr{Dir: m.Dir, Env: m.Env, Files: []uintptr{uintptr(fds[0]), uintptr(fds[1]), uintptr(fds[2])},
+		Sys: &syscall.SysProcAttr{Setsid: true, PidFD: &pidfd}}
+	// The orphan reaper must not take a leader that exits at once: the map entry
+	// is made under the lock the reaper takes.
+	h.mu.Lock()
+	pid, err := syscall.ForkExec(m.Path, m.Argv, attr)
+	if err != nil {
+		h.mu.Unlock()
+		errno, _ := err.(syscall.Errno)
+		if errno == 0 {
+			errno = unix.EIO
+		}
+		h.send(helperMsg{Op: "spawned", ID: m.ID, Errno: int(errno)}, -1)
+		return
+	}
+	p := &proc{pid: pid}
+	if pidfd < 0 {
+		pidfd, _ = unix.PidfdOpen(pid, 0)
+	}
+	var hostFd = -1
+	if pidfd >= 0 {
+		// The host gets its own pidfd; ours is polled for the exit.
+		hostFd, _ = unix.FcntlInt(uintptr(pidfd), unix.F_DUPFD_CLOEXEC, 0)
+		unix.SetNonblock(pidfd, true)
+		p.pidf = os.NewFile(uintptr(pidfd), "pidfd")
+	}
+	h.leaders[pid] = p
+	h.ids[m.ID] = p
+	h.mu.Unlock()
+	h.send(helperMsg{Op: "spawned", ID: m.ID, Pid: pid}, hostFd)
+	if hostFd >= 0 {
+		unix.Close(hostFd)
+	}
+	go func() {
+		st, err := p.wait()
+		if err != nil {
+			st = exitStatus{code: -1}
+		}
+		h.send(helperMsg{Op: "exit", ID: m.ID, Code: st.code, Signal: st.signal}, -1)
+	}()
+}
+
+// reapOrphans reaps every exited child that is not a leader the host still holds.
+func (h *helper) reapOrphans() {
+	var zombies []int
+	scanProc(func(st procStat) {
+		if st.ppid == h.self && st.state == 'Z' {
+			zombies = append(zombies, st.pid)
+		}
+	})
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, pid := range zombies {
+		if _, leader := h.leaders[pid]; leader {
+			continue
+		}
+		var ws unix.WaitStatus
+		unix.Wait4(pid, &ws, unix.WNOHANG, nil)
+		delete(h.released, pid)
+	}
+}
+
+// killAll ends every process the helper holds — its descendants, and the sessions
+// of the leaders it started — except what the host released (and their
+// descendants). Members are stopped first so that none forks out during the kill;
+// the whole thing is bounded.
+func (h *helper) killAll() {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		victims := h.held()
+		if len(victims) == 0 || time.Now().After(deadline) {
+			break
+		}
+		for _, st := range victims {
+			signalStat(st, unix.SIGSTOP)
+		}
+		for _, st := range victims {
+			signalStat(st, unix.SIGKILL)
+		}
+		time.Sleep(5 * time.Millisecond)
+		h.reapAll()
+	}
+	h.reapAll()
+	if left := h.held(); len(left) > 0 {
+		fmt.Fprintf(os.Stderr, "pawwork-supervisor-helper: %d processes survived the host-death kill (bound 5s)\n", len(left))
+	}
+}
+
+func (h *helper) reapAll() {
+	for {
+		var ws unix.WaitStatus
+		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+		if pid <= 0 || err != nil {
+			return
+		}
+	}
+}
+
+// held lists the live processes the helper must kill when the host is gone.
+func (h *helper) held() []procStat {
+	all := map[int]procStat{}
+	kids := map[int][]int{}
+	scanProc(func(st procStat) {
+		if st.state == 'Z' || st.state == 'X' {
+			return
+		}
+		all[st.pid] = st
+		kids[st.ppid] = append(kids[st.ppid], st.pid)
+	})
+	h.mu.Lock()
+	released := map[int]bool{}
+	for pid, start := range h.released {
+		if st, ok := all[pid]; ok && st.start == start {
+			released[pid] = true
+		}
+	}
+	sessions := map[int]bool{}
+	for pid := range h.leaders {
+		sessions[pid] = true
+	}
+	h.mu.Unlock()
+	var out []procStat
+	seen := map[int]bool{h.self: true}
+	var walk func(pid int)
+	walk = func(pid int) {
+		for _, k := range kids[pid] {
+			if seen[k] || released[k] {
+				continue
+			}
+			seen[k] = true
+			out = append(out, all[k])
+			walk(k)
+		}
+	}
+	walk(h.self)
+	for _, st := range all {
+		if !seen[st.pid] && !released[st.pid] && (sessions[st.sid] || sessions[st.pgid]) {
+			seen[st.pid] = true
+			out = append(out, st)
+			walk(st.pid)
+		}
+	}
+	return out
+}
+
+// signalStat signals the process st describes through a pidfd, if it is still
+// that process (same start time): a re-used pid is never hit.
+func signalStat(st procStat, sig unix.Signal) {
+	fd, err := unix.PidfdOpen(st.pid, 0)
+	if err != nil {
+		if err == unix.ENOSYS {
+			if now, ok := readStat(st.pid); ok && now.start == st.start {
+				unix.Kill(st.pid, sig)
+			}
+		}
+		return
+	}
+	defer unix.Close(fd)
+	if now, ok := readStat(st.pid); ok && now.start == st.start {
+		unix.PidfdSendSignal(fd, sig, nil, 0)
+	}
+}
