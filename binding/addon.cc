@@ -56,6 +56,16 @@ Napi::Value Containment(const Napi::CallbackInfo& info) {
   throw Napi::Error::New(env, "pawwork-supervisor: pws_containment failed");
 }
 
+Napi::Value SetHelper(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) {
+    throw Napi::TypeError::New(env, "setHelper(path: string)");
+  }
+  std::string v = info[0].As<Napi::String>().Utf8Value();
+  Load(env).set_helper(reinterpret_cast<const uint8_t*>(v.data()), static_cast<int64_t>(v.size()));
+  return env.Undefined();
+}
+
 Napi::Object Constants(Napi::Env env) {
   Napi::Object c = Napi::Object::New(env);
   c.Set("ABI_VERSION", PWS_ABI_VERSION);
@@ -87,6 +97,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("libraryPath", Napi::Function::New<LibraryPath>(env, "libraryPath"));
   exports.Set("descendants", Napi::Function::New<Descendants>(env, "descendants"));
   exports.Set("containment", Napi::Function::New<Containment>(env, "containment"));
+  exports.Set("setHelper", Napi::Function::New<SetHelper>(env, "setHelper"));
   exports.Set("constants", Constants(env));
   return exports;
 }

@@ -196,7 +196,8 @@ bool TryLoad(const std::string& path, std::string* why) {
       !Resolve(lib, "pws_cancel", &a.cancel, why) ||
       !Resolve(lib, "pws_release", &a.release, why) ||
       !Resolve(lib, "pws_descendants", &a.descendants, why) ||
-      !Resolve(lib, "pws_containment", &a.containment, why)) {
+      !Resolve(lib, "pws_containment", &a.containment, why) ||
+      !Resolve(lib, "pws_set_helper", &a.set_helper, why)) {
     return false;
   }
   // The first call waits for the Go runtime to finish starting, so it too

@@ -133,6 +133,13 @@ int32_t pws_release(int64_t h);
  * cap is too small. Works for any pid, supervised or not. */
 int64_t pws_descendants(int64_t pid, uint8_t *buf, int64_t cap);
 
+/* Chooses the helper executable: path[0..len) (UTF-8, copied) is "" for the
+ * default (pawwork-supervisor-helper beside this library), "0" or "off" to run
+ * without it, or a path. Overrides PAWWORK_SUPERVISOR_HELPER as the library saw
+ * it at load time; takes effect at the helper's next start. Any thread.
+ * Returns 0, or PWS_EINVAL for a negative len. */
+int32_t pws_set_helper(const uint8_t *path, int64_t len);
+
 /* Writes how the next spawn's tree will be contained, as a JSON object
  * {"mode":"helper"|"fallback","helperPid","helperPath","reason","guarantees":[..]}
  * into buf (the caller's; nothing is kept). Starts the helper if it is not
@@ -154,6 +161,7 @@ typedef int32_t (*pws_cancel_fn)(int64_t, int32_t, int32_t, int64_t);
 typedef int32_t (*pws_release_fn)(int64_t);
 typedef int64_t (*pws_descendants_fn)(int64_t, uint8_t *, int64_t);
 typedef int64_t (*pws_containment_fn)(uint8_t *, int64_t);
+typedef int32_t (*pws_set_helper_fn)(const uint8_t *, int64_t);
 
 #ifdef __cplusplus
 }

@@ -56,6 +56,7 @@ export interface Addon {
   abiVersion(): number
   libraryPath(): string
   containment(): ContainmentInfo
+  setHelper(path: string): void
   descendants(pid: number): number[]
   Child: new (request: Buffer, onEvent: EventCallback) => NativeChild
 }
@@ -92,6 +93,9 @@ export function loadAddon(): Addon {
         tried.push(`${file}: native ABI ${abi}, this facade needs ${ABI_VERSION}`)
         continue
       }
+      // The Go library saw the environment as it was when it loaded; pass the helper
+      // choice as the host's environment says it now.
+      addon.setHelper(process.env.PAWWORK_SUPERVISOR_HELPER ?? "")
       cached = addon
       return addon
     } catch (err) {

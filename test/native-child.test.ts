@@ -80,8 +80,9 @@ describe("the child's environment", () => {
     }
   })
 
-  // KNOWN GAP (issue 3 helper): ForkExec closes no inherited non-CLOEXEC fd of the host.
-  it.skip("only fds 0–2 reach the child even when the host holds an inheritable fd", async () => {
+  // Holds through the helper (its own fds are all close-on-exec); the fallback without
+  // it cannot close fds between fork and exec (see native-fallback.test.ts).
+  it("only fds 0–2 reach the child even when the host holds an inheritable fd", async () => {
     // A fresh Node host with an fd inherited without close-on-exec (as a launcher may
     // leave one: a desktop session, a terminal, a CI runner); the child of a supervise()
     // there must still see only 0, 1, 2 (plus the fd ls opens for the directory it lists).
@@ -102,8 +103,8 @@ describe("the child's environment", () => {
     expect(parseState(out).fds, out).toEqual([0, 1, 2, 3])
   })
 
-  // KNOWN GAP (issue 3 helper): SIGXFSZ stays ignored; ForkExec cannot reset dispositions before exec.
-  it.skip("no signal is blocked or ignored in the child (Node's SIGPIPE and SIGXFSZ ignores must not leak)", async () => {
+  // The helper resets every inherited "ignore" before it spawns.
+  it("no signal is blocked or ignored in the child (Node's SIGPIPE and SIGXFSZ ignores must not leak)", async () => {
     const ownIgn = /^SigIgn:\s*([0-9a-f]+)$/m.exec(fs.readFileSync("/proc/self/status", "utf8"))![1]
     const state = await signalState()
     const ref = await nodeSignalState()

@@ -1,6 +1,6 @@
 // The whole tree on the native supervisor: every way of cancelling ends every member;
 // members that ignore SIGTERM, or fork during the grace, are killed too (where the
-// baseline's are not); and what a setsid escaper does today, pinned honestly.
+// baseline's are not); a setsid escaper too.
 import * as fs from "node:fs"
 import { describe, expect, it } from "vitest"
 import { legacy } from "../lib/legacy"
@@ -161,8 +161,8 @@ describe("members the first signal does not end", () => {
   })
 })
 
-describe("setsid escapers (not contained before issue 3: the subreaper helper)", () => {
-  it("an escaper that left the session survives a cancel, and holding stdout makes the outcome truncated", async () => {
+describe("setsid escapers", () => {
+  it("an escaper that left the session dies with a cancel, and its pipe ends at EOF (not truncated)", async () => {
     const { c, out } = await startTree("setsid-escaper.sh", { graceMs: 500, drainIdleMs: 300 })
     const [escaper] = pidsOf(out.text(), "escaper")
     try {
@@ -170,12 +170,11 @@ describe("setsid escapers (not contained before issue 3: the subreaper helper)",
       const o = await within(c.cancel(), 15_000, "cancel")
       expect(o.reason).toBe("stop")
       expect(alive(c.pid!)).toBe(false)
-      // Pinned current behaviour, to be flipped by issue 3: the escaper is not ours.
-      expect(alive(escaper)).toBe(true)
-      expect(o.truncated).toBe(true)
+      // Found through the marker it inherited (and, with the helper, as an orphan of it).
+      expect(alive(escaper)).toBe(false)
+      expect(o.truncated).toBe(false)
     } finally {
       killAll([escaper])
     }
-    await waitFor(() => !alive(escaper), 5000, "escaper killed by cleanup")
   })
 })

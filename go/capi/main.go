@@ -241,6 +241,15 @@ func pws_descendants(pid C.int64_t, buf *C.uint8_t, capacity C.int64_t) C.int64_
 	return C.int64_t(copy(cBuf(buf, capacity), b))
 }
 
+//export pws_set_helper
+func pws_set_helper(path *C.uint8_t, n C.int64_t) C.int32_t {
+	if n < 0 {
+		return eInval
+	}
+	core.SetHelper(string(cBuf(path, n)))
+	return 0
+}
+
 //export pws_containment
 func pws_containment(buf *C.uint8_t, capacity C.int64_t) C.int64_t {
 	b, _ := json.Marshal(core.Containment())

@@ -4,6 +4,9 @@ package core
 
 import "runtime"
 
+// SetHelper is accepted everywhere; only Linux has a helper to configure.
+func SetHelper(v string) {}
+
 // Containment reports how the next spawn's tree will be contained. Only Linux has
 // the helper so far; elsewhere the platform's own means are all there is.
 func Containment() ContainmentInfo {

@@ -47,6 +47,7 @@ func HelperMain() int {
 		fmt.Fprintf(os.Stderr, "pawwork-supervisor-helper: fd 3 is not the host's socket (%v); it is started by the library, not by hand\n", err)
 		return 2
 	}
+	cloexecInherited()
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		fmt.Fprintf(os.Stderr, "pawwork-supervisor-helper: PR_SET_CHILD_SUBREAPER: %v\n", err)
 		return 2
@@ -74,6 +75,25 @@ func HelperMain() int {
 	h.serve()
 	h.killAll()
 	return 0
+}
+
+// cloexecInherited marks every fd above the socket close-on-exec: whatever the host
+// held without close-on-exec when it started the helper must not reach the trees.
+func cloexecInherited() {
+	if err := unix.CloseRange(helperFd+1, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err == nil {
+		return
+	}
+	// Kernels before 5.11: one fd at a time.
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		var fd int
+		if _, err := fmt.Sscan(e.Name(), &fd); err == nil && fd > helperFd {
+			unix.FcntlInt(uintptr(fd), unix.F_SETFD, unix.FD_CLOEXEC)
+		}
+	}
 }
 
 // resetIgnoredSignals sets every signal this process inherited as ignored back to

@@ -53,6 +53,9 @@ var helperState struct {
 	conn     *helperConn
 	reason   string // why there is no helper, when there is none
 	lastFail time.Time
+
+	override   string
+	overridden bool
 }
 
 // Containment reports the containment of the next spawn, starting the helper if it
@@ -67,8 +70,24 @@ func Containment() ContainmentInfo {
 		Guarantees: []string{"session", "pgroup", "pidfd", "ancestry", "marker"}}
 }
 
+// SetHelper overrides PAWWORK_SUPERVISOR_HELPER (the host's environment as Go saw
+// it when the library loaded; a host that sets the variable later passes it here):
+// "" for the default beside the library, "0"/"off" to disable, else a path. It
+// applies from the next start of the helper; a running helper is kept.
+func SetHelper(v string) {
+	helperState.mu.Lock()
+	helperState.override, helperState.overridden = v, true
+	if helperState.conn == nil {
+		helperState.reason, helperState.lastFail = "", time.Time{}
+	}
+	helperState.mu.Unlock()
+}
+
 func helperPath() (string, error) {
 	v := os.Getenv("PAWWORK_SUPERVISOR_HELPER")
+	if helperState.overridden {
+		v = helperState.override
+	}
 	switch strings.ToLower(v) {
 	case "0", "off", "false", "no":
 		return "", errors.New("disabled by PAWWORK_SUPERVISOR_HELPER=" + v)
