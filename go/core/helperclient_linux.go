@@ -83,6 +83,33 @@ func SetHelper(v string) {
 	helperState.mu.Unlock()
 }
 
+// stopHelper closes the running helper's socket, as a dying host would, and waits
+// (bounded) for it to kill what it holds and exit. For tests.
+func stopHelper(bound time.Duration) error {
+	helperState.mu.Lock()
+	c := helperState.conn
+	helperState.conn = nil
+	helperState.mu.Unlock()
+	if c == nil {
+		return nil
+	}
+	unix.Shutdown(c.fd, unix.SHUT_RDWR)
+	deadline := time.Now().Add(bound)
+	for time.Now().Before(deadline) {
+		c.mu.Lock()
+		dead := c.dead
+		c.mu.Unlock()
+		c.proc.mu.Lock()
+		reaped := c.proc.reaped
+		c.proc.mu.Unlock()
+		if dead && reaped {
+			return nil
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return fmt.Errorf("helper %d still alive %v after its socket closed", c.pid, bound)
+}
+
 func helperPath() (string, error) {
 	v := os.Getenv("PAWWORK_SUPERVISOR_HELPER")
 	if helperState.overridden {

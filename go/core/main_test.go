@@ -36,6 +36,9 @@ const helperLife = 5 * time.Minute
 var inheritedFds []string
 
 func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == HelperArg {
+		os.Exit(HelperMain()) // this binary is also the library's helper executable
+	}
 	if len(os.Args) > 2 && os.Args[1] == helperArg {
 		os.Exit(runHelper(os.Args[2], os.Args[3:]))
 	}

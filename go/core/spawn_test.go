@@ -284,15 +284,17 @@ func TestEnvIsExactlyTheGivenOne(t *testing.T) {
 	env := []string{"A=1", "B=two words", "EMPTY=", "X=a=b"}
 	c := h.start(&Options{Argv: helperArgv("env"), Env: &env, Stdout: StdioPipe})
 	h.waitExit(c)
-	if got := strings.Split(strings.TrimSuffix(string(h.stdout(c)), "\n"), "\n"); strings.Join(got, "|") != strings.Join(env, "|") {
-		t.Errorf("child env %q, want %q", got, env)
+	// Exactly the given one, plus the tree's marker (how escapers are found).
+	got := strings.Split(strings.TrimSuffix(string(h.stdout(c)), "\n"), "\n")
+	if len(got) != len(env)+1 || strings.Join(got[:len(env)], "|") != strings.Join(env, "|") || !strings.HasPrefix(got[len(env)], MarkerVar+"=") {
+		t.Errorf("child env %q, want %q plus %s=…", got, env, MarkerVar)
 	}
 
 	empty := []string{}
 	c = h.start(&Options{Argv: helperArgv("env"), Env: &empty, Stdout: StdioPipe})
 	h.waitExit(c)
-	if got := h.stdout(c); len(got) != 0 {
-		t.Errorf("empty env: child saw %q", got)
+	if got := string(h.stdout(c)); !strings.HasPrefix(got, MarkerVar+"=") || strings.Count(got, "\n") != 1 {
+		t.Errorf("empty env: child saw %q, want only the marker", got)
 	}
 
 	// nil Env: the host's environment.

@@ -1,0 +1,91 @@
+// Issue 3, fixture 9: host death. A Node host holding a dozen trees (escapers, a daemon
+// that cleared its environment, job-control groups, TERM-ignoring members, a forker) is
+// killed with SIGKILL: none of their processes may outlive it (DESIGN: within a second;
+// the assertion bound is 2 s, a hang detector — bench-tree.js reports the real time).
+// A leftover released at natural exit is not ours any more and must survive. Without the
+// helper the trees survive a SIGKILL: pinned with it.fails.
+import { describe, expect, it } from "vitest"
+import { alive, fixture, killAll, leakCheck, ourProcesses, pidsFrom, waitFor } from "./helpers"
+import { ROOT, runNode } from "./native-helpers"
+
+leakCheck()
+
+const TREES = ["spawn-tree.sh", "setsid-escaper.sh", "double-fork-daemon.sh", "job-control.sh", "stubborn-members.sh", "fork-loop.sh"]
+
+/** A host that starts every tree twice, prints their pids and "ALLREADY", then SIGKILLs itself. */
+function hostScript(helper: string): string {
+  return `
+    process.env.PAWWORK_SUPERVISOR_HELPER = ${JSON.stringify(helper)}
+    const { supervise, containment } = require(${JSON.stringify(ROOT)})
+    console.log("mode " + containment().mode)
+    const trees = ${JSON.stringify([...TREES, ...TREES].map((t) => fixture(t)))}
+    let ready = 0
+    for (const t of trees) {
+      const c = supervise(["sh", t], { stdout: "pipe" })
+      let out = ""
+      c.stdout.on("data", (b) => {
+        out += b
+        for (const l of String(b).split("\\n")) if (l.startsWith("pid ")) console.log(l)
+        if (!c.seen && out.includes("ready")) {
+          c.seen = true
+          if (++ready === trees.length) process.kill(process.pid, "SIGKILL")
+        }
+      })
+    }
+    setTimeout(() => { console.log("TIMEOUT"); process.exit(3) }, 20000)`
+}
+
+async function killedHost(helper: string) {
+  const r = await runNode(process.execPath, ["-e", hostScript(helper)], { boundMs: 30_000 })
+  return { r, pids: pidsFrom(r.stdout), mode: /^mode (\w+)$/m.exec(r.stdout)?.[1] }
+}
+
+describe("host killed with SIGKILL while holding a dozen trees", () => {
+  it("with the helper: none of their processes is alive two seconds later", async () => {
+    const { r, pids, mode } = await killedHost("")
+    try {
+      expect(mode).toBe("helper")
+      expect(r.signal).toBe("SIGKILL")
+      expect(pids.length).toBeGreaterThanOrEqual(24)
+      await waitFor(() => !pids.some(alive) && ourProcesses().length === 0, 2000, "trees of the dead host gone").catch(() => undefined)
+      expect(pids.filter(alive)).toEqual([])
+      expect(ourProcesses()).toEqual([])
+    } finally {
+      killAll([...pids, ...ourProcesses()])
+    }
+  })
+
+  it.fails("without the helper: they survive (the fallback has no one left to kill them)", async () => {
+    const { r, pids, mode } = await killedHost("0")
+    try {
+      expect(mode).toBe("fallback")
+      expect(r.signal).toBe("SIGKILL")
+      await waitFor(() => !pids.some(alive), 2000, "trees of the dead host gone").catch(() => undefined)
+      expect(pids.filter(alive)).toEqual([])
+    } finally {
+      killAll([...pids, ...ourProcesses()])
+      await waitFor(() => ourProcesses().length === 0, 3000, "fallback survivors cleaned up").catch(() => undefined)
+      killAll(ourProcesses())
+    }
+  })
+})
+
+describe("a leftover released at natural exit is no longer owned", () => {
+  it("survives the SIGKILL of its host", async () => {
+    const script = `
+      const { supervise } = require(${JSON.stringify(ROOT)})
+      const c = supervise(["sh", ${JSON.stringify(fixture("background-holder.sh"))}], { stdout: "pipe", drainIdleMs: 100 })
+      c.stdout.on("data", (b) => process.stdout.write(b))
+      c.outcome.then((o) => { console.log("leftovers " + o.leftovers.join(",")); process.kill(process.pid, "SIGKILL") })`
+    const r = await runNode(process.execPath, ["-e", script])
+    const [holder] = pidsFrom(r.stdout)
+    try {
+      expect(r.signal).toBe("SIGKILL")
+      expect(r.stdout).toContain(`leftovers ${holder}`)
+      await new Promise((res) => setTimeout(res, 500)) // the helper's kill, had it been wrong, is done by now
+      expect(alive(holder)).toBe(true)
+    } finally {
+      killAll([holder])
+    }
+  })
+})
