@@ -56,13 +56,15 @@ Napi::Value Containment(const Napi::CallbackInfo& info) {
   throw Napi::Error::New(env, "pawwork-supervisor: pws_containment failed");
 }
 
-Napi::Value SetHelper(const Napi::CallbackInfo& info) {
+Napi::Value Configure(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsString()) {
-    throw Napi::TypeError::New(env, "setHelper(path: string)");
+    throw Napi::TypeError::New(env, "configure(json: string)");
   }
   std::string v = info[0].As<Napi::String>().Utf8Value();
-  Load(env).set_helper(reinterpret_cast<const uint8_t*>(v.data()), static_cast<int64_t>(v.size()));
+  if (Load(env).configure(reinterpret_cast<const uint8_t*>(v.data()), static_cast<int64_t>(v.size())) != 0) {
+    throw Napi::TypeError::New(env, "pawwork-supervisor: configure: invalid settings " + v);
+  }
   return env.Undefined();
 }
 
@@ -97,7 +99,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("libraryPath", Napi::Function::New<LibraryPath>(env, "libraryPath"));
   exports.Set("descendants", Napi::Function::New<Descendants>(env, "descendants"));
   exports.Set("containment", Napi::Function::New<Containment>(env, "containment"));
-  exports.Set("setHelper", Napi::Function::New<SetHelper>(env, "setHelper"));
+  exports.Set("configure", Napi::Function::New<Configure>(env, "configure"));
   exports.Set("constants", Constants(env));
   return exports;
 }

@@ -197,7 +197,7 @@ bool TryLoad(const std::string& path, std::string* why) {
       !Resolve(lib, "pws_release", &a.release, why) ||
       !Resolve(lib, "pws_descendants", &a.descendants, why) ||
       !Resolve(lib, "pws_containment", &a.containment, why) ||
-      !Resolve(lib, "pws_set_helper", &a.set_helper, why)) {
+      !Resolve(lib, "pws_configure", &a.configure, why)) {
     return false;
   }
   // The first call waits for the Go runtime to finish starting, so it too

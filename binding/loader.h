@@ -29,7 +29,7 @@ struct Api {
   pws_release_fn release;
   pws_descendants_fn descendants;
   pws_containment_fn containment;
-  pws_set_helper_fn set_helper;
+  pws_configure_fn configure;
   std::string path;  // UTF-8
 };
 

@@ -133,12 +133,15 @@ int32_t pws_release(int64_t h);
  * cap is too small. Works for any pid, supervised or not. */
 int64_t pws_descendants(int64_t pid, uint8_t *buf, int64_t cap);
 
-/* Chooses the helper executable: path[0..len) (UTF-8, copied) is "" for the
- * default (pawwork-supervisor-helper beside this library), "0" or "off" to run
- * without it, or a path. Overrides PAWWORK_SUPERVISOR_HELPER as the library saw
- * it at load time; takes effect at the helper's next start. Any thread.
- * Returns 0, or PWS_EINVAL for a negative len. */
-int32_t pws_set_helper(const uint8_t *path, int64_t len);
+/* Settings, as a JSON object in json[0..len) (UTF-8, copied):
+ *   "helper": "" for the default (pawwork-supervisor-helper beside this library),
+ *             "0" or "off" to run without it, or the helper's path;
+ *   "cgroup": "" to use a cgroup v2 subtree when one is writable, "0" or "off"
+ *             never to, or the cgroup directory to create the subtree in.
+ * A key that is absent keeps its value. They override PAWWORK_SUPERVISOR_HELPER and
+ * PAWWORK_SUPERVISOR_CGROUP as the library saw them at load time, and take effect
+ * at the helper's next start. Any thread. Returns 0, or PWS_EINVAL for bad JSON. */
+int32_t pws_configure(const uint8_t *json, int64_t len);
 
 /* Writes how the next spawn's tree will be contained, as a JSON object
  * {"mode":"helper"|"fallback","helperPid","helperPath","reason","guarantees":[..]}
@@ -161,7 +164,7 @@ typedef int32_t (*pws_cancel_fn)(int64_t, int32_t, int32_t, int64_t);
 typedef int32_t (*pws_release_fn)(int64_t);
 typedef int64_t (*pws_descendants_fn)(int64_t, uint8_t *, int64_t);
 typedef int64_t (*pws_containment_fn)(uint8_t *, int64_t);
-typedef int32_t (*pws_set_helper_fn)(const uint8_t *, int64_t);
+typedef int32_t (*pws_configure_fn)(const uint8_t *, int64_t);
 
 #ifdef __cplusplus
 }

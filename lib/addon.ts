@@ -33,6 +33,10 @@ export interface ContainmentInfo {
   helperPath?: string
   /** Why the helper is not used, when it is not. */
   reason?: string
+  /** The helper's cgroup v2 subtree (each tree gets its own cgroup below it), when one is writable. */
+  cgroup?: string
+  /** Why there is no cgroup subtree (not writable without delegation, disabled, old kernel). */
+  cgroupReason?: string
   /** What holds in this mode. */
   guarantees: string[]
 }
@@ -56,7 +60,7 @@ export interface Addon {
   abiVersion(): number
   libraryPath(): string
   containment(): ContainmentInfo
-  setHelper(path: string): void
+  configure(json: string): void
   descendants(pid: number): number[]
   Child: new (request: Buffer, onEvent: EventCallback) => NativeChild
 }
@@ -95,7 +99,7 @@ export function loadAddon(): Addon {
       }
       // The Go library saw the environment as it was when it loaded; pass the helper
       // choice as the host's environment says it now.
-      addon.setHelper(process.env.PAWWORK_SUPERVISOR_HELPER ?? "")
+      addon.configure(JSON.stringify({ helper: process.env.PAWWORK_SUPERVISOR_HELPER ?? "", cgroup: process.env.PAWWORK_SUPERVISOR_CGROUP ?? "" }))
       cached = addon
       return addon
     } catch (err) {

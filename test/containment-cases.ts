@@ -80,12 +80,16 @@ async function expectNothingLeft(printed: number[], what: string) {
   }
 }
 
-export function containmentSuite(mode: Mode) {
-  it(`containment() reports mode ${mode}`, () => {
+export function containmentSuite(mode: Mode, opts: { cgroup?: boolean } = {}) {
+  it(`containment() reports mode ${mode}${opts.cgroup === false ? " without a cgroup" : ""}`, () => {
     const info = containment()
     expect(info.mode, JSON.stringify(info)).toBe(mode)
     if (mode === "fallback") expect(info.reason).toMatch(/PAWWORK_SUPERVISOR_HELPER/)
     else expect(info.guarantees).toContain("host-death")
+    if (opts.cgroup === false) {
+      expect(info.guarantees).not.toContain("cgroup")
+      expect(info.cgroupReason).toMatch(/PAWWORK_SUPERVISOR_CGROUP/)
+    }
   })
 
   for (const fx of FIXTURES) {

@@ -241,12 +241,16 @@ func pws_descendants(pid C.int64_t, buf *C.uint8_t, capacity C.int64_t) C.int64_
 	return C.int64_t(copy(cBuf(buf, capacity), b))
 }
 
-//export pws_set_helper
-func pws_set_helper(path *C.uint8_t, n C.int64_t) C.int32_t {
+//export pws_configure
+func pws_configure(buf *C.uint8_t, n C.int64_t) C.int32_t {
 	if n < 0 {
 		return eInval
 	}
-	core.SetHelper(string(cBuf(path, n)))
+	var cfg core.Config
+	if err := json.Unmarshal(cBuf(buf, n), &cfg); err != nil {
+		return eInval
+	}
+	core.Configure(cfg)
 	return 0
 }
 

@@ -4,8 +4,8 @@ package core
 
 import "runtime"
 
-// SetHelper is accepted everywhere; only Linux has a helper to configure.
-func SetHelper(v string) {}
+// Configure is accepted everywhere; only Linux has a helper to configure.
+func Configure(cfg Config) {}
 
 // Containment reports how the next spawn's tree will be contained. Only Linux has
 // the helper so far; elsewhere the platform's own means are all there is.

@@ -15,9 +15,13 @@ package core
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -37,12 +41,24 @@ type helper struct {
 	leaders  map[int]*proc // started, not yet reaped on the host's request
 	ids      map[int64]*proc
 	released map[int]uint64 // pid → start time: let go by the host, never killed
+
+	// cgroup v2: one directory per tree below cgroup, when a writable one was found.
+	cgroup   string
+	trees    map[int64]string // id → the tree's cgroup directory
+	freeTree map[int64]bool   // trees whose leftovers were released: not killed
 }
 
 // HelperMain runs the helper; the socket to the host is fd 3. It returns the exit
 // code once the host is gone and every tree it held is dead.
 func HelperMain() int {
-	h := &helper{self: os.Getpid(), leaders: map[int]*proc{}, ids: map[int64]*proc{}, released: map[int]uint64{}}
+	h := &helper{self: os.Getpid(), leaders: map[int]*proc{}, ids: map[int64]*proc{}, released: map[int]uint64{},
+		trees: map[int64]string{}, freeTree: map[int64]bool{}}
+	setting := ""
+	for _, a := range os.Args[2:] {
+		if v, ok := strings.CutPrefix(a, "--cgroup="); ok {
+			setting = v
+		}
+	}
 	if _, err := unix.FcntlInt(helperFd, unix.F_SETFD, unix.FD_CLOEXEC); err != nil {
 		fmt.Fprintf(os.Stderr, "pawwork-supervisor-helper: fd 3 is not the host's socket (%v); it is started by the library, not by hand\n", err)
 		return 2
@@ -71,9 +87,12 @@ func HelperMain() int {
 			}
 		}
 	}()
-	h.send(helperMsg{Op: "hello", Pid: h.self}, -1)
+	var reason string
+	h.cgroup, reason = makeCgroupSubtree(setting, h.self)
+	h.send(helperMsg{Op: "hello", Pid: h.self, Cgroup: h.cgroup, Reason: reason}, -1)
 	h.serve()
 	h.killAll()
+	h.removeCgroups()
 	return 0
 }
 
@@ -172,11 +191,18 @@ func (h *helper) serve() {
 				p.reap()
 				h.mu.Lock()
 				delete(h.leaders, p.pid)
+				if dir := h.trees[m.ID]; dir != "" && !h.freeTree[m.ID] {
+					// Empty unless something escaped the kill; then it stays for killAll.
+					if unix.Rmdir(dir) == nil {
+						delete(h.trees, m.ID)
+					}
+				}
 				h.mu.Unlock()
 			}
 		case "release":
 			closeAll(fds)
 			h.mu.Lock()
+			h.freeTree[m.ID] = true
 			for _, pid := range m.Pids {
 				if st, ok := readStat(pid); ok {
 					h.released[pid] = st.start
@@ -204,10 +230,29 @@ func (h *helper) spawn(m *helperMsg, fds []int) {
 	pidfd := -1
 	attr := &syscall.ProcAttr{Dir: m.Dir, Env: m.Env, Files: []uintptr{uintptr(fds[0]), uintptr(fds[1]), uintptr(fds[2])},
 		Sys: &syscall.SysProcAttr{Setsid: true, PidFD: &pidfd}}
+	// With a cgroup subtree, the child is born in its tree's own cgroup
+	// (CLONE_INTO_CGROUP): nothing it starts can leave it without privileges.
+	treeDir := ""
+	if h.cgroup != "" {
+		dir := filepath.Join(h.cgroup, "t"+strconv.FormatInt(m.ID, 10))
+		if err := unix.Mkdir(dir, 0o755); err == nil || err == unix.EEXIST {
+			if cfd, err := unix.Open(dir, unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0); err == nil {
+				defer unix.Close(cfd)
+				attr.Sys.UseCgroupFD, attr.Sys.CgroupFD, treeDir = true, cfd, dir
+			}
+		}
+	}
 	// The orphan reaper must not take a leader that exits at once: the map entry
 	// is made under the lock the reaper takes.
 	h.mu.Lock()
 	pid, err := syscall.ForkExec(m.Path, m.Argv, attr)
+	if err != nil && treeDir != "" && (err == unix.EBUSY || err == unix.EACCES || err == unix.EPERM || err == unix.EOPNOTSUPP || err == unix.ENOSYS || err == unix.EINVAL) {
+		// The cgroup refused the child (clone3 without CLONE_INTO_CGROUP, a
+		// controller's rule): start it without, rather than not at all.
+		unix.Rmdir(treeDir)
+		attr.Sys.UseCgroupFD, treeDir = false, ""
+		pid, err = syscall.ForkExec(m.Path, m.Argv, attr)
+	}
 	if err != nil {
 		h.mu.Unlock()
 		errno, _ := err.(syscall.Errno)
@@ -230,8 +275,11 @@ func (h *helper) spawn(m *helperMsg, fds []int) {
 	}
 	h.leaders[pid] = p
 	h.ids[m.ID] = p
+	if treeDir != "" {
+		h.trees[m.ID] = treeDir
+	}
 	h.mu.Unlock()
-	h.send(helperMsg{Op: "spawned", ID: m.ID, Pid: pid}, hostFd)
+	h.send(helperMsg{Op: "spawned", ID: m.ID, Pid: pid, Cgroup: treeDir}, hostFd)
 	if hostFd >= 0 {
 		unix.Close(hostFd)
 	}
@@ -270,6 +318,13 @@ func (h *helper) reapOrphans() {
 // the whole thing is bounded.
 func (h *helper) killAll() {
 	deadline := time.Now().Add(5 * time.Second)
+	h.mu.Lock()
+	for id, dir := range h.trees {
+		if !h.freeTree[id] {
+			os.WriteFile(filepath.Join(dir, "cgroup.kill"), []byte("1"), 0)
+		}
+	}
+	h.mu.Unlock()
 	for {
 		victims := h.held()
 		if len(victims) == 0 || time.Now().After(deadline) {
@@ -288,6 +343,79 @@ func (h *helper) killAll() {
 	if left := h.held(); len(left) > 0 {
 		fmt.Fprintf(os.Stderr, "pawwork-supervisor-helper: %d processes survived the host-death kill (bound 5s)\n", len(left))
 	}
+}
+
+// removeCgroups removes the tree directories that are empty, then the subtree.
+// Released trees with live leftovers keep theirs (removed by nobody: empty
+// directories are all that is left of them once the leftovers end).
+func (h *helper) removeCgroups() {
+	if h.cgroup == "" {
+		return
+	}
+	ents, _ := os.ReadDir(h.cgroup)
+	for _, e := range ents {
+		if e.IsDir() {
+			unix.Rmdir(filepath.Join(h.cgroup, e.Name()))
+		}
+	}
+	unix.Rmdir(h.cgroup)
+}
+
+// makeCgroupSubtree makes this helper's directory in a writable cgroup v2
+// hierarchy: below setting when it names a directory, else below the helper's own
+// cgroup. It returns "" and why when there is none ("0"/"off", no cgroup2 mount,
+// no cgroup.kill, or not writable: the usual case without systemd delegation).
+func makeCgroupSubtree(setting string, self int) (string, string) {
+	switch strings.ToLower(setting) {
+	case "0", "off", "false", "no":
+		return "", "disabled by PAWWORK_SUPERVISOR_CGROUP=" + setting
+	}
+	base := setting
+	if base == "" {
+		mount, err := cgroup2Mount()
+		if err != nil {
+			return "", err.Error()
+		}
+		own, err := os.ReadFile("/proc/self/cgroup")
+		if err != nil {
+			return "", err.Error()
+		}
+		rel := ""
+		for _, line := range strings.Split(string(own), "\n") {
+			if p, ok := strings.CutPrefix(line, "0::"); ok {
+				rel = p
+			}
+		}
+		base = filepath.Join(mount, rel)
+	}
+	dir := filepath.Join(base, "pawwork-supervisor-"+strconv.Itoa(self))
+	if err := unix.Mkdir(dir, 0o755); err != nil {
+		return "", fmt.Sprintf("no writable cgroup v2 directory at %s: %v", base, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "cgroup.kill")); err != nil {
+		unix.Rmdir(dir)
+		return "", "the kernel has no cgroup.kill (needs Linux 5.14)"
+	}
+	return dir, ""
+}
+
+// cgroup2Mount finds where the cgroup v2 hierarchy is mounted (/sys/fs/cgroup, or
+// /sys/fs/cgroup/unified on hybrid systems).
+func cgroup2Mount() (string, error) {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return "", err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		// id parent major:minor root mountpoint options ... - fstype source superopts
+		f := strings.Fields(line)
+		for i, x := range f {
+			if x == "-" && i+1 < len(f) && f[i+1] == "cgroup2" && len(f) > 4 {
+				return f[4], nil
+			}
+		}
+	}
+	return "", errors.New("no cgroup2 hierarchy is mounted")
 }
 
 func (h *helper) reapAll() {

@@ -5,9 +5,9 @@ package core
 //
 //	host → helper  spawn   {id, path, argv, env, dir}  + fds: the child's stdin, stdout, stderr
 //	host → helper  reap    {id}                         the host is done with the exited leader
-//	host → helper  release {pids}                       leftovers the host let go: never killed
-//	helper → host  hello   {pid}                        once, first
-//	helper → host  spawned {id, pid} + fd: a pidfd      or {id, errno} when the exec failed
+//	host → helper  release {id, pids}                   leftovers the host let go: never killed
+//	helper → host  hello   {pid, cgroup | reason}       once, first
+//	helper → host  spawned {id, pid, cgroup} + a pidfd  or {id, errno} when the exec failed
 //	helper → host  exit    {id, code, signal}           the leader exited (still unreaped)
 //
 // When the host's end closes (the host exited or died, however), the helper kills
@@ -24,6 +24,8 @@ type helperMsg struct {
 	Code   int      `json:"code,omitempty"`
 	Signal int      `json:"signal,omitempty"`
 	Pids   []int    `json:"pids,omitempty"`
+	Cgroup string   `json:"cgroup,omitempty"` // hello: the helper's cgroup subtree; spawned: the tree's cgroup
+	Reason string   `json:"reason,omitempty"` // hello: why there is no cgroup subtree
 }
 
 // HelperArg is the argument the helper executable is started with; a program that

@@ -32,7 +32,10 @@ type helperConn struct {
 	fd   int
 	pid  int
 	path string
-	proc *proc // the helper process itself (our child)
+
+	cgroup       string // the helper's cgroup v2 subtree; "" when none
+	cgroupReason string // why there is none
+	proc         *proc  // the helper process itself (our child)
 
 	sendMu sync.Mutex
 
@@ -56,6 +59,8 @@ var helperState struct {
 
 	override   string
 	overridden bool
+	cgroup     string
+	cgroupSet  bool
 }
 
 // Containment reports the containment of the next spawn, starting the helper if it
@@ -63,24 +68,45 @@ var helperState struct {
 func Containment() ContainmentInfo {
 	conn, reason := getHelper()
 	if conn != nil {
-		return ContainmentInfo{Mode: "helper", HelperPid: conn.pid, HelperPath: conn.path,
-			Guarantees: []string{"session", "pgroup", "pidfd", "ancestry", "marker", "subreaper", "host-death", "clean-exec"}}
+		g := []string{"session", "pgroup", "pidfd", "ancestry", "marker", "subreaper", "host-death", "clean-exec"}
+		if conn.cgroup != "" {
+			g = append(g, "cgroup")
+		}
+		return ContainmentInfo{Mode: "helper", HelperPid: conn.pid, HelperPath: conn.path, Cgroup: conn.cgroup,
+			CgroupReason: conn.cgroupReason, Guarantees: g}
 	}
 	return ContainmentInfo{Mode: "fallback", Reason: reason,
 		Guarantees: []string{"session", "pgroup", "pidfd", "ancestry", "marker"}}
 }
 
-// SetHelper overrides PAWWORK_SUPERVISOR_HELPER (the host's environment as Go saw
-// it when the library loaded; a host that sets the variable later passes it here):
-// "" for the default beside the library, "0"/"off" to disable, else a path. It
-// applies from the next start of the helper; a running helper is kept.
-func SetHelper(v string) {
+// Configure overrides PAWWORK_SUPERVISOR_HELPER and PAWWORK_SUPERVISOR_CGROUP (the
+// host's environment as Go saw it when the library loaded; a host that sets them
+// later passes them here). Helper: "" for the default beside the library,
+// "0"/"off" to disable, else a path. Cgroup: "" to use one when writable, "0"/"off"
+// never, else the directory to make the subtree in. Both apply from the next start
+// of the helper; a running helper is kept.
+func Configure(cfg Config) {
 	helperState.mu.Lock()
-	helperState.override, helperState.overridden = v, true
+	if cfg.Helper != nil {
+		helperState.override, helperState.overridden = *cfg.Helper, true
+	}
+	if cfg.Cgroup != nil {
+		helperState.cgroup, helperState.cgroupSet = *cfg.Cgroup, true
+	}
 	if helperState.conn == nil {
 		helperState.reason, helperState.lastFail = "", time.Time{}
 	}
 	helperState.mu.Unlock()
+}
+
+// SetHelper is Configure with the helper setting only.
+func SetHelper(v string) { Configure(Config{Helper: &v}) }
+
+func cgroupSetting() string {
+	if helperState.cgroupSet {
+		return helperState.cgroup
+	}
+	return os.Getenv("PAWWORK_SUPERVISOR_CGROUP")
 }
 
 // stopHelper closes the running helper's socket, as a dying host would, and waits
@@ -212,7 +238,7 @@ func startHelper(path string) (*helperConn, error) {
 		Files: []uintptr{null.Fd(), null.Fd(), uintptr(2), uintptr(theirs)},
 		Sys:   &syscall.SysProcAttr{Setsid: true, PidFD: &pidfd},
 	}
-	pid, err := forkExecUnmasked(path, []string{path, HelperArg}, attr)
+	pid, err := forkExecUnmasked(path, []string{path, HelperArg, "--cgroup=" + cgroupSetting()}, attr)
 	if err != nil {
 		unix.Close(ours)
 		return nil, fmt.Errorf("start helper %s: %v", path, err)
@@ -294,6 +320,7 @@ func (c *helperConn) read(hello chan<- error) {
 				hello <- fmt.Errorf("unexpected first message %q", m.Op)
 				break
 			}
+			c.cgroup, c.cgroupReason = m.Cgroup, m.Reason
 			hello <- nil
 			continue
 		}
@@ -354,13 +381,13 @@ var errHelperUnusable = errors.New("helper unusable")
 // spawn asks the helper to start path. On success the child is the helper's, with
 // the returned pidfd (or -1) ours, and exit receives its one exit message (closed
 // without one if the helper dies first).
-func (c *helperConn) spawn(path string, argv, env []string, dir string, files []*os.File) (pid, pidfd int, id int64, exit chan helperMsg, err error) {
+func (c *helperConn) spawn(path string, argv, env []string, dir string, files []*os.File) (pid, pidfd int, id int64, cgroup string, exit chan helperMsg, err error) {
 	reply := make(chan helperReply, 1)
 	exit = make(chan helperMsg, 1)
 	c.mu.Lock()
 	if c.dead {
 		c.mu.Unlock()
-		return 0, -1, 0, nil, errHelperUnusable
+		return 0, -1, 0, "", nil, errHelperUnusable
 	}
 	c.lastID++
 	id = c.lastID
@@ -373,7 +400,7 @@ func (c *helperConn) spawn(path string, argv, env []string, dir string, files []
 	}
 	if err := c.send(helperMsg{Op: "spawn", ID: id, Path: path, Argv: argv, Env: env, Dir: dir}, fds); err != nil {
 		c.forget(id)
-		return 0, -1, 0, nil, errHelperUnusable // EMSGSIZE (huge env) or a dead helper
+		return 0, -1, 0, "", nil, errHelperUnusable // EMSGSIZE (huge env) or a dead helper
 	}
 	var r helperReply
 	var ok bool
@@ -382,17 +409,17 @@ func (c *helperConn) spawn(path string, argv, env []string, dir string, files []
 	case <-time.After(helperReplyBound):
 		// A wedged helper is of no use: kill it (with whatever it holds) and say so.
 		c.kill()
-		return 0, -1, 0, nil, &Error{Code: "ETIMEDOUT", Syscall: "spawn", Path: path,
+		return 0, -1, 0, "", nil, &Error{Code: "ETIMEDOUT", Syscall: "spawn", Path: path,
 			Msg: fmt.Sprintf("spawn %s ETIMEDOUT: the helper did not answer within %v", path, helperReplyBound)}
 	}
 	if !ok {
-		return 0, -1, 0, nil, errHelperUnusable
+		return 0, -1, 0, "", nil, errHelperUnusable
 	}
 	if r.msg.Errno != 0 {
 		c.forget(id)
-		return 0, -1, 0, nil, syscall.Errno(r.msg.Errno)
+		return 0, -1, 0, "", nil, syscall.Errno(r.msg.Errno)
 	}
-	return r.msg.Pid, r.pidfd, id, exit, nil
+	return r.msg.Pid, r.pidfd, id, r.msg.Cgroup, exit, nil
 }
 
 const helperReplyBound = 10 * time.Second

@@ -34,6 +34,7 @@ type proc struct {
 	helper *helperConn
 	hid    int64
 	exit   chan helperMsg
+	cgroup string // the tree's own cgroup v2 directory; "" when none
 
 	mu     sync.Mutex
 	reaped bool
@@ -64,10 +65,10 @@ func startProc(path string, o *Options, env []string, files []*os.File) (*proc, 
 	env = append(env[:len(env):len(env)], mark)
 	p := &proc{marker: append([]byte(mark), 0)}
 	if c, _ := getHelper(); c != nil {
-		pid, pidfd, id, exit, err := c.spawn(path, o.Argv, env, o.Cwd, files)
+		pid, pidfd, id, cgroup, exit, err := c.spawn(path, o.Argv, env, o.Cwd, files)
 		switch {
 		case err == nil:
-			p.pid, p.helper, p.hid, p.exit = pid, c, id, exit
+			p.pid, p.helper, p.hid, p.exit, p.cgroup = pid, c, id, exit, cgroup
 			if pidfd >= 0 {
 				unix.SetNonblock(pidfd, true)
 				p.pidf = os.NewFile(uintptr(pidfd), "pidfd")
@@ -273,6 +274,9 @@ func (p *proc) signalLeader(sig int) error {
 }
 
 func (p *proc) containment() string {
+	if p.cgroup != "" {
+		return "helper+cgroup+session+pgroup+pidfd+ancestry+marker"
+	}
 	if p.helper != nil {
 		return "helper+session+pgroup+pidfd+ancestry+marker"
 	}
@@ -292,7 +296,7 @@ func (p *proc) release(pids []int) {
 		}
 	}
 	live.Unlock()
-	p.helper.send(helperMsg{Op: "release", Pids: pids}, nil)
+	p.helper.send(helperMsg{Op: "release", ID: p.hid, Pids: pids}, nil)
 }
 
 // signalTree sends sig to the group at once (atomic for its members; only while the
@@ -305,9 +309,19 @@ func (p *proc) signalTree(sig int) {
 		unix.Kill(-p.pid, unix.Signal(sig))
 	}
 	p.mu.Unlock()
+	if sig == sigKILL && p.cgroup != "" && !p.isReaped() {
+		// Every process in the tree's cgroup at once, forks in flight included.
+		os.WriteFile(p.cgroup+"/cgroup.kill", []byte("1"), 0)
+	}
 	for _, st := range p.tree() {
 		signalStat(st, unix.Signal(sig))
 	}
+}
+
+func (p *proc) isReaped() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.reaped
 }
 
 // freezeTree stops every member so that none can fork between the last scan and
@@ -380,7 +394,19 @@ func (p *proc) tree() []procStat {
 		}
 	}
 	p.mu.Unlock()
-	if helperPid != 0 {
+	if p.cgroup != "" {
+		// Exact: whatever the tree did, its processes are in its cgroup (unless a
+		// privileged one moved itself out; the other means still apply to those).
+		if b, err := os.ReadFile(p.cgroup + "/cgroup.procs"); err == nil {
+			for _, f := range bytes.Fields(b) {
+				if pid, err := strconv.Atoi(string(f)); err == nil {
+					if _, ok := all[pid]; ok {
+						add(pid)
+					}
+				}
+			}
+		}
+	} else if helperPid != 0 {
 		// Orphans of the helper that nothing else ties to a tree (a double-forked
 		// daemon that cleared its environment and left the session): ours only if no
 		// other live tree of this host could have started them.
