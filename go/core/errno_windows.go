@@ -10,6 +10,12 @@ var windowsErrnoNames = map[syscall.Errno]string{
 	syscall.Errno(267):           "ENOTDIR", // ERROR_DIRECTORY
 	syscall.Errno(87):            "EINVAL",  // ERROR_INVALID_PARAMETER
 	syscall.Errno(206):           "E2BIG",   // ERROR_FILENAME_EXCED_RANGE
+	syscall.Errno(123):           "ENOENT",  // ERROR_INVALID_NAME
+	syscall.Errno(193):           "EFTYPE",  // ERROR_BAD_EXE_FORMAT: not a program
+	syscall.Errno(8):             "ENOMEM",  // ERROR_NOT_ENOUGH_MEMORY
+	syscall.Errno(1455):          "ENOMEM",  // ERROR_COMMITMENT_LIMIT
+	syscall.Errno(109):           "EPIPE",   // ERROR_BROKEN_PIPE
+	syscall.Errno(232):           "EPIPE",   // ERROR_NO_DATA: the reader closed the pipe
 }
 
 func errnoName(e syscall.Errno) string { return windowsErrnoNames[e] }
