@@ -12,6 +12,7 @@ import {
   EV_STDOUT_END,
   PWS_EBADHANDLE,
   REASON_ABORT,
+  REASON_HOST,
   REASON_STOP,
   loadAddon,
   type NativeChild,
@@ -62,10 +63,17 @@ export interface SuperviseOptions extends Omit<Options, "stderr" | "abort" | "ki
   drainIdleMs?: number
   /** After the leader's exit, the most the drain may take (default 10000). */
   drainMaxMs?: number
+  /**
+   * Forward SIGINT and SIGTERM delivered to the host to this tree, as a cancel whose first
+   * signal is the one received (reason "host"; the ladder with `graceMs` follows). Default
+   * false: the host's signals are not ours to handle. See `forwardHostSignal` for what the
+   * host does afterwards.
+   */
+  forwardSignals?: boolean
 }
 
 /** Thrown synchronously for bad arguments, like Node's own validators. */
-function invalidArg(code: "ERR_INVALID_ARG_TYPE" | "ERR_INVALID_ARG_VALUE" | "ERR_OUT_OF_RANGE", message: string): Error {
+function invalidArg(code: "ERR_INVALID_ARG_TYPE" | "ERR_INVALID_ARG_VALUE" | "ERR_OUT_OF_RANGE" | "ERR_UNKNOWN_SIGNAL", message: string): Error {
   const err = (code === "ERR_OUT_OF_RANGE" ? new RangeError(message) : new TypeError(message)) as Error & { code: string }
   err.code = code
   return err
@@ -74,15 +82,16 @@ function invalidArg(code: "ERR_INVALID_ARG_TYPE" | "ERR_INVALID_ARG_VALUE" | "ER
 const STDIO = new Set(["pipe", "inherit", "ignore"])
 const TERMINATING = new Set(["SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGKILL"])
 
-/** Signal name or number → number; throws like Node for an unknown one. */
+/** Signal name or number → number; throws like Node (ERR_UNKNOWN_SIGNAL) for an unknown one. */
 export function signalNumber(sig: NodeJS.Signals | number | undefined, fallback: NodeJS.Signals): number {
   const s = sig ?? fallback
   if (typeof s === "number") {
-    if (!Number.isInteger(s) || s < 0 || s > 64) throw invalidArg("ERR_OUT_OF_RANGE", `Unknown signal: ${s}`)
+    if (!Number.isInteger(s) || s < 0 || s > 64) throw invalidArg("ERR_UNKNOWN_SIGNAL", `Unknown signal: ${s}`)
     return s
   }
+  if (typeof s !== "string") throw invalidArg("ERR_INVALID_ARG_TYPE", `The "signal" argument must be of type string or number. Received ${typeof s}`)
   const n = (osConstants.signals as Record<string, number>)[s]
-  if (n === undefined) throw invalidArg("ERR_INVALID_ARG_VALUE", `Unknown signal: ${s}`)
+  if (n === undefined) throw invalidArg("ERR_UNKNOWN_SIGNAL", `Unknown signal: ${s}`)
   return n
 }
 
@@ -93,7 +102,8 @@ export function signalName(n: number): NodeJS.Signals | undefined {
 
 function checkMs(name: string, v: number | undefined): number | undefined {
   if (v === undefined) return undefined
-  if (typeof v !== "number" || !Number.isFinite(v) || v < 0) {
+  if (typeof v !== "number") throw invalidArg("ERR_INVALID_ARG_TYPE", `The "${name}" option must be of type number. Received ${typeof v}`)
+  if (!Number.isFinite(v) || v < 0) {
     throw invalidArg("ERR_OUT_OF_RANGE", `The value of "${name}" is out of range. It must be a finite number >= 0. Received ${String(v)}`)
   }
   return Math.round(v)
@@ -207,6 +217,7 @@ export class SupervisedChild extends EventEmitter {
       drainMaxMs: checkMs("drainMaxMs", opts.drainMaxMs),
     }
     if (opts.killTreeOnExit !== undefined && typeof opts.killTreeOnExit !== "boolean") throw invalidArg("ERR_INVALID_ARG_TYPE", 'The "options.killTreeOnExit" property must be of type boolean')
+    if (opts.forwardSignals !== undefined && typeof opts.forwardSignals !== "boolean") throw invalidArg("ERR_INVALID_ARG_TYPE", 'The "options.forwardSignals" property must be of type boolean')
     this.opts = opts
     this.spawnfile = request.argv[0]
     this.spawnargs = request.argv
@@ -228,7 +239,18 @@ export class SupervisedChild extends EventEmitter {
 
     const addon = loadAddon()
     try {
-      this.native = new addon.Child(Buffer.from(JSON.stringify(request)), (type, aux, payload) => this.onEvent(type, aux, payload))
+      this.native = new addon.Child(Buffer.from(JSON.stringify(request)), (type, aux, payload) => {
+        // A listener that throws (a 'data' or 'exit' handler of the app) must surface as
+        // an uncaught exception, as it would from child_process — not vanish into the
+        // thread-safe function, where Node-API only prints a deprecation warning.
+        try {
+          this.onEvent(type, aux, payload)
+        } catch (err) {
+          process.nextTick(() => {
+            throw err
+          })
+        }
+      })
     } catch (e) {
       const err = e as NodeJS.ErrnoException & { spawnargs?: string[] }
       if (err.code === "EINVAL" && err.syscall === "spawn") {
@@ -243,6 +265,7 @@ export class SupervisedChild extends EventEmitter {
     this.pid = this.native.pid
     live.set(this.pid, this)
     spawnCount++
+    if (opts.forwardSignals) forwardFor(this)
     if (opts.signal) {
       const signal = opts.signal
       this.abortListener = () => this.cancelWith(REASON_ABORT, killSignal, opts.graceMs)
@@ -347,6 +370,7 @@ export class SupervisedChild extends EventEmitter {
   private onExit(o: Outcome): void {
     this.ended = true
     if (this.pid !== undefined) live.delete(this.pid)
+    unforward(this)
     if (this.abortListener) this.opts.signal?.removeEventListener("abort", this.abortListener)
     for (const [, p] of this.pending) this.stdinFailed(p.cb, "EPIPE", "write to stdin after the child ended")
     this.pending.clear()
@@ -369,6 +393,11 @@ export class SupervisedChild extends EventEmitter {
   cancel(opts: { signal?: NodeJS.Signals | number; graceMs?: number } = {}): Promise<Outcome> {
     this.cancelWith(REASON_STOP, signalNumber(opts.signal ?? this.opts.killSignal, "SIGTERM"), opts.graceMs ?? this.opts.graceMs)
     return this.outcome
+  }
+
+  /** @internal */
+  graceMsOption(): number | undefined {
+    return this.opts.graceMs
   }
 
   /** @internal */
@@ -418,6 +447,74 @@ export class SupervisedChild extends EventEmitter {
   [Symbol.dispose](): void {
     this.kill("SIGKILL")
   }
+}
+
+// --- forwardSignals -------------------------------------------------------------------
+//
+// Installing a Node listener for SIGINT/SIGTERM replaces Node's default action (the host
+// dies by that signal). So: our listener is installed only while a tree that asked for
+// forwarding lives (it never keeps Node alive: signal handles are unref'd) and removed
+// with the last such tree. When a signal arrives, every forwarding tree is cancelled with
+// that signal first. If the application has its own listener for the signal, that is
+// all: the application decides what the host does. If ours was the only listener, the
+// host would have died by default, so it still does: once the forwarded trees have ended
+// (bounded by their grace plus a margin, so a stuck tree cannot keep the host alive), our
+// listener is removed and the signal is raised again, now with Node's default action. A
+// second identical signal during that wait re-raises at once (a second Ctrl-C).
+
+const FORWARDED = ["SIGINT", "SIGTERM"] as const
+type Forwarded = (typeof FORWARDED)[number]
+const forwarding = new Set<SupervisedChild>()
+const handlers = new Map<Forwarded, () => void>()
+const reraising = new Set<Forwarded>()
+/** Beyond the longest grace, how long the host waits for forwarded trees before re-raising. */
+const FORWARD_MARGIN_MS = 2000
+
+function forwardFor(child: SupervisedChild): void {
+  forwarding.add(child)
+  if (handlers.size > 0) return
+  for (const sig of FORWARDED) {
+    const h = () => forwardHostSignal(sig)
+    handlers.set(sig, h)
+    process.on(sig, h)
+  }
+}
+
+function unforward(child: SupervisedChild): void {
+  if (!forwarding.delete(child) || forwarding.size > 0) return
+  // Trees are gone; a re-raise pending for them happens when its wait settles.
+  if (reraising.size === 0) removeHandlers()
+}
+
+function removeHandlers(): void {
+  for (const [sig, h] of handlers) process.removeListener(sig, h)
+  handlers.clear()
+}
+
+function reraise(sig: Forwarded): void {
+  removeHandlers()
+  // No listener left: Node restored the default action, so this ends the host the way
+  // the first signal would have without us (unless the application added its own since).
+  process.kill(process.pid, sig)
+}
+
+/** @internal What the host does with a forwarded signal. */
+function forwardHostSignal(sig: Forwarded): void {
+  if (reraising.has(sig)) return reraise(sig)
+  const trees = [...forwarding]
+  const n = signalNumber(sig, "SIGTERM")
+  for (const child of trees) child.cancelWith(REASON_HOST, n, child.graceMsOption())
+  const others = process.listeners(sig).filter((l) => l !== handlers.get(sig)).length
+  if (others > 0) return
+  reraising.add(sig)
+  const cap = Math.max(0, ...trees.map((c) => c.graceMsOption() ?? 5000)) + FORWARD_MARGIN_MS
+  let timer: NodeJS.Timeout | undefined
+  const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, cap)))
+  Promise.race([Promise.allSettled(trees.map((c) => c.outcome)), bound]).then(() => {
+    clearTimeout(timer)
+    reraising.delete(sig)
+    reraise(sig)
+  })
 }
 
 /** Starts cmd under supervision. Bad arguments throw; spawn failures come as 'error'. */

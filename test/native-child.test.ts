@@ -3,7 +3,7 @@
 import { spawn as nodeSpawn } from "node:child_process"
 import * as fs from "node:fs"
 import { describe, expect, it } from "vitest"
-import { supervise } from "../lib/index"
+import { containment, supervise } from "../lib/index"
 import { fixture, leakCheck, markedEnv, within } from "./helpers"
 import { ROOT, capture, runNode } from "./native-helpers"
 
@@ -70,7 +70,8 @@ describe("the child's environment", () => {
       const state = await signalState()
       // fds this host inherited without close-on-exec are not the supervisor's doing
       // (child_process passes them on too); they are pinned by the next test.
-      const inherited = hostInheritableFds()
+      // With the helper none reaches the child at all.
+      const inherited = containment().mode === "helper" ? [] : hostInheritableFds()
       const base = [0, 1, 2, ...inherited]
       // `ls /proc/self/fd` lists the fd it opened for that directory: one more.
       const expected = [...base, lowestFree(base)].sort((a, b) => a - b)

@@ -60,6 +60,17 @@ describe.each(nodes)("the host process (%s)", (_, node) => {
     expect(r.code).toBe(0)
   })
 
+  it("a listener that throws is an uncaught exception of the host, as with child_process", async () => {
+    const script = `
+      const { supervise } = ${req}
+      const c = supervise(["echo", "hi"], { stdout: "pipe" })
+      c.stdout.on("data", () => { throw new Error("boom from a data listener") })`
+    const r = await runNode(node, ["-e", script])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain("boom from a data listener")
+    expect(r.stderr).not.toContain("DEP0168")
+  })
+
   it("import (ESM) and require (CommonJS) both give the API", async () => {
     const esm = `
       import { Process, supervise, SupervisedChild, RunFailedError, TERMINATION_GRACE_MS, setImplementation } from ${JSON.stringify(path.join(ROOT, "dist", "index.mjs"))}

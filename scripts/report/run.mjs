@@ -1,0 +1,232 @@
+#!/usr/bin/env node
+// The comparison report: every fixture row × every implementation column, N repetitions
+// per cell, each cell in its own host process bounded by this harness. Writes
+// <out>/REPORT.md, <out>/report.html and <out>/results.json.
+//
+//   node scripts/report/run.mjs [--n 20] [--jobs 2] [--out report] [--rows a,b] [--cols x,y]
+//                               [--check]   (exit 1 unless native passes MUST_PASS, see below)
+import { spawn } from "node:child_process"
+import fs from "node:fs"
+import os from "node:os"
+import path from "node:path"
+import { COLUMNS, NODE24, ROOT } from "./adapters.mjs"
+import { alive, killRecorded, scanMarked, sleep } from "./procs.mjs"
+import { BOUNDS, DEFAULT_CONC, ROWS } from "./rows.mjs"
+import { render } from "./render.mjs"
+
+/**
+ * Rows the native column must pass in every repetition for --check (make test): all of
+ * them — the design (../shared/DESIGN.md) promises each one on Linux.
+ */
+export const MUST_PASS = ROWS.map((r) => r.id)
+
+function arg(name, dflt) {
+  const i = process.argv.indexOf(`--${name}`)
+  return i < 0 ? dflt : process.argv[i + 1]
+}
+
+const N = Number(arg("n", "20"))
+const JOBS = Number(arg("jobs", "3"))
+const OUT = path.resolve(arg("out", path.join(ROOT, "report")))
+const rows = arg("rows") ? ROWS.filter((r) => arg("rows").split(",").includes(r.id)) : ROWS
+const cols = arg("cols") ? COLUMNS.filter((c) => arg("cols").split(",").includes(c.id)) : COLUMNS
+const CHECK = process.argv.includes("--check")
+
+if (!fs.existsSync(path.join(ROOT, "dist", "index.js"))) {
+  console.error("report: dist/ is missing; run `make` first (`make report` does)")
+  process.exit(2)
+}
+
+const RUN = `r${process.pid}x${Date.now().toString(36)}`
+const TMP = fs.mkdtempSync(path.join(os.tmpdir(), "pws-report-"))
+
+/** A PATH without pgrep (or pkill/pidwait): every other command of /usr/bin and /bin. */
+function pathWithoutPgrep() {
+  const dir = path.join(TMP, "bin-nopgrep")
+  fs.mkdirSync(dir)
+  for (const src of ["/usr/local/bin", "/usr/bin", "/bin"]) {
+    let names = []
+    try {
+      names = fs.readdirSync(src)
+    } catch {
+      continue
+    }
+    for (const n of names) {
+      if (["pgrep", "pkill", "pidwait"].includes(n) || fs.existsSync(path.join(dir, n))) continue
+      fs.symlinkSync(path.join(src, n), path.join(dir, n))
+    }
+  }
+  return dir
+}
+const NOPGREP = rows.some((r) => r.noPgrep) ? pathWithoutPgrep() : undefined
+
+/** Rough cost of a cell, so that the heaviest start first. */
+function cellBoundMs(row) {
+  const conc = Math.min(row.conc ?? DEFAULT_CONC, N)
+  const perRep = BOUNDS.readyMs + BOUNDS.hangMs + BOUNDS.afterResultMs + 3000
+  return Math.ceil(N / conc) * perRep + 15000
+}
+
+const running = new Set() // cell hosts' pids (each leads its own group)
+
+// Interrupted (Ctrl-C, SIGTERM): end every cell host and whatever carries the run's marker.
+for (const sig of ["SIGINT", "SIGTERM"]) {
+  process.once(sig, () => {
+    for (const pid of running) {
+      try {
+        process.kill(-pid, "SIGKILL")
+      } catch {
+        // gone
+      }
+    }
+    killRecorded(scanMarked(RUN))
+    fs.rmSync(TMP, { recursive: true, force: true })
+    console.error(`report: interrupted by ${sig}; cells and their processes killed`)
+    process.exit(130)
+  })
+}
+
+function runCell(row, col, index) {
+  return new Promise((resolve) => {
+    const mark = `${RUN}-${index}`
+    const env = { ...process.env, ...col.env }
+    if (row.noPgrep) env.PATH = NOPGREP
+    const node = col.node24 ? NODE24 : process.execPath
+    if (col.node24) env.PATH = `${path.dirname(NODE24)}:${env.PATH}`
+    const args = [path.join(ROOT, "scripts", "report", "cell.mjs"), "--row", row.id, "--col", col.id, "--reps", String(N), "--mark", mark, "--tmp", TMP]
+    const t0 = Date.now()
+    const child = spawn(node, args, { env, stdio: ["ignore", "pipe", "pipe"], detached: true })
+    running.add(child.pid)
+    const reps = []
+    const pids = []
+    let stderr = ""
+    let buf = ""
+    let ended = false
+    child.stdout.on("data", (c) => {
+      buf += c
+      let nl
+      while ((nl = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, nl)
+        buf = buf.slice(nl + 1)
+        let o
+        try {
+          o = JSON.parse(line)
+        } catch {
+          continue
+        }
+        if (o.t === "pid") pids.push({ pid: o.pid, start: o.start })
+        else if (o.t === "rep") reps.push(o)
+        else if (o.t === "end") ended = true
+      }
+    })
+    child.stderr.on("data", (c) => (stderr = (stderr + c).slice(-4000)))
+    let timedOut = false
+    const bound = setTimeout(() => {
+      timedOut = true
+      try {
+        process.kill(-child.pid, "SIGKILL")
+      } catch {
+        // gone
+      }
+    }, cellBoundMs(row))
+    child.on("close", async (code, signal) => {
+      clearTimeout(bound)
+      running.delete(child.pid)
+      // Whatever the cell left behind — its own group, printed pids, anything carrying
+      // its marker — is killed here and counted as leaked by the harness.
+      try {
+        process.kill(-child.pid, "SIGKILL")
+      } catch {
+        // the group is gone
+      }
+      await sleep(50)
+      const left = [...scanMarked(mark), ...pids.filter((p) => alive(p.pid, p.start))]
+      const uniq = [...new Map(left.map((p) => [p.pid, p])).values()]
+      killRecorded(uniq)
+      const problems = []
+      if (timedOut) problems.push(`cell exceeded the harness bound of ${cellBoundMs(row)} ms and was killed`)
+      else if (!ended) problems.push(`cell host ended early (${signal ?? "code " + code}): ${stderr.trim().split("\n").slice(-1)[0] ?? ""}`)
+      const done = new Set(reps.map((r) => r.i))
+      for (let i = 0; i < N; i++) if (!done.has(i)) reps.push({ i, pass: false, why: problems.length ? problems : ["no result from the cell"], leaked: 0, lost: 0, ms: null })
+      resolve({ row: row.id, col: col.id, reps, harnessLeaked: uniq.length, wallMs: Date.now() - t0, stderr: stderr.trim() })
+    })
+  })
+}
+
+export function summarize(cell) {
+  const reps = cell.reps
+  const passes = reps.filter((r) => r.pass).length
+  const ms = reps.map((r) => r.ms).filter((m) => typeof m === "number").sort((a, b) => a - b)
+  const median = ms.length ? (ms.length % 2 ? ms[(ms.length - 1) / 2] : (ms[ms.length / 2 - 1] + ms[ms.length / 2]) / 2) : null
+  const whys = new Map()
+  for (const r of reps) for (const w of r.why) whys.set(w.replace(/\d+(\.\d+)? ms/g, "N ms").replace(/\b\d{3,}\b/g, "N"), (whys.get(w) ?? 0) + 1)
+  return {
+    passes,
+    n: reps.length,
+    leaked: reps.reduce((a, r) => a + (r.leaked || 0), 0) + cell.harnessLeaked,
+    lost: reps.reduce((a, r) => a + (r.lost || 0), 0),
+    median,
+    whys: [...whys].sort((a, b) => b[1] - a[1]),
+  }
+}
+
+async function main() {
+  const started = Date.now()
+  const cells = []
+  for (const row of rows) for (const col of cols) cells.push({ row, col })
+  // Longest first, so the tail of the run is short.
+  const order = cells.map((c, i) => ({ ...c, i })).sort((a, b) => cellBoundMs(b.row) - cellBoundMs(a.row))
+  console.log(`report: ${rows.length} fixtures × ${cols.length} implementations, N=${N}, ${JOBS} cells at a time, ${os.cpus().length} cores → ${OUT}`)
+  const results = new Array(cells.length)
+  let next = 0
+  let finished = 0
+  async function worker() {
+    while (next < order.length) {
+      const c = order[next++]
+      const res = await runCell(c.row, c.col, c.i)
+      results[c.i] = res
+      finished++
+      const s = summarize(res)
+      const el = ((Date.now() - started) / 1000).toFixed(1)
+      console.log(
+        `[${String(finished).padStart(3)}/${cells.length}] ${el.padStart(6)}s  ${c.row.id.padEnd(20)} ${c.col.id.padEnd(16)} ${String(s.passes).padStart(2)}/${s.n} pass  leaked ${s.leaked}  lost ${s.lost}  median ${s.median === null ? "-" : Math.round(s.median) + " ms"}  (${(res.wallMs / 1000).toFixed(1)} s)`,
+      )
+    }
+  }
+  await Promise.all(Array.from({ length: JOBS }, worker))
+  const totalMs = Date.now() - started
+  fs.rmSync(TMP, { recursive: true, force: true })
+  // The run ends with nothing of it alive: a last sweep over the run's marker.
+  const stray = scanMarked(RUN)
+  killRecorded(stray)
+  const meta = {
+    date: new Date().toISOString(),
+    n: N,
+    jobs: JOBS,
+    cores: os.cpus().length,
+    node: process.version,
+    node24: COLUMNS.some((c) => c.node24) ? fs.existsSync(NODE24) : false,
+    kernel: os.release(),
+    totalMs,
+    bounds: BOUNDS,
+    strayAtEnd: stray.length,
+  }
+  const data = { meta, rows: rows.map((r) => ({ id: r.id, title: r.title, drain: !!r.drain })), cols: cols.map((c) => ({ id: c.id, about: c.about, node24: !!c.node24 })), cells: results.map((r) => ({ ...r, summary: summarize(r) })) }
+  fs.mkdirSync(OUT, { recursive: true })
+  fs.writeFileSync(path.join(OUT, "results.json"), JSON.stringify(data, null, 1))
+  const { md, html } = render(data)
+  fs.writeFileSync(path.join(OUT, "REPORT.md"), md)
+  fs.writeFileSync(path.join(OUT, "report.html"), html)
+  console.log(`report: done in ${(totalMs / 1000).toFixed(1)} s; ${stray.length} stray processes at the end; wrote ${path.join(OUT, "REPORT.md")} and report.html`)
+  if (CHECK) {
+    const bad = data.cells.filter((c) => c.col === "native" && MUST_PASS.includes(c.row) && c.summary.passes !== c.summary.n)
+    const missing = ["REPORT.md", "report.html"].filter((f) => !(fs.statSync(path.join(OUT, f), { throwIfNoEntry: false })?.size > 0))
+    for (const c of bad) console.error(`report --check: native failed ${c.row}: ${c.summary.whys.map(([w, k]) => `${w} (${k}×)`).join("; ")}`)
+    for (const f of missing) console.error(`report --check: ${f} was not written`)
+    if (stray.length) console.error(`report --check: ${stray.length} processes of the run were still alive at the end`)
+    if (bad.length || missing.length || stray.length || !data.cells.every((c) => c.reps.length === N)) process.exit(1)
+    console.log("report --check: native passed every must-pass row; report files written; nothing left alive")
+  }
+}
+
+await main()
