@@ -5,7 +5,7 @@
 // A leftover released at natural exit is not ours any more and must survive. Without the
 // helper the trees survive a SIGKILL: pinned with it.fails.
 import { describe, expect, it } from "vitest"
-import { alive, fixture, killAll, leakCheck, ourProcesses, pidsFrom, waitFor } from "./helpers"
+import { alive, fixture, killAll, leakCheck, markedEnv, ourProcesses, pidsFrom, waitFor, within } from "./helpers"
 import { ROOT, runNode } from "./native-helpers"
 
 leakCheck()
@@ -87,5 +87,34 @@ describe("a leftover released at natural exit is no longer owned", () => {
     } finally {
       killAll([holder])
     }
+  })
+})
+
+describe("the helper dies under a running host", () => {
+  it("running children still get an outcome, new spawns work, and the helper is restarted", async () => {
+    const { containment, supervise } = await import("../lib/index")
+    const first = containment()
+    expect(first.mode).toBe("helper")
+    const c = supervise(["sh", "-c", "echo up; exec sleep 30"], { stdout: "pipe", env: markedEnv(), graceMs: 200 })
+    let text = ""
+    c.stdout!.on("data", (b: Buffer) => (text += b))
+    await waitFor(() => text.includes("up"), 10_000, "child up")
+    process.kill(first.helperPid!, "SIGKILL")
+    await waitFor(() => !alive(first.helperPid!), 5000, "helper gone")
+    // The orphaned leader is still ours to cancel; its exit status died with the helper.
+    const o = await within(c.cancel(), 15_000, "cancel after the helper died")
+    expect(alive(c.pid!)).toBe(false)
+    expect(o.errors.join("\n")).toMatch(/helper died/)
+    // New spawns work at once (without the helper while it may not be restarted yet)...
+    const r = supervise(["echo", "still works"], { stdout: "pipe" })
+    let out = ""
+    r.stdout!.on("data", (b: Buffer) => (out += b))
+    expect((await within(r.outcome, 10_000, "spawn after the helper died")).code).toBe(0)
+    expect(out).toBe("still works\n")
+    // ...and after the restart back-off (1 s) a new helper serves them.
+    await new Promise((res) => setTimeout(res, 1100))
+    const again = containment()
+    expect(again.mode).toBe("helper")
+    expect(again.helperPid).not.toBe(first.helperPid)
   })
 })
