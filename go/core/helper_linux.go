@@ -430,15 +430,7 @@ func (h *helper) reapAll() {
 
 // held lists the live processes the helper must kill when the host is gone.
 func (h *helper) held() []procStat {
-	all := map[int]procStat{}
-	kids := map[int][]int{}
-	scanProc(func(st procStat) {
-		if st.state == 'Z' || st.state == 'X' {
-			return
-		}
-		all[st.pid] = st
-		kids[st.ppid] = append(kids[st.ppid], st.pid)
-	})
+	all, kids := liveTable()
 	h.mu.Lock()
 	released := map[int]bool{}
 	for pid, start := range h.released {

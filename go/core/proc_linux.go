@@ -340,15 +340,7 @@ func (p *proc) members() []int {
 
 // tree finds the live members (see proc).
 func (p *proc) tree() []procStat {
-	all := map[int]procStat{}
-	kids := map[int][]int{}
-	scanProc(func(st procStat) {
-		if st.state == 'Z' || st.state == 'X' {
-			return
-		}
-		all[st.pid] = st
-		kids[st.ppid] = append(kids[st.ppid], st.pid)
-	})
+	all, kids := liveTable()
 	self := os.Getpid()
 	helperPid := 0
 	if p.helper != nil {
@@ -495,6 +487,20 @@ func readStat(pid int) (procStat, bool) {
 	return st, true
 }
 
+// liveTable is one scan of /proc: every live (non-zombie) process, and the children
+// of each pid.
+func liveTable() (all map[int]procStat, kids map[int][]int) {
+	all, kids = map[int]procStat{}, map[int][]int{}
+	scanProc(func(st procStat) {
+		if st.state == 'Z' || st.state == 'X' {
+			return
+		}
+		all[st.pid] = st
+		kids[st.ppid] = append(kids[st.ppid], st.pid)
+	})
+	return all, kids
+}
+
 // scanProc calls fn for every process in /proc.
 func scanProc(fn func(procStat)) {
 	d, err := os.Open("/proc")
@@ -519,12 +525,7 @@ func scanProc(fn func(procStat)) {
 
 // Descendants lists every live descendant of pid, children first.
 func Descendants(pid int) []int {
-	kids := map[int][]int{}
-	scanProc(func(st procStat) {
-		if st.state != 'Z' && st.state != 'X' {
-			kids[st.ppid] = append(kids[st.ppid], st.pid)
-		}
-	})
+	_, kids := liveTable()
 	var out []int
 	queue := []int{pid}
 	seen := map[int]bool{pid: true}
