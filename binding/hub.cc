@@ -47,18 +47,18 @@ int64_t Hub::Open(Napi::Env env) {
   api_ = &api;
   id_ = id;
   AsyncSignalsBlocked blocked;  // inherited by the pump, which lives inside Go
-  pump_ = std::thread(Pump, api_, id_, tsfn_);
+  pump_ = std::thread(Pump, this, api_, id_, tsfn_);
   return id_;
 }
 
 // A dedicated thread, not the libuv pool: it spends its life blocked in Go.
-void Hub::Pump(const Api* api, int64_t id, Tsfn tsfn) {
+void Hub::Pump(Hub* hub, const Api* api, int64_t id, Tsfn tsfn) {
   bool deliver = true;
   std::unique_ptr<Batch> batch;
   for (;;) {
     if (!batch) {
       batch.reset(new Batch);
-      batch->bytes.reset(new uint8_t[kBatchCap]);
+      batch->bytes = hub->TakeBuffer();
     }
     int64_t n = api->hub_next(id, batch->bytes.get(), kBatchCap, 1000);
     if (n == 0) continue;
@@ -75,11 +75,35 @@ void Hub::Pump(const Api* api, int64_t id, Tsfn tsfn) {
   }
 }
 
+std::unique_ptr<uint8_t[]> Hub::TakeBuffer() {
+  {
+    std::lock_guard<std::mutex> lock(spare_mu_);
+    if (!spare_.empty()) {
+      std::unique_ptr<uint8_t[]> b = std::move(spare_.back());
+      spare_.pop_back();
+      return b;
+    }
+  }
+  return std::unique_ptr<uint8_t[]>(new uint8_t[kBatchCap]);
+}
+
+void Hub::GiveBuffer(std::unique_ptr<uint8_t[]> bytes) {
+  std::lock_guard<std::mutex> lock(spare_mu_);
+  // At most every batch in flight plus the one being filled: bounded memory.
+  if (spare_.size() < kQueueLen + 2) spare_.push_back(std::move(bytes));
+}
+
 void Hub::Deliver(Napi::Env env, Napi::Function, Hub* hub, Batch* raw) {
   std::unique_ptr<Batch> batch(raw);
   // A null env means Node is emptying the queue of a TSFN being finalized:
-  // only the memory is left to free.
+  // only the memory is left to free (the hub may be gone already).
   if (static_cast<napi_env>(env) == nullptr) return;
+  // Handed back even when onEvent throws: Dispatch rethrows only at its end.
+  struct Recycle {
+    Hub* hub;
+    Batch* batch;
+    ~Recycle() { hub->GiveBuffer(std::move(batch->bytes)); }
+  } recycle{hub, batch.get()};
   hub->Dispatch(env, batch->bytes.get(), static_cast<size_t>(batch->len));
 }
 

@@ -8,7 +8,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <thread>
+#include <vector>
 #include <unordered_map>
 
 #include "loader.h"
@@ -44,7 +46,12 @@ class Hub {
   static void Deliver(Napi::Env env, Napi::Function, Hub* hub, Batch* batch);
   using Tsfn = Napi::TypedThreadSafeFunction<Hub, Batch, &Hub::Deliver>;
 
-  static void Pump(const Api* api, int64_t id, Tsfn tsfn);
+  static void Pump(Hub* hub, const Api* api, int64_t id, Tsfn tsfn);
+  // Batch buffers are reused: a fresh 256 KiB buffer per batch costs page faults
+  // on every byte (it is above malloc's mmap threshold), measured as the largest
+  // single cost of streaming. Any thread.
+  std::unique_ptr<uint8_t[]> TakeBuffer();
+  void GiveBuffer(std::unique_ptr<uint8_t[]> bytes);
   static void Cleanup(void* arg);
   void Dispatch(Napi::Env env, const uint8_t* p, size_t len);
   void Forget(Napi::Env env, int64_t handle);
@@ -61,6 +68,8 @@ class Hub {
   // id and the TSFN), so it needs no lock.
   std::unordered_map<int64_t, Entry> children_;
   size_t refs_ = 0;  // children holding the event loop open
+  std::mutex spare_mu_;
+  std::vector<std::unique_ptr<uint8_t[]>> spare_;  // guarded by spare_mu_
 };
 
 }  // namespace pws

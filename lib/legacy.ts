@@ -10,6 +10,8 @@ import crossSpawn from "cross-spawn"
 import {
   RunFailedError,
   TERMINATION_GRACE_MS,
+  checkMaxBuffer,
+  collectCapped,
   type Child,
   type Options,
   type ProcessApi,
@@ -143,25 +145,39 @@ export function spawn(cmd: string[], opts: Options = {}): Child {
 // run / text / lines
 
 export async function run(cmd: string[], opts: RunOptions = {}): Promise<Result> {
-  const { nothrow, ...rest } = opts
+  const { nothrow, maxBuffer, ...rest } = opts
+  // maxBuffer is an extension of the baseline (opt-in, absent from PawWork's calls):
+  // without it, this is the baseline's run unchanged.
+  const cap = checkMaxBuffer(maxBuffer)
   const proc = spawn(cmd, { ...rest, stdout: "pipe", stderr: "pipe" })
   if (!proc.stdout || !proc.stderr) throw new Error("Process output not available")
 
   let out: Result
+  let truncated = false
   try {
-    const [code, stdout, stderr] = await Promise.all([
-      proc.exited,
-      collect(proc.stdout),
-      collect(proc.stderr),
-    ])
-    out = { code, stdout, stderr }
+    if (cap === undefined) {
+      const [code, stdout, stderr] = await Promise.all([
+        proc.exited,
+        collect(proc.stdout),
+        collect(proc.stderr),
+      ])
+      out = { code, stdout, stderr }
+    } else {
+      const [code, o, e] = await Promise.all([
+        proc.exited,
+        collectCapped(proc.stdout, cap, "reject"),
+        collectCapped(proc.stderr, cap, "reject"),
+      ])
+      truncated = o.truncated || e.truncated
+      out = { code, stdout: o.buffer, stderr: e.buffer, truncated }
+    }
   } catch (err) {
     if (!nothrow) throw err
     return { code: 1, stdout: Buffer.alloc(0), stderr: Buffer.from(errorMessage(err)) }
   }
 
   if (out.code === 0 || nothrow) return out
-  throw new RunFailedError(cmd, out.code, out.stdout, out.stderr)
+  throw new RunFailedError(cmd, out.code, out.stdout, out.stderr, truncated)
 }
 
 export async function text(cmd: string[], opts: RunOptions = {}): Promise<TextResult> {

@@ -2,12 +2,13 @@
 // results as the baseline, but exits come after the output drained, cancellation covers
 // the whole tree, and bounds are never unbounded.
 import type { ChildProcess } from "node:child_process"
-import type { Readable } from "node:stream"
 import { loadAddon } from "./addon"
 import { SupervisedChild, signalNumber, supervisedByPid, type SuperviseOptions } from "./supervise"
 import {
   RunFailedError,
   TERMINATION_GRACE_MS,
+  checkMaxBuffer,
+  collectCapped,
   type Child,
   type Options,
   type ProcessApi,
@@ -31,21 +32,11 @@ export function spawn(cmd: string[], opts: Options = {}): Child {
   return new SupervisedChild(cmd, toSupervise(opts)) as unknown as Child
 }
 
-function collect(stream: Readable): Promise<Buffer> {
-  return new Promise<Buffer>((resolve) => {
-    const chunks: Buffer[] = []
-    stream.on("data", (c: Buffer) => chunks.push(c))
-    const done = () => resolve(Buffer.concat(chunks))
-    stream.once("end", done)
-    stream.once("close", done)
-    stream.once("error", done)
-  })
-}
-
 export async function run(cmd: string[], opts: RunOptions = {}): Promise<Result> {
-  const { nothrow, ...rest } = opts
+  const { nothrow, maxBuffer, ...rest } = opts
+  const cap = checkMaxBuffer(maxBuffer)
   const proc = new SupervisedChild(cmd, { ...toSupervise(rest), stdout: "pipe", stderr: "pipe" })
-  const [stdout, stderr] = [collect(proc.stdout!), collect(proc.stderr!)]
+  const [stdout, stderr] = [collectCapped(proc.stdout!, cap), collectCapped(proc.stderr!, cap)]
   let code: number
   try {
     code = await proc.exited
@@ -55,9 +46,12 @@ export async function run(cmd: string[], opts: RunOptions = {}): Promise<Result>
   }
   // 'exit' came after both streams ended, so everything captured is here, including
   // what a cancelled child wrote before it died.
-  const out: Result = { code, stdout: await stdout, stderr: await stderr }
+  const [o, e] = [await stdout, await stderr]
+  const truncated = o.truncated || e.truncated
+  const out: Result = { code, stdout: o.buffer, stderr: e.buffer }
+  if (cap !== undefined) out.truncated = truncated
   if (code === 0 || nothrow) return out
-  throw new RunFailedError(cmd, code, out.stdout, out.stderr)
+  throw new RunFailedError(cmd, code, out.stdout, out.stderr, truncated)
 }
 
 export async function text(cmd: string[], opts: RunOptions = {}): Promise<TextResult> {

@@ -56,29 +56,38 @@ async function series(fn, n) {
   return out
 }
 
+// Host CPU (user + system ms of this process) per run: on a loaded machine a steadier
+// measure of our own cost than the wall clock.
+const cpuSince = (c0) => {
+  const d = process.cpuUsage(c0)
+  return (d.user + d.system) / 1000
+}
+
 function throughputNative(bytes) {
   return new Promise((resolve, reject) => {
     const t0 = now()
+    const c0 = process.cpuUsage()
     let got = 0
     const c = supervise(["head", "-c", String(bytes), "/dev/zero"], { stdout: "pipe" })
     c.stdout.on("data", (b) => (got += b.length))
     c.once("error", reject)
     c.outcome.then(() => {
       if (got !== bytes) return reject(new Error(`native got ${got} of ${bytes}`))
-      resolve(bytes / 1e6 / ((now() - t0) / 1000))
+      resolve([bytes / 1e6 / ((now() - t0) / 1000), cpuSince(c0)])
     }, reject)
   })
 }
 function throughputNode(bytes) {
   return new Promise((resolve, reject) => {
     const t0 = now()
+    const c0 = process.cpuUsage()
     let got = 0
     const c = cp.spawn("head", ["-c", String(bytes), "/dev/zero"], { stdio: ["ignore", "pipe", "ignore"] })
     c.stdout.on("data", (b) => (got += b.length))
     c.once("error", reject)
     c.once("close", () => {
       if (got !== bytes) return reject(new Error(`node got ${got} of ${bytes}`))
-      resolve(bytes / 1e6 / ((now() - t0) / 1000))
+      resolve([bytes / 1e6 / ((now() - t0) / 1000), cpuSince(c0)])
     })
   })
 }
@@ -98,14 +107,17 @@ async function main() {
   rows.push(["spawn → exit+close (ms)", "native", median(rn), pct(rn, 99)])
   rows.push(["spawn → exit+close (ms)", "child_process", median(rc), pct(rc, 99)])
   const bytes = MB * 1e6
-  const tn = [], tc = []
+  const tn = [], tc = [], cn = [], cc = []
   for (let i = 0; i < ROUNDS; i++) {
-    tn.push(await throughputNative(bytes))
-    tc.push(await throughputNode(bytes))
+    const [n, ncpu] = await throughputNative(bytes)
+    const [c, ccpu] = await throughputNode(bytes)
+    tn.push(n), cn.push(ncpu), tc.push(c), cc.push(ccpu)
   }
   rows.push([`stdout ${MB} MB (MB/s)`, "native", median(tn), Math.min(...tn)])
   rows.push([`stdout ${MB} MB (MB/s)`, "child_process", median(tc), Math.min(...tc)])
-  console.log("\n| measure | implementation | p50 / median | p99 / min |\n|---|---|---|---|")
+  rows.push([`stdout ${MB} MB host CPU (ms)`, "native", median(cn), Math.max(...cn)])
+  rows.push([`stdout ${MB} MB host CPU (ms)`, "child_process", median(cc), Math.max(...cc)])
+  console.log("\n| measure | implementation | p50 / median | p99 / worst |\n|---|---|---|---|")
   for (const [m, impl, a, b] of rows) console.log(`| ${m} | ${impl} | ${a.toFixed(3)} | ${b.toFixed(3)} |`)
 }
 

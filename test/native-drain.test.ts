@@ -196,17 +196,23 @@ describe("backpressure", () => {
   })
 
   it("time a consumer keeps the stream paused during the drain does not count against its bounds", async () => {
-    // The leader exits at once; a leftover writes 4 MB into the pipe it inherited. The
+    // The leader exits at once; a leftover writes 16 MB into the pipe it inherited. The
     // consumer pauses for far longer than drainMaxMs: the drain must wait for it, not cut.
-    const total = 4 << 20
-    const c = supervise(["sh", "-c", `head -c ${total} /dev/zero & exit 0`], { stdout: "pipe", drainIdleMs: 500, drainMaxMs: 800, env })
+    // The size is far above what is in flight when the pause reaches the reader (the
+    // queues between pipe and JS hold at most about 7 MB): with 4 MB, a JS thread busy
+    // for a moment let all of it arrive, the drain end while paused, and the outcome
+    // settle with the bytes still buffered in the paused stream (a CI failure, reproduced
+    // by blocking the JS thread 300 ms after the pause). The bounds leave room to move
+    // the rest on a loaded machine once resumed; the pause is far longer than both.
+    const total = 16 << 20
+    const c = supervise(["sh", "-c", `head -c ${total} /dev/zero & exit 0`], { stdout: "pipe", drainIdleMs: 1000, drainMaxMs: 2000, env })
     let received = 0
     c.stdout!.on("data", (b: Buffer) => {
       received += b.length
       if (received === b.length) c.stdout!.pause()
     })
     await within(new Promise<void>((r) => c.stdout!.once("data", () => r())), 10_000, "first chunk")
-    await sleep(2000)
+    await sleep(4000)
     expect(received).toBeLessThan(total)
     c.stdout!.resume()
     const o = await within(c.outcome, 10_000, "outcome")

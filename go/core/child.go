@@ -10,9 +10,9 @@ import (
 	"time"
 )
 
-// chunkSize is the largest output chunk per event: the pipe's default capacity, and
-// under the 128 KiB at which malloc switches to mmap on the native side.
-const chunkSize = 64 << 10
+// chunkSize is the largest pipe read: a fast producer's grown pipe (growPipe) is
+// emptied in one read; Next splits and merges chunks into the host's batches.
+const chunkSize = 256 << 10
 
 var lastHandle atomic.Int64
 
@@ -99,7 +99,7 @@ func Start(hub *Hub, o *Options) (c *Child, err error) {
 		case StdioStdout:
 			files[i] = stdoutW
 		case StdioPipe:
-			r, w, err := os.Pipe()
+			r, w, err := newPipe(i != 0)
 			if err != nil {
 				return nil, &Error{Code: "EMFILE", Syscall: "pipe", Msg: err.Error(), Err: err}
 			}
@@ -511,19 +511,26 @@ func (s *outStream) beforeRead() {
 // fired: a holder that keeps writing cannot extend the drain by more than this.
 const sweepMax = 1 << 20
 
-func (s *outStream) deliver(b []byte) {
-	s.bytes.Add(int64(len(b)))
-	s.c.emit(Event{Type: s.kind, Payload: append([]byte(nil), b...)})
+// deliver hands the first n bytes of the pooled buffer chunk over with the event
+// (no copy; Next recycles it), or recycles it at once when n is 0.
+func (s *outStream) deliver(chunk *[]byte, n int) {
+	if n <= 0 {
+		chunkPool.Put(chunk)
+		return
+	}
+	s.bytes.Add(int64(n))
+	s.c.emit(Event{Type: s.kind, Payload: (*chunk)[:n], chunk: chunk})
 }
 
 // sweep takes what is already in the pipe without waiting: it was written before
 // the bound fired (with drainIdleMs 0, or after a resume, the deadline can pass
 // before the next read even starts). It reports whether the stream reached EOF.
-func (s *outStream) sweep(buf []byte) bool {
+func (s *outStream) sweep() bool {
 	for total := 0; total < sweepMax; {
-		n, eof, err := readNow(s.f, buf)
+		chunk := chunkPool.Get().(*[]byte)
+		n, eof, err := readNow(s.f, *chunk)
+		s.deliver(chunk, n)
 		if n > 0 {
-			s.deliver(buf[:n])
 			total += n
 			continue
 		}
@@ -534,17 +541,23 @@ func (s *outStream) sweep(buf []byte) bool {
 
 func (s *outStream) read() {
 	defer close(s.done)
-	buf := make([]byte, chunkSize)
+	grown := false
 	for {
 		s.beforeRead()
-		n, err := s.f.Read(buf)
-		if n > 0 {
-			s.deliver(buf[:n])
+		chunk := chunkPool.Get().(*[]byte)
+		n, err := s.f.Read(*chunk)
+		if !grown && n >= pipeDefault {
+			// A full default pipe: a fast producer. A larger pipe lets it write
+			// more per wakeup of ours; others keep the default (the kernel limits
+			// a user's pipe memory in total).
+			growPipe(s.f)
+			grown = true
 		}
+		s.deliver(chunk, n)
 		if err == nil {
 			continue
 		}
-		if errors.Is(err, os.ErrDeadlineExceeded) && s.sweep(buf) {
+		if errors.Is(err, os.ErrDeadlineExceeded) && s.sweep() {
 			break // everything was there: the stream ended within the bound
 		}
 		if errors.Is(err, os.ErrDeadlineExceeded) {

@@ -21,7 +21,8 @@ const EventHeaderSize = 24
 
 // hubQueueLen bounds the events queued per hub: a slow consumer blocks the pipe
 // readers, which stops reading pipes, which blocks the children (backpressure).
-const hubQueueLen = 64
+// With reads of up to chunkSize that is at most 4 MiB of output per hub.
+const hubQueueLen = 16
 
 // Event is one record delivered to the host.
 type Event struct {
@@ -29,6 +30,23 @@ type Event struct {
 	Handle  int64
 	Aux     int64
 	Payload []byte
+	// chunk, when set, is the pooled buffer Payload lives in: Next gives it back to
+	// chunkPool once the payload is copied out (one copy per byte on the Go side).
+	chunk *[]byte
+}
+
+// chunkPool holds the outStreams' read buffers (chunkSize bytes each): a reader
+// reads straight into one and hands it over with the event, so a chunk is never
+// copied before Next, and steady streaming allocates nothing.
+var chunkPool = sync.Pool{New: func() any { b := make([]byte, chunkSize); return &b }}
+
+// recycle gives the event's pooled buffer back; the payload must not be used after.
+func (ev *Event) recycle() {
+	if ev.chunk != nil {
+		chunkPool.Put(ev.chunk)
+		ev.chunk = nil
+		ev.Payload = nil
+	}
 }
 
 // Hub is one ordered event queue shared by the children spawned on it; the host has
@@ -56,19 +74,25 @@ func (h *Hub) push(ev Event) bool {
 	case h.events <- ev:
 		return true
 	case <-h.closed:
+		ev.recycle()
 		return false
 	}
 }
 
 // Next writes a batch of events into buf (see pws_hub_next): it waits up to timeout
 // (0: not at all) for the first, then adds whatever is already queued while it fits.
-// It returns the bytes written, 0 on timeout, or -1 when the hub is closed and empty.
+// Consecutive output chunks of one stream of one child are merged into records of
+// up to maxRecord bytes (the stream's bytes stay in order; the host then makes one
+// buffer of them instead of one per pipe read); a record is never cut at the end of
+// a batch, except that a chunk larger than a whole batch continues in the next. It returns the bytes written, 0 on timeout, or
+// -1 when the hub is closed and empty.
 func (h *Hub) Next(buf []byte, timeout time.Duration) int {
 	h.nextMu.Lock()
 	defer h.nextMu.Unlock()
-	n := 0
+	b := batch{buf: buf, last: -1}
+	var ev Event
 	if h.pending != nil {
-		n = encode(buf, *h.pending)
+		ev = *h.pending
 		h.pending = nil
 	} else {
 		// Timeout 0 is a poll (pws_hub_next: "0: do not block"); a nil timer
@@ -80,8 +104,7 @@ func (h *Hub) Next(buf []byte, timeout time.Duration) int {
 			timer = t.C
 		}
 		select {
-		case ev := <-h.events:
-			n = encode(buf, ev)
+		case ev = <-h.events:
 		default:
 			if timeout <= 0 {
 				select {
@@ -92,13 +115,11 @@ func (h *Hub) Next(buf []byte, timeout time.Duration) int {
 				}
 			}
 			select {
-			case ev := <-h.events:
-				n = encode(buf, ev)
+			case ev = <-h.events:
 			case <-h.closed:
 				// Deliver what was queued before the close, then report closed.
 				select {
-				case ev := <-h.events:
-					n = encode(buf, ev)
+				case ev = <-h.events:
 				default:
 					return -1
 				}
@@ -108,17 +129,102 @@ func (h *Hub) Next(buf []byte, timeout time.Duration) int {
 		}
 	}
 	for {
+		if !b.put(&ev) {
+			h.pending = &ev
+			return b.n
+		}
 		select {
-		case ev := <-h.events:
-			if n+EventHeaderSize+len(ev.Payload) > len(buf) {
-				h.pending = &ev
-				return n
-			}
-			n += encode(buf[n:], ev)
+		case ev = <-h.events:
 		default:
-			return n
+			return b.n
 		}
 	}
+}
+
+// maxRecord caps one output record: the host copies each into a Buffer of its own,
+// and below 128 KiB malloc serves those from its heap instead of a fresh mmap whose
+// pages fault on every copy (measured: the largest cost of streaming).
+const maxRecord = 120 << 10
+
+// batch is a Next batch being written.
+type batch struct {
+	buf  []byte
+	n    int
+	last int // offset of the last record when it is an output chunk that may grow; -1 if none
+}
+
+func isOutput(ev *Event) bool { return ev.Type == EvStdout || ev.Type == EvStderr }
+
+// lastLen is the payload length of the batch's last record.
+func (b *batch) lastLen() int { return int(binary.LittleEndian.Uint32(b.buf[b.last+4:])) }
+
+// extends reports whether ev may continue the batch's last record: the same stream
+// of the same child, and room under maxRecord.
+func (b *batch) extends(ev *Event) bool {
+	if b.last < 0 || !isOutput(ev) || b.lastLen() >= maxRecord {
+		return false
+	}
+	r := b.buf[b.last:]
+	return binary.LittleEndian.Uint32(r[0:]) == ev.Type && int64(binary.LittleEndian.Uint64(r[8:])) == ev.Handle &&
+		int64(binary.LittleEndian.Uint64(r[16:])) == ev.Aux
+}
+
+// put writes ev into the batch. It reports false when ev, or the rest of an output
+// chunk larger than a batch (ev.Payload is then what is left), did not fit and must
+// open the next batch.
+func (b *batch) put(ev *Event) bool {
+	if !isOutput(ev) || len(ev.Payload) == 0 {
+		free := len(b.buf) - b.n - EventHeaderSize
+		if len(ev.Payload) > free && b.n > 0 {
+			return false
+		}
+		// The JSON payloads are far below pws_hub_next's minimum cap; one that is
+		// not would be cut here, never written past the buffer.
+		part := *ev
+		part.Payload = ev.Payload[:min(len(ev.Payload), free)]
+		b.n += encode(b.buf[b.n:], part)
+		b.last = -1
+		ev.recycle()
+		return true
+	}
+	if b.n > 0 && b.need(ev) > len(b.buf)-b.n {
+		return false // whole in the next batch: only a chunk larger than a batch is cut
+	}
+	for len(ev.Payload) > 0 {
+		free := len(b.buf) - b.n
+		merge := b.extends(ev)
+		room := min(free-EventHeaderSize, maxRecord)
+		if merge {
+			room = min(free, maxRecord-b.lastLen())
+		}
+		if room <= 0 {
+			return false // the rest of a chunk larger than a batch opens the next
+		}
+		take := min(len(ev.Payload), room)
+		if merge {
+			r := b.buf[b.last:]
+			binary.LittleEndian.PutUint32(r[4:], uint32(b.lastLen()+take))
+			b.n += copy(b.buf[b.n:], ev.Payload[:take])
+		} else {
+			part := *ev
+			part.Payload = ev.Payload[:take]
+			b.last = b.n
+			b.n += encode(b.buf[b.n:], part)
+		}
+		ev.Payload = ev.Payload[take:]
+	}
+	ev.recycle()
+	return true
+}
+
+// need is the batch space the output chunk ev takes: its bytes, the part that
+// continues the last record, and a header per maxRecord of the rest.
+func (b *batch) need(ev *Event) int {
+	rest := len(ev.Payload)
+	if b.extends(ev) {
+		rest -= min(rest, maxRecord-b.lastLen())
+	}
+	return len(ev.Payload) + (rest+maxRecord-1)/maxRecord*EventHeaderSize
 }
 
 func encode(buf []byte, ev Event) int {
