@@ -340,6 +340,9 @@ func (p *proc) members() []int {
 
 // tree finds the live members (see proc).
 func (p *proc) tree() []procStat {
+	if out, ok := p.cgroupTree(); ok {
+		return out
+	}
 	all, kids := liveTable()
 	self := os.Getpid()
 	helperPid := 0
@@ -411,6 +414,30 @@ func (p *proc) tree() []procStat {
 		}
 	}
 	return out
+}
+
+// cgroupTree lists the live members from the tree's cgroup alone: exact, and it costs
+// a stat per member instead of a scan of every process on the machine (which a fork
+// storm elsewhere makes slow). Not ok when there is no cgroup or it cannot be read.
+func (p *proc) cgroupTree() ([]procStat, bool) {
+	if p.cgroup == "" {
+		return nil, false
+	}
+	b, err := os.ReadFile(p.cgroup + "/cgroup.procs")
+	if err != nil {
+		return nil, false
+	}
+	var out []procStat
+	for _, f := range bytes.Fields(b) {
+		pid, err := strconv.Atoi(string(f))
+		if err != nil {
+			continue
+		}
+		if st, ok := readStat(pid); ok && st.state != 'Z' && st.state != 'X' {
+			out = append(out, st)
+		}
+	}
+	return out, true
 }
 
 // orphanHasOtherOwner: st is a leader, a released leftover, or another live tree
