@@ -124,68 +124,46 @@ function closeResult(cp) {
   return new Promise((resolve) => cp.once("close", (code, signal) => resolve({ code, signal, error: normError(err), note: "" })))
 }
 
-function childProcessAdapter() {
-  return {
-    start(argv, o) {
-      const t = timers()
-      let cp
-      try {
-        cp = cpSpawn(argv[0], argv.slice(1), { detached: true, env: o.env, stdio: [o.stdin ? "pipe" : "ignore", "pipe", "ignore"] })
-      } catch (e) {
-        return failedHandle(e)
-      }
-      const result = closeResult(cp)
-      let cancelled = false
-      const cancel = () => {
-        if (cancelled || cp.pid === undefined) return
-        cancelled = true
-        try {
-          process.kill(-cp.pid, "SIGTERM")
-        } catch {
-          // the group is gone
-        }
-        t.after(o.graceMs, () => {
-          try {
-            process.kill(-cp.pid, "SIGKILL")
-          } catch {
-            // the group is gone
-          }
-        })
-      }
-      if (o.timeoutMs !== undefined) t.after(o.timeoutMs, cancel)
-      result.finally(() => t.clear())
-      return { pid: cp.pid, stdout: cp.stdout, stdin: cp.stdin, cancel, result }
-    },
+// A child_process spawn whose cancel is `kill(pid, SIGTERM)`, then after the grace
+// `kill(pid, SIGKILL)`: the two peer columns differ only in spawn options and in kill.
+function cpLadderHandle(argv, o, spawnOpts, kill) {
+  const t = timers()
+  let cp
+  try {
+    cp = cpSpawn(argv[0], argv.slice(1), { ...spawnOpts, env: o.env, stdio: [o.stdin ? "pipe" : "ignore", "pipe", "ignore"] })
+  } catch (e) {
+    return failedHandle(e)
   }
+  const result = closeResult(cp)
+  let cancelled = false
+  const cancel = () => {
+    if (cancelled || cp.pid === undefined) return
+    cancelled = true
+    kill(cp.pid, "SIGTERM")
+    // The final SIGKILL is not conditional on the leader: members may outlive it.
+    t.after(o.graceMs, () => kill(cp.pid, "SIGKILL"))
+  }
+  if (o.timeoutMs !== undefined) t.after(o.timeoutMs, cancel)
+  // Only the timers are cleared at the end: a kill already started finishes.
+  result.finally(() => t.clear())
+  return { pid: cp.pid, stdout: cp.stdout, stdin: cp.stdin, cancel, result }
+}
+
+function childProcessAdapter() {
+  const groupKill = (pid, sig) => {
+    try {
+      process.kill(-pid, sig)
+    } catch {
+      // the group is gone
+    }
+  }
+  return { start: (argv, o) => cpLadderHandle(argv, o, { detached: true }, groupKill) }
 }
 
 // --- tree-kill after a child_process spawn ---------------------------------------------------
 function treeKillAdapter() {
   const treeKill = require("tree-kill")
-  return {
-    start(argv, o) {
-      const t = timers()
-      let cp
-      try {
-        cp = cpSpawn(argv[0], argv.slice(1), { env: o.env, stdio: [o.stdin ? "pipe" : "ignore", "pipe", "ignore"] })
-      } catch (e) {
-        return failedHandle(e)
-      }
-      const result = closeResult(cp)
-      let cancelled = false
-      const cancel = () => {
-        if (cancelled || cp.pid === undefined) return
-        cancelled = true
-        treeKill(cp.pid, "SIGTERM", () => {})
-        // The final SIGKILL is not conditional on the leader: tree-kill may still find members.
-        t.after(o.graceMs, () => treeKill(cp.pid, "SIGKILL", () => {}))
-      }
-      if (o.timeoutMs !== undefined) t.after(o.timeoutMs, cancel)
-      // Only the timer above is cleared at the end: a SIGKILL walk already started finishes.
-      result.finally(() => t.clear())
-      return { pid: cp.pid, stdout: cp.stdout, stdin: cp.stdin, cancel, result }
-    },
-  }
+  return { start: (argv, o) => cpLadderHandle(argv, o, {}, (pid, sig) => treeKill(pid, sig, () => {})) }
 }
 
 // --- execa (Node >= 22) ------------------------------------------------------------------------
