@@ -119,7 +119,7 @@ func stopHelper(bound time.Duration) error {
 	if c == nil {
 		return nil
 	}
-	unix.Shutdown(c.fd, unix.SHUT_RDWR)
+	c.shutdown()
 	deadline := time.Now().Add(bound)
 	for time.Now().Before(deadline) {
 		c.mu.Lock()
@@ -272,7 +272,24 @@ func startHelper(path string) (*helperConn, error) {
 // kill ends a helper that is of no use (its trees die with it).
 func (c *helperConn) kill() {
 	c.proc.signalLeader(int(unix.SIGKILL))
-	unix.Shutdown(c.fd, unix.SHUT_RDWR)
+	c.shutdown()
+}
+
+// shutdown closes the connection as a dying host would; the reader then sees EOF.
+//
+// The fd's lifetime: the reader closes it once the helper's end is gone, holding
+// sendMu and mu, and marks the connection dead. Everyone else uses the fd only
+// under sendMu after checking dead, so a number the kernel has since given to some
+// other file (another helper's socket, say) is never written to or shut down.
+func (c *helperConn) shutdown() {
+	c.sendMu.Lock()
+	defer c.sendMu.Unlock()
+	c.mu.Lock()
+	dead := c.dead
+	c.mu.Unlock()
+	if !dead {
+		unix.Shutdown(c.fd, unix.SHUT_RDWR)
+	}
 }
 
 // read dispatches the helper's messages until its end closes.
@@ -342,6 +359,7 @@ func (c *helperConn) read(hello chan<- error) {
 			unix.Close(fd)
 		}
 	}
+	c.sendMu.Lock()
 	c.mu.Lock()
 	c.dead = true
 	for id, ch := range c.waiting {
@@ -352,8 +370,9 @@ func (c *helperConn) read(hello chan<- error) {
 		close(ch)
 		delete(c.exits, id)
 	}
-	c.mu.Unlock()
 	unix.Close(c.fd)
+	c.mu.Unlock()
+	c.sendMu.Unlock()
 }
 
 func (c *helperConn) send(m helperMsg, fds []int) error {
@@ -367,6 +386,12 @@ func (c *helperConn) send(m helperMsg, fds []int) error {
 	}
 	c.sendMu.Lock()
 	defer c.sendMu.Unlock()
+	c.mu.Lock()
+	dead := c.dead
+	c.mu.Unlock()
+	if dead {
+		return unix.EPIPE // the fd is closed, its number maybe re-used: never touch it
+	}
 	for {
 		err = unix.Sendmsg(c.fd, b, oob, nil, 0)
 		if err != unix.EINTR {
