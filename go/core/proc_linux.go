@@ -376,7 +376,10 @@ func (p *proc) tree() []procStat {
 		}
 		has, known := p.marked[key]
 		if !known {
-			has = environHas(pid, p.marker)
+			// Only the leader's descendants carry the marker, and they all started
+			// after it: the older processes of the machine need no environ read (at
+			// every natural exit this scan runs over all of them).
+			has = st.start >= p.start && environHas(pid, p.marker)
 			p.marked[key] = has
 		}
 		if has {
