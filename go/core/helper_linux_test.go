@@ -57,7 +57,7 @@ func printedRolePids(b []byte) []int {
 func liveOf(pids []int) []int {
 	var out []int
 	for _, pid := range pids {
-		if st, ok := readStat(pid); ok && st.state != 'Z' && st.state != 'X' {
+		if alive(pid) {
 			out = append(out, pid)
 		}
 	}

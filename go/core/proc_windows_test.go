@@ -599,15 +599,22 @@ func TestWindowsHostDeathKillsTree(t *testing.T) {
 	}
 }
 
-// A host without a console (as Electron's main process): its children get a hidden
-// console of their own, and Ctrl-Break is sent by attaching to it.
-func TestWindowsGracefulCtrlBreakFromHostWithoutConsole(t *testing.T) {
-	_, out := hostCmd(t, windows.DETACHED_PROCESS, "break", strconv.FormatInt(breakGrace(), 10))
+// hostOutcome reads a host's lines up to its "outcome=" line and decodes that outcome.
+func hostOutcome(t *testing.T, out *hostOut) (Outcome, []string) {
+	t.Helper()
 	lines := readLines(t, out, "outcome=")
 	var o Outcome
 	if err := json.Unmarshal([]byte(strings.TrimPrefix(lines[len(lines)-1], "outcome=")), &o); err != nil {
 		t.Fatal(err)
 	}
+	return o, lines
+}
+
+// A host without a console (as Electron's main process): its children get a hidden
+// console of their own, and Ctrl-Break is sent by attaching to it.
+func TestWindowsGracefulCtrlBreakFromHostWithoutConsole(t *testing.T) {
+	_, out := hostCmd(t, windows.DETACHED_PROCESS, "break", strconv.FormatInt(breakGrace(), 10))
+	o, lines := hostOutcome(t, out)
 	if code(&o) != "7" {
 		if underWine() {
 			t.Skipf("under Wine, Ctrl-Break via AttachConsole from a console-less host did not arrive (outcome %+v, lines %q)", o, lines)
@@ -720,11 +727,7 @@ func TestWindowsNewPipeHasDeadlines(t *testing.T) {
 // its children share that console, and the event is sent directly.
 func TestWindowsGracefulCtrlBreakOnAllocatedConsole(t *testing.T) {
 	_, out := hostCmd(t, windows.DETACHED_PROCESS, "break", strconv.FormatInt(breakGrace(), 10), "alloc")
-	lines := readLines(t, out, "outcome=")
-	var o Outcome
-	if err := json.Unmarshal([]byte(strings.TrimPrefix(lines[len(lines)-1], "outcome=")), &o); err != nil {
-		t.Fatal(err)
-	}
+	o, lines := hostOutcome(t, out)
 	if code(&o) != "7" {
 		if underWine() {
 			t.Skipf("under Wine, Ctrl-Break on a shared, allocated console did not arrive (outcome %+v, lines %q)", o, lines)
