@@ -84,8 +84,8 @@ func (h *Hub) push(ev Event) bool {
 // Consecutive output chunks of one stream of one child are merged into records of
 // up to maxRecord bytes (the stream's bytes stay in order; the host then makes one
 // buffer of them instead of one per pipe read); a record is never cut at the end of
-// a batch, except that a chunk larger than a whole batch continues in the next. It returns the bytes written, 0 on timeout, or
-// -1 when the hub is closed and empty.
+// a batch, except that a chunk larger than a whole batch continues in the next.
+// It returns the bytes written, 0 on timeout, or -1 when the hub is closed and empty.
 func (h *Hub) Next(buf []byte, timeout time.Duration) int {
 	h.nextMu.Lock()
 	defer h.nextMu.Unlock()
