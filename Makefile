@@ -118,12 +118,12 @@ bench-drain: all
 # The comparison report (every fixture × every implementation, N=20): report/REPORT.md
 # and report/report.html. The execa column runs under $(NODE24) (execa 10 needs Node 22).
 report: all
-	$(NODE) scripts/report/run.mjs --n 20 --jobs 3 --out report
+	$(NODE) scripts/report/run.mjs --n 20 --out report
 
 # The same at N=2, so it never rots: fails unless native passes every row and nothing of
 # the run is left alive.
 report-short: all
-	$(NODE) scripts/report/run.mjs --n 2 --jobs 3 --out build/report-short --check
+	$(NODE) scripts/report/run.mjs --n 2 --out build/report-short --check
 
 clean:
 	rm -rf build dist

@@ -9,11 +9,14 @@
 import path from "node:path"
 import { COLUMNS, loadAdapter } from "./adapters.mjs"
 import { BOUNDS, DEFAULT_CONC, FIXTURES, MARK_KEY, ROWS } from "./rows.mjs"
+import { busyBetween, cpuSample, sleep, whenIdle } from "./load.mjs"
 
 function arg(name, dflt) {
   const i = process.argv.indexOf(`--${name}`)
   return i < 0 ? dflt : process.argv[i + 1]
 }
+
+const STAGGER_MS = 30
 
 const emit = (o) => process.stdout.write(JSON.stringify(o) + "\n")
 
@@ -46,28 +49,43 @@ async function cell() {
   const uncaught = []
   process.on("uncaughtException", (e) => uncaught.push(`${e?.code ?? e?.name ?? "Error"}: ${String(e?.message ?? e).split("\n")[0]}`))
   process.on("unhandledRejection", (e) => uncaught.push(`unhandled rejection ${e?.code ?? ""} ${String(e?.message ?? e).split("\n")[0]}`))
+  // Repetitions start one at a time through the load gate (see load.mjs): at most
+  // --busy of the CPUs busy (bounded wait), then STAGGER_MS before the next may start.
+  const maxBusy = Number(arg("busy", "1"))
+  let gateTail = Promise.resolve()
+  const gate = () =>
+    (gateTail = gateTail.then(async () => {
+      const g = maxBusy < 1 ? await whenIdle(maxBusy, BOUNDS.gateMs) : { waitedMs: 0, gave: false }
+      await sleep(STAGGER_MS)
+      return g
+    }))
   let next = 0
   async function worker() {
     while (next < reps) {
       const i = next++
+      const g = await gate()
       const mark = `${markBase}-${i}`
       const ctx = {
         adapter,
         col: col.id,
         rep: i,
         mark,
+        scope: `${markBase}-`,
         env: { ...process.env, [MARK_KEY]: mark },
         tmp,
         uncaught,
         announce: (pid, start) => emit({ t: "pid", pid, start }),
       }
       let r
+      const before = cpuSample()
       try {
         r = await row.run(ctx)
       } catch (e) {
         r = { pass: false, why: [`harness error: ${e?.stack ?? e}`], leaked: 0, lost: 0, ms: null }
       }
-      emit({ t: "rep", i, ...r })
+      // The machine's CPU busy fraction while this repetition ran, and whether the gate's
+      // bound (not an idle machine) let it start.
+      emit({ t: "rep", i, ...r, busy: busyBetween(before, cpuSample()), gateGave: g.gave })
     }
   }
   await Promise.all(Array.from({ length: Math.min(conc, reps) }, worker))

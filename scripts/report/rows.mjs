@@ -11,6 +11,7 @@ import { ROOT } from "./adapters.mjs"
 
 export const FIXTURES = path.join(ROOT, "fixtures")
 const CELL = path.join(ROOT, "scripts", "report", "cell.mjs")
+const WRITER = path.join(FIXTURES, "report-counted-writer.pl")
 
 /** Bounds shared by every row (the same for every implementation). */
 export const BOUNDS = {
@@ -18,7 +19,8 @@ export const BOUNDS = {
   readyMs: 8000, // spawn → the fixture printed "ready"
   hangMs: 3000, // cancel (or spawn, for rows without a cancel) → result; past it: a hang
   afterResultMs: 800, // result → tree empty; past it the survivors are leaked
-  timeoutMs: 1500, // run-time limit of the timeout row (the Node writer must be running by then)
+  timeoutMs: 1000, // run-time limit of the timeout row (the writer must be running by then)
+  gateMs: 3000, // longest a repetition waits for the CPUs to fall below --busy before starting anyway
 }
 
 const sh = (name, ...args) => ["/bin/sh", path.join(FIXTURES, name), ...args]
@@ -26,9 +28,10 @@ const now = () => performance.now()
 
 /** The processes of one repetition: printed pids, the leader, and everything carrying the marker. */
 class Tree {
-  constructor(mark, announce) {
-    this.mark = mark
-    this.announce = announce
+  constructor(ctx) {
+    this.mark = ctx.mark
+    this.scope = ctx.scope ?? ctx.mark // what one walk of /proc collects for the whole cell
+    this.announce = ctx.announce
     this.known = new Map() // pid → { start, role }
     this.lastScan = 0
   }
@@ -42,7 +45,7 @@ class Tree {
   /** Adds every live process carrying this repetition's marker. */
   scan(fresh = false) {
     this.lastScan = now()
-    const found = scanMarked(this.mark, fresh).filter((p) => p.mark === this.mark)
+    const found = scanMarked(this.mark, { fresh, scope: this.scope }).filter((p) => p.mark === this.mark)
     for (const p of found) if (!this.known.has(p.pid)) this.known.set(p.pid, { start: p.start, role: "marked" })
     return found
   }
@@ -148,7 +151,7 @@ function hangWhy(settled, from) {
 
 /** The common shape: start, wait for "ready", cancel, wait for the result and an empty tree. */
 async function cancelRow(ctx, argv, opts = {}) {
-  const tree = new Tree(ctx.mark, ctx.announce)
+  const tree = new Tree(ctx)
   const h = ctx.adapter.start(argv, { env: ctx.env, graceMs: BOUNDS.graceMs, stdin: !!opts.stdin })
   if (h.pid) tree.add(h.pid, "leader")
   const out = watchOutput(h.stdout, tree)
@@ -170,7 +173,7 @@ async function cancelRow(ctx, argv, opts = {}) {
   return verdict(why, surv, { ms: emptyAt && !why.length && !surv.length ? Math.max(emptyAt, settled.at) - tc : null })
 }
 
-// --- pattern output (report-counted-writer.js) -----------------------------------------------
+// --- pattern output (report-counted-writer.pl) -----------------------------------------------
 function checkPattern(buf) {
   for (let i = 0; i < buf.length; i++) if (buf[i] !== ((i * 31 + 7) & 0xff)) return i
   return -1
@@ -202,9 +205,9 @@ function patternCheck(out, countFile) {
 
 async function timeoutDrain(ctx) {
   const countFile = path.join(ctx.tmp, `${ctx.mark}.count`)
-  const tree = new Tree(ctx.mark, ctx.announce)
+  const tree = new Tree(ctx)
   const t0 = now()
-  const h = ctx.adapter.start(sh("report-slow-drain.sh", process.execPath, path.join(FIXTURES, "report-counted-writer.js"), countFile), {
+  const h = ctx.adapter.start(sh("report-slow-drain.sh", WRITER, countFile), {
     env: ctx.env,
     graceMs: BOUNDS.graceMs,
     timeoutMs: BOUNDS.timeoutMs,
@@ -227,7 +230,7 @@ async function timeoutDrain(ctx) {
 async function outputChecksum(ctx) {
   const countFile = path.join(ctx.tmp, `${ctx.mark}.count`)
   let p = { why: [], lost: 0 }
-  const r = await cancelRow(ctx, [process.execPath, path.join(FIXTURES, "report-counted-writer.js"), countFile, "65536", "0"], {
+  const r = await cancelRow(ctx, [WRITER, countFile, "65536", "0"], {
     beforeCancel: async () => {
       // Cancel mid-stream: once at least 1 MB of the pattern arrived.
       const t = now()
@@ -276,7 +279,7 @@ async function abortStdin(ctx) {
 }
 
 async function backgroundHolder(ctx) {
-  const tree = new Tree(ctx.mark, ctx.announce)
+  const tree = new Tree(ctx)
   const t0 = now()
   const h = ctx.adapter.start(sh("background-holder.sh"), { env: ctx.env, graceMs: BOUNDS.graceMs })
   if (h.pid) tree.add(h.pid, "leader")
@@ -311,7 +314,7 @@ async function enoent(ctx) {
  * (and, for TERM/INT, the host ended too, as Node's default would).
  */
 async function hostSignal(ctx, sig) {
-  const tree = new Tree(ctx.mark, ctx.announce)
+  const tree = new Tree(ctx)
   const host = cpSpawn(process.execPath, [CELL, "--inner", ctx.col, ctx.mark, "spawn-tree.sh"], { stdio: ["ignore", "pipe", "pipe"] })
   const hostStart = stat(host.pid)?.start
   let stderr = ""
@@ -346,21 +349,21 @@ async function hostSignal(ctx, sig) {
  * Rows in table order. conc: repetitions run at once inside one cell host (default
  * DEFAULT_CONC; 1 where an uncaught error must be attributed to one repetition).
  */
-export const DEFAULT_CONC = 6
+export const DEFAULT_CONC = 10
 export const ROWS = [
   { id: "grandchild-tree", title: "grandchild tree kill", run: (c) => cancelRow(c, sh("spawn-tree.sh")) },
   { id: "timeout-drain", title: "timeout racing a slow output drain", drain: true, run: timeoutDrain },
   { id: "abort-stdin", title: "abort during an in-flight stdin write", conc: 1, run: abortStdin },
-  { id: "signal-forward", title: "signal forwarding (SIGTERM / SIGINT to the host)", conc: 5, run: (c) => hostSignal(c, c.rep % 2 ? "SIGINT" : "SIGTERM") },
+  { id: "signal-forward", title: "signal forwarding (SIGTERM / SIGINT to the host)", run: (c) => hostSignal(c, c.rep % 2 ? "SIGINT" : "SIGTERM") },
   { id: "setsid-escaper", title: "setsid escaper", run: (c) => cancelRow(c, sh("setsid-escaper.sh")) },
   { id: "double-fork-daemon", title: "double-forked daemon, cleared env", run: (c) => cancelRow(c, sh("double-fork-daemon.sh")) },
   { id: "job-control", title: "job-control subgroups", run: (c) => cancelRow(c, sh("job-control.sh")) },
   { id: "stubborn-members", title: "TERM-ignoring members after the leader died", run: (c) => cancelRow(c, sh("stubborn-members.sh")) },
   { id: "fork-during-kill", title: "fork during the kill", run: (c) => cancelRow(c, sh("fork-on-term.sh")) },
-  { id: "fork-storm", title: "fork storm (depth 5, cancelled mid-growth)", conc: 4, run: (c) => cancelRow(c, sh("fork-storm.sh", "5"), { beforeCancel: () => sleep(100) }) },
+  { id: "fork-storm", title: "fork storm (depth 4, cancelled mid-growth)", conc: 4, run: (c) => cancelRow(c, sh("fork-storm.sh", "4"), { beforeCancel: () => sleep(100) }) },
   { id: "background-holder", title: "background process holds stdout after the leader exits", drain: true, run: backgroundHolder },
   { id: "output-checksum", title: "output checksum under cancel", run: outputChecksum },
-  { id: "host-sigkill", title: "host killed with SIGKILL", conc: 5, run: (c) => hostSignal(c, "SIGKILL") },
+  { id: "host-sigkill", title: "host killed with SIGKILL", run: (c) => hostSignal(c, "SIGKILL") },
   { id: "no-pgrep", title: "missing `pgrep` on PATH", noPgrep: true, run: (c) => cancelRow(c, sh("spawn-tree.sh")) },
   { id: "enoent", title: "command that does not exist", drain: true, conc: 1, run: enoent },
 ]

@@ -3,7 +3,7 @@
 // per cell, each cell in its own host process bounded by this harness. Writes
 // <out>/REPORT.md, <out>/report.html and <out>/results.json.
 //
-//   node scripts/report/run.mjs [--n 20] [--jobs 2] [--out report] [--rows a,b] [--cols x,y]
+//   node scripts/report/run.mjs [--n 20] [--jobs 4] [--busy 0.8] [--out report] [--rows a,b] [--cols x,y]
 //                               [--check]   (exit 1 unless native passes MUST_PASS, see below)
 import { spawn } from "node:child_process"
 import fs from "node:fs"
@@ -11,6 +11,8 @@ import os from "node:os"
 import path from "node:path"
 import { COLUMNS, NODE24, ROOT } from "./adapters.mjs"
 import { alive, killRecorded, scanMarked, sleep } from "./procs.mjs"
+import { busyBetween, cpuSample, whenIdle } from "./load.mjs"
+import { cellCgroup, cpuMs, inCgroup, killAll, members, removeTree, runCgroup } from "./cgroup.mjs"
 import { BOUNDS, DEFAULT_CONC, ROWS } from "./rows.mjs"
 import { render } from "./render.mjs"
 
@@ -26,7 +28,10 @@ function arg(name, dflt) {
 }
 
 const N = Number(arg("n", "20"))
-const JOBS = Number(arg("jobs", "3"))
+const JOBS = Number(arg("jobs", "4"))
+// New cells and repetitions start only while at most this fraction of the CPUs is busy
+// (bounded waits; see load.mjs). 1 turns the gate off.
+const BUSY = Number(arg("busy", "0.8"))
 const OUT = path.resolve(arg("out", path.join(ROOT, "report")))
 const rows = arg("rows") ? ROWS.filter((r) => arg("rows").split(",").includes(r.id)) : ROWS
 const cols = arg("cols") ? COLUMNS.filter((c) => arg("cols").split(",").includes(c.id)) : COLUMNS
@@ -58,13 +63,15 @@ function pathWithoutPgrep() {
   }
   return dir
 }
+const CGROUP = runCgroup(RUN) // per-cell CPU figures, when cgroups can be made here
 const NOPGREP = rows.some((r) => r.noPgrep) ? pathWithoutPgrep() : undefined
 
 /** Rough cost of a cell, so that the heaviest start first. */
 function cellBoundMs(row) {
   const conc = Math.min(row.conc ?? DEFAULT_CONC, N)
   const perRep = BOUNDS.readyMs + BOUNDS.hangMs + BOUNDS.afterResultMs + 3000
-  return Math.ceil(N / conc) * perRep + 15000
+  // Repetitions pass the load gate one at a time, each after at most gateMs.
+  return Math.ceil(N / conc) * perRep + N * (BOUNDS.gateMs + 50) + 15000
 }
 
 const running = new Set() // cell hosts' pids (each leads its own group)
@@ -80,6 +87,7 @@ for (const sig of ["SIGINT", "SIGTERM"]) {
       }
     }
     killRecorded(scanMarked(RUN))
+    killAll(CGROUP.dir)
     fs.rmSync(TMP, { recursive: true, force: true })
     console.error(`report: interrupted by ${sig}; cells and their processes killed`)
     process.exit(130)
@@ -93,9 +101,12 @@ function runCell(row, col, index) {
     if (row.noPgrep) env.PATH = NOPGREP
     const node = col.node24 ? NODE24 : process.execPath
     if (col.node24) env.PATH = `${path.dirname(NODE24)}:${env.PATH}`
-    const args = [path.join(ROOT, "scripts", "report", "cell.mjs"), "--row", row.id, "--col", col.id, "--reps", String(N), "--mark", mark, "--tmp", TMP]
+    const args = [path.join(ROOT, "scripts", "report", "cell.mjs"), "--row", row.id, "--col", col.id, "--reps", String(N), "--mark", mark, "--tmp", TMP, "--busy", String(BUSY)]
     const t0 = Date.now()
-    const child = spawn(node, args, { env, stdio: ["ignore", "pipe", "pipe"], detached: true })
+    const cpu0 = cpuSample()
+    const cg = cellCgroup(CGROUP.dir, `c${index}`)
+    const [cmd, ...argv] = inCgroup(cg, [node, ...args])
+    const child = spawn(cmd, argv, { env, stdio: ["ignore", "pipe", "pipe"], detached: true })
     running.add(child.pid)
     const reps = []
     const pids = []
@@ -143,30 +154,49 @@ function runCell(row, col, index) {
       const left = [...scanMarked(mark), ...pids.filter((p) => alive(p.pid, p.start))]
       const uniq = [...new Map(left.map((p) => [p.pid, p])).values()]
       killRecorded(uniq)
+      // What is still in the cell's cgroup carries no marker and printed no pid (a helper
+      // shutting down, a ps a peer started): killed, counted apart, not as leaked.
+      const unmarked = members(cg).length
+      if (unmarked) killAll(cg)
+      for (const until = Date.now() + 2000; members(cg).length && Date.now() < until; ) await sleep(20)
+      const cpu = cpuMs(cg)
+      removeTree(cg) // a populated one is retried at the end of the run
       const problems = []
       if (timedOut) problems.push(`cell exceeded the harness bound of ${cellBoundMs(row)} ms and was killed`)
       else if (!ended) problems.push(`cell host ended early (${signal ?? "code " + code}): ${stderr.trim().split("\n").slice(-1)[0] ?? ""}`)
       const done = new Set(reps.map((r) => r.i))
       for (let i = 0; i < N; i++) if (!done.has(i)) reps.push({ i, pass: false, why: problems.length ? problems : ["no result from the cell"], leaked: 0, lost: 0, ms: null })
-      resolve({ row: row.id, col: col.id, reps, harnessLeaked: uniq.length, wallMs: Date.now() - t0, stderr: stderr.trim() })
+      resolve({ row: row.id, col: col.id, reps, harnessLeaked: uniq.length, unmarkedKilled: unmarked, wallMs: Date.now() - t0, cpuMs: cpu, busy: busyBetween(cpu0, cpuSample()), stderr: stderr.trim() })
     })
   })
+}
+
+/** Median of the numbers in list (others ignored); null when there are none. */
+export function median(list) {
+  const v = list.filter((m) => typeof m === "number").sort((a, b) => a - b)
+  if (!v.length) return null
+  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2
 }
 
 export function summarize(cell) {
   const reps = cell.reps
   const passes = reps.filter((r) => r.pass).length
-  const ms = reps.map((r) => r.ms).filter((m) => typeof m === "number").sort((a, b) => a - b)
-  const median = ms.length ? (ms.length % 2 ? ms[(ms.length - 1) / 2] : (ms[ms.length / 2 - 1] + ms[ms.length / 2]) / 2) : null
   const whys = new Map()
-  for (const r of reps) for (const w of r.why) whys.set(w.replace(/\d+(\.\d+)? ms/g, "N ms").replace(/\b\d{3,}\b/g, "N"), (whys.get(w) ?? 0) + 1)
+  for (const r of reps)
+    for (const w of r.why) {
+      const key = w.replace(/\d+(\.\d+)? ms/g, "N ms").replace(/\b\d{3,}\b/g, "N")
+      whys.set(key, (whys.get(key) ?? 0) + 1)
+    }
   return {
     passes,
     n: reps.length,
     leaked: reps.reduce((a, r) => a + (r.leaked || 0), 0) + cell.harnessLeaked,
     lost: reps.reduce((a, r) => a + (r.lost || 0), 0),
-    median,
+    median: median(reps.map((r) => r.ms)),
     whys: [...whys].sort((a, b) => b[1] - a[1]),
+    busy: median(reps.map((r) => r.busy)), // the machine's CPU busy fraction while the repetitions ran
+    gateGave: reps.filter((r) => r.gateGave).length,
+    cpuMs: cell.cpuMs ?? null,
   }
 }
 
@@ -176,26 +206,42 @@ async function main() {
   for (const row of rows) for (const col of cols) cells.push({ row, col })
   // Longest first, so the tail of the run is short.
   const order = cells.map((c, i) => ({ ...c, i })).sort((a, b) => cellBoundMs(b.row) - cellBoundMs(a.row))
-  console.log(`report: ${rows.length} fixtures × ${cols.length} implementations, N=${N}, ${JOBS} cells at a time, ${os.cpus().length} cores → ${OUT}`)
+  console.log(`report: ${rows.length} fixtures × ${cols.length} implementations, N=${N}, up to ${JOBS} cells at a time while the CPUs are at most ${Math.round(BUSY * 100)}% busy, ${os.cpus().length} cores → ${OUT}`)
   const results = new Array(cells.length)
   let next = 0
   let finished = 0
-  async function worker() {
+  let active = 0
+  async function worker(w) {
+    // Workers start staggered; each further cell waits (bounded) for the CPUs to have room.
+    await sleep(w * 500)
     while (next < order.length) {
+      if (active > 0) await whenIdle(BUSY, BOUNDS.gateMs * 3)
+      if (next >= order.length) break
       const c = order[next++]
+      active++
       const res = await runCell(c.row, c.col, c.i)
+      active--
       results[c.i] = res
       finished++
       const s = summarize(res)
       const el = ((Date.now() - started) / 1000).toFixed(1)
       console.log(
-        `[${String(finished).padStart(3)}/${cells.length}] ${el.padStart(6)}s  ${c.row.id.padEnd(20)} ${c.col.id.padEnd(16)} ${String(s.passes).padStart(2)}/${s.n} pass  leaked ${s.leaked}  lost ${s.lost}  median ${s.median === null ? "-" : Math.round(s.median) + " ms"}  (${(res.wallMs / 1000).toFixed(1)} s)`,
+        `[${String(finished).padStart(3)}/${cells.length}] ${el.padStart(6)}s  ${c.row.id.padEnd(20)} ${c.col.id.padEnd(16)} ${String(s.passes).padStart(2)}/${s.n} pass  leaked ${s.leaked}  lost ${s.lost}  median ${s.median === null ? "-" : Math.round(s.median) + " ms"}  (${(res.wallMs / 1000).toFixed(1)} s${res.cpuMs === null ? "" : `, CPU ${(res.cpuMs / 1000).toFixed(1)} s`}, machine ${Math.round((res.busy ?? 0) * 100)}% busy)`,
       )
     }
   }
-  await Promise.all(Array.from({ length: JOBS }, worker))
+  await Promise.all(Array.from({ length: JOBS }, (_, w) => worker(w)))
   const totalMs = Date.now() - started
   fs.rmSync(TMP, { recursive: true, force: true })
+  let cgroupLeft = false
+  for (const until = Date.now() + 2000; !removeTree(CGROUP.dir); await sleep(50)) {
+    if (Date.now() > until) {
+      cgroupLeft = true
+      console.error(`report: ${CGROUP.dir} still holds processes; killed, left in place`)
+      killAll(CGROUP.dir)
+      break
+    }
+  }
   // The run ends with nothing of it alive: a last sweep over the run's marker.
   const stray = scanMarked(RUN)
   killRecorded(stray)
@@ -203,6 +249,7 @@ async function main() {
     date: new Date().toISOString(),
     n: N,
     jobs: JOBS,
+    busyGate: BUSY,
     cores: os.cpus().length,
     node: process.version,
     node24: COLUMNS.some((c) => c.node24) ? fs.existsSync(NODE24) : false,
@@ -210,6 +257,9 @@ async function main() {
     totalMs,
     bounds: BOUNDS,
     strayAtEnd: stray.length,
+    cpu: CGROUP.dir ? "per cell, from a cgroup v2 per cell host (cpu.stat usage)" : `not measured: ${CGROUP.why}`,
+    cpuTotalMs: results.every((r) => r.cpuMs !== null) ? results.reduce((a, r) => a + r.cpuMs, 0) : null,
+    cgroupLeft,
   }
   const data = { meta, rows: rows.map((r) => ({ id: r.id, title: r.title, drain: !!r.drain })), cols: cols.map((c) => ({ id: c.id, about: c.about, node24: !!c.node24 })), cells: results.map((r) => ({ ...r, summary: summarize(r) })) }
   fs.mkdirSync(OUT, { recursive: true })
