@@ -1,6 +1,39 @@
 // REPORT.md and report.html from the measured results. Every word about a failure comes
 // from what the repetitions observed (their `why`), never from the column's name.
 
+// --- summaries of a cell's repetitions -----------------------------------------------------
+
+/** Median of the numbers in list (others ignored); null when there are none. */
+export function median(list) {
+  const v = list.filter((m) => typeof m === "number").sort((a, b) => a - b)
+  if (!v.length) return null
+  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2
+}
+
+export function summarize(cell) {
+  const reps = cell.reps
+  const passes = reps.filter((r) => r.pass).length
+  const whys = new Map()
+  for (const r of reps)
+    for (const w of r.why) {
+      const key = w.replace(/\d+(\.\d+)? ms/g, "N ms").replace(/\b\d{3,}\b/g, "N")
+      whys.set(key, (whys.get(key) ?? 0) + 1)
+    }
+  return {
+    passes,
+    n: reps.length,
+    leaked: reps.reduce((a, r) => a + (r.leaked || 0), 0) + cell.harnessLeaked,
+    lost: reps.reduce((a, r) => a + (r.lost || 0), 0),
+    median: median(reps.map((r) => r.ms)),
+    whys: [...whys].sort((a, b) => b[1] - a[1]),
+    busy: median(reps.map((r) => r.busy)), // the machine's CPU busy fraction while the repetitions ran
+    gateGave: reps.filter((r) => r.gateGave).length,
+    cpuMs: cell.cpuMs ?? null,
+  }
+}
+
+// --- rendering --------------------------------------------------------------------------------
+
 const esc = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;")
 
 function bytes(n) {
