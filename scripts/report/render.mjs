@@ -131,7 +131,8 @@ export function render(data) {
   const gave = data.cells.reduce((a, c) => a + c.summary.gateGave, 0)
   const load =
     `Load: up to ${m.jobs} cells at a time; a repetition starts only while the CPUs are at most ${pct(m.busyGate)} busy ` +
-    `(it waits at most ${m.bounds.gateMs} ms for that; ${gave} of ${data.cells.reduce((a, c) => a + c.summary.n, 0)} started when the wait ran out). ` +
+    `(it waits at most ${m.bounds.gateMs} ms for that; ${gave} of ${data.cells.reduce((a, c) => a + c.summary.n, 0)} started when the wait ran out` +
+    `${m.cellsPastGate ? `, and ${m.cellsPastGate} cells when theirs, of ${m.bounds.cellGateMs} ms, did` : ""}). ` +
     (busy.length ? `While the repetitions ran, the machine's CPUs were ${pct(busy[0])}–${pct(busy[busy.length - 1])} busy (median of each cell's repetitions; the failure lines below give each failing cell's). ` : "") +
     `Columns that start a pgrep/ps per tree node (legacy, tree-kill) slow down as the machine gets busier, and past the hang bound a slow kill counts as a failure: ` +
     `their flaky cells are the ones to re-run alone (\`node scripts/report/run.mjs --jobs 1 --rows R --cols C\`).`

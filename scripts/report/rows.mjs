@@ -21,6 +21,7 @@ export const BOUNDS = {
   afterResultMs: 800, // result → tree empty; past it the survivors are leaked
   timeoutMs: 1000, // run-time limit of the timeout row (the writer must be running by then)
   gateMs: 3000, // longest a repetition waits for the CPUs to fall below --busy before starting anyway
+  cellGateMs: 9000, // the same for a new cell while others run
 }
 
 const sh = (name, ...args) => ["/bin/sh", path.join(FIXTURES, name), ...args]

@@ -182,11 +182,12 @@ async function main() {
   let next = 0
   let finished = 0
   let active = 0
+  let cellsPastGate = 0 // cells started because the gate's bound ran out, not because the CPUs had room
   async function worker(w) {
     // Workers start staggered; each further cell waits (bounded) for the CPUs to have room.
     await sleep(w * 500)
     while (next < order.length) {
-      if (active > 0) await whenIdle(BUSY, BOUNDS.gateMs * 3)
+      if (active > 0 && (await whenIdle(BUSY, BOUNDS.cellGateMs)).gave) cellsPastGate++
       if (next >= order.length) break
       const c = order[next++]
       active++
@@ -221,6 +222,7 @@ async function main() {
     n: N,
     jobs: JOBS,
     busyGate: BUSY,
+    cellsPastGate,
     cores: os.cpus().length,
     node: process.version,
     node24: COLUMNS.some((c) => c.node24) ? fs.existsSync(NODE24) : false,
