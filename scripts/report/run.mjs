@@ -3,7 +3,7 @@
 // per cell, each cell in its own host process bounded by this harness. Writes
 // <out>/REPORT.md, <out>/report.html and <out>/results.json.
 //
-//   node scripts/report/run.mjs [--n 20] [--jobs 4] [--busy 0.8] [--out report] [--rows a,b] [--cols x,y]
+//   node scripts/report/run.mjs [--n 20] [--jobs 4] [--busy 0.9] [--out report] [--rows a,b] [--cols x,y]
 //                               [--check]   (exit 1 unless native passes MUST_PASS, see below)
 import { spawn } from "node:child_process"
 import fs from "node:fs"
@@ -31,7 +31,7 @@ const N = Number(arg("n", "20"))
 const JOBS = Number(arg("jobs", "4"))
 // New cells and repetitions start only while at most this fraction of the CPUs is busy
 // (bounded waits; see load.mjs). 1 turns the gate off.
-const BUSY = Number(arg("busy", "0.8"))
+const BUSY = Number(arg("busy", "0.9"))
 const OUT = path.resolve(arg("out", path.join(ROOT, "report")))
 const rows = arg("rows") ? ROWS.filter((r) => arg("rows").split(",").includes(r.id)) : ROWS
 const cols = arg("cols") ? COLUMNS.filter((c) => arg("cols").split(",").includes(c.id)) : COLUMNS
