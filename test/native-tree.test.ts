@@ -2,6 +2,8 @@
 // members that ignore SIGTERM, or fork during the grace, are killed too (where the
 // baseline's are not); a setsid escaper too.
 import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
 import { describe, expect, it } from "vitest"
 import { legacy } from "../lib/legacy"
 import { native } from "../lib/native"
@@ -73,14 +75,18 @@ describe("every member of spawn-tree.sh is gone when the outcome arrives", () =>
 describe("the shell tool's case (BASELINE: run hangs on abort while a grandchild holds stdout)", () => {
   it("Process.run (native) settles on abort with the output so far, the background holder killed", async () => {
     const ac = new AbortController()
-    const script = 'sleep 100 & echo "pid holder $!"; echo started; wait'
+    // The shell touches a file once both lines are written: aborting as soon as the holder
+    // shows up in /proc raced the echoes (the run then rightly returned "" — a CI flake).
+    const printed = path.join(os.tmpdir(), `pws-printed-${process.pid}-${Date.now()}`)
+    const script = `sleep 100 & echo "pid holder $!"; echo started; : > '${printed}'; wait`
     const run = native.run(["sh", "-c", script], { abort: ac.signal, timeout: 500, nothrow: true, env })
-    // No handle on the child here: wait for the holder to show up in /proc.
+    // No handle on the child here: wait for the holder to show up in /proc, and the lines.
     let holder = 0
     await waitFor(() => {
       holder = ourSleep100()
-      return holder > 0
-    }, 10_000, "holder started")
+      return holder > 0 && fs.existsSync(printed)
+    }, 10_000, "holder started and lines printed")
+    fs.rmSync(printed, { force: true })
     ac.abort()
     const r = await within(run, 10_000, "run after abort")
     expect(r.code).toBe(1)
