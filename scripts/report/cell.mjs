@@ -9,7 +9,8 @@
 import path from "node:path"
 import { COLUMNS, loadAdapter } from "./adapters.mjs"
 import { BOUNDS, DEFAULT_CONC, FIXTURES, MARK_KEY, ROWS } from "./rows.mjs"
-import { busyBetween, cpuSample, sleep, whenIdle } from "./load.mjs"
+import { busyBetween, cpuSample, whenIdle } from "./load.mjs"
+import { sleep } from "./procs.mjs"
 
 function arg(name, dflt) {
   const i = process.argv.indexOf(`--${name}`)

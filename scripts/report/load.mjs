@@ -7,6 +7,7 @@
 // implementations. The gate keeps the machine below a busy fraction while repetitions
 // start; the busy fraction each repetition ran under is recorded and reported.
 import fs from "node:fs"
+import { sleep } from "./procs.mjs"
 
 /** { t, busy, total } in clock ticks summed over all CPUs (idle and iowait are not busy). */
 export function cpuSample() {
@@ -36,8 +37,6 @@ export function busyNow() {
   }
   return recent
 }
-
-export const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
 /**
  * Waits until the CPUs are at most maxBusy busy, for at most maxWaitMs (every wait of
