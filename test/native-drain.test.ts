@@ -7,6 +7,9 @@ import { supervise } from "../lib/index"
 import { alive, fixture, killAll, leakCheck, markedEnv, sleep, within } from "./helpers"
 import { capture, patternMismatch, pidsOf, wchar } from "./native-helpers"
 
+/** Slack on top of a bound for a loaded 2-core machine: a hang detector, not a measure. */
+const SLACK_MS = 5000
+
 leakCheck()
 
 const env = markedEnv()
@@ -195,29 +198,41 @@ describe("backpressure", () => {
     expect(o).toMatchObject({ code: 0, reason: "exit", truncated: false, stdoutBytes: total })
   })
 
-  it("time a consumer keeps the stream paused during the drain does not count against its bounds", async () => {
-    // The leader exits at once; a leftover writes 16 MB into the pipe it inherited. The
-    // consumer pauses for far longer than drainMaxMs: the drain must wait for it, not cut.
-    // The size is far above what is in flight when the pause reaches the reader (the
-    // queues between pipe and JS hold at most about 7 MB): with 4 MB, a JS thread busy
-    // for a moment let all of it arrive, the drain end while paused, and the outcome
-    // settle with the bytes still buffered in the paused stream (a CI failure, reproduced
-    // by blocking the JS thread 300 ms after the pause). The bounds leave room to move
-    // the rest on a loaded machine once resumed; the pause is far longer than both.
+  it("a paused consumer does not hold the drain: a leftover writing into it is cut by the bounds, what was taken stays in the stream", async () => {
+    // The leader exits at once; a leftover writes 16 MB into the pipe it inherited while
+    // the consumer stays paused for longer than drainMaxMs. A bound never waits on the
+    // consumer (issue 10): the outcome settles while the stream is still paused, and
+    // every byte it counts is in the stream once the consumer reads again.
     const total = 16 << 20
-    const c = supervise(["sh", "-c", `head -c ${total} /dev/zero & exit 0`], { stdout: "pipe", drainIdleMs: 1000, drainMaxMs: 2000, env })
+    const c = supervise(["sh", "-c", `head -c ${total} /dev/zero & exit 0`], { stdout: "pipe", drainIdleMs: 300, drainMaxMs: 1000, env })
     let received = 0
     c.stdout!.on("data", (b: Buffer) => {
       received += b.length
       if (received === b.length) c.stdout!.pause()
     })
     await within(new Promise<void>((r) => c.stdout!.once("data", () => r())), 10_000, "first chunk")
-    await sleep(4000)
-    expect(received).toBeLessThan(total)
+    const o = await within(c.outcome, 1000 + 300 + SLACK_MS, "outcome while paused")
+    expect(c.stdout!.isPaused()).toBe(true)
+    expect(o).toMatchObject({ code: 0, reason: "exit", truncated: true })
+    expect(o.errors.join("\n")).toMatch(/drain(Idle|Max)Ms bound fired/)
+    expect(o.stdoutBytes).toBeLessThan(total)
+    const ended = new Promise<void>((r) => c.stdout!.once("end", () => r()))
     c.stdout!.resume()
-    const o = await within(c.outcome, 10_000, "outcome")
-    expect(o).toMatchObject({ code: 0, reason: "exit", truncated: false, errors: [] })
-    expect(received).toBe(total)
-    expect(o.stdoutBytes).toBe(total)
+    await within(ended, 10_000, "end after resume")
+    expect(received).toBe(o.stdoutBytes)
+    killAll(o.leftovers)
+  })
+
+  it("nobody reads stdout and a timeout kills the writer: the outcome settles and the stream ends", async () => {
+    // Issue 10, defect 1: the stream is never consumed, so it pauses at its high-water
+    // mark and the writer blocks on a full pipe; the timeout kills it. Once the tree is
+    // gone no byte can come: what the pipe held is taken and the outcome settles.
+    const c = supervise(["head", "-c", "10000000", "/dev/zero"], { stdout: "pipe", timeoutMs: 500, graceMs: 100, env })
+    const o = await within(c.outcome, 500 + 100 + SLACK_MS, "outcome with an unread stdout")
+    expect(o).toMatchObject({ reason: "timeout", signal: "SIGTERM", truncated: false, errors: [] })
+    let buffered = 0
+    c.stdout!.on("data", (b: Buffer) => (buffered += b.length))
+    await within(new Promise<void>((r) => c.stdout!.once("end", () => r())), 10_000, "end")
+    expect(buffered).toBe(o.stdoutBytes)
   })
 })

@@ -418,6 +418,13 @@ type exitStatus struct {
 }
 
 // outStream reads one output pipe and emits its chunks in order.
+//
+// While the leader runs, a pause by the host stops the reads (backpressure: the
+// child blocks on a full pipe). Once the drain has started (the leader is reaped and
+// a cancelled tree is gone) a pause no longer holds anything: what is in the pipe is
+// taken at once into the host's buffer (bounded by the pipe's size), and if a writer
+// outside the tree still holds the pipe, the drain bounds run whether the host reads
+// or not. A bound never waits on the consumer.
 type outStream struct {
 	c     *Child
 	kind  uint32 // EvStdout or EvStderr
@@ -428,18 +435,24 @@ type outStream struct {
 	mu          sync.Mutex
 	cond        *sync.Cond
 	paused      bool
-	pausedAt    time.Time // start of the current pause
+	swept       bool // a paused drain already took what the pipe held
 	draining    bool
-	drainAt     time.Time
 	idle        time.Duration
 	maxDeadline time.Time
 	truncated   bool // only read after done is closed
 }
 
-// setPaused pauses or resumes the stream. The reader may be waiting in beforeRead
-// or blocked in read (a pause takes effect after the read under way), so the read
-// deadline is handled here as well: time paused never counts against the drain
-// bounds, and a resume during the drain re-arms them.
+// readStep is what the reader does next (beforeRead's answer).
+type readStep int
+
+const (
+	stepRead    readStep = iota // read, waiting for data (with the drain's deadline if draining)
+	stepSweep                   // paused while draining: take what is in the pipe without waiting
+	stepExpired                 // paused while draining and a drain bound passed
+)
+
+// setPaused pauses or resumes the stream. A pause takes effect after the read under
+// way; during the drain it changes nothing but the sweep (see outStream).
 func (s *outStream) setPaused(p bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -447,40 +460,29 @@ func (s *outStream) setPaused(p bool) {
 		return
 	}
 	s.paused = p
-	now := time.Now()
-	if p {
-		s.pausedAt = now
-		if s.draining {
-			s.f.SetReadDeadline(time.Time{})
-		}
-		return
+	if !p {
+		s.swept = false
+		s.broadcastLocked()
 	}
-	if s.draining {
-		from := s.pausedAt
-		if from.Before(s.drainAt) {
-			from = s.drainAt
-		}
-		s.maxDeadline = s.maxDeadline.Add(now.Sub(from))
-		s.f.SetReadDeadline(s.deadlineLocked())
-	}
+}
+
+func (s *outStream) broadcastLocked() {
 	if s.cond != nil {
 		s.cond.Broadcast()
 	}
 }
 
 // startDrain arms the drain bounds: from now on each read waits at most idle for
-// data, and the stream is cut at the latest max from now (time spent paused by the
-// host excluded).
+// data, and the stream is cut at the latest max from now, paused or not. A reader
+// waiting on a pause is woken to sweep the pipe.
 func (s *outStream) startDrain(idle, max time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.draining = true
-	s.drainAt = time.Now()
 	s.idle = idle
-	s.maxDeadline = s.drainAt.Add(max)
-	if !s.paused {
-		s.f.SetReadDeadline(s.deadlineLocked())
-	}
+	s.maxDeadline = time.Now().Add(max)
+	s.f.SetReadDeadline(s.deadlineLocked())
+	s.broadcastLocked()
 }
 
 func (s *outStream) deadlineLocked() time.Time {
@@ -491,25 +493,58 @@ func (s *outStream) deadlineLocked() time.Time {
 	return d
 }
 
-// beforeRead waits while the host has paused the stream and arms the read deadline
-// while draining.
-func (s *outStream) beforeRead() {
+// waitLocked waits on the stream's condition until woken or, if until is set, until
+// then (s.mu held).
+func (s *outStream) waitLocked(until time.Time) {
+	if s.cond == nil {
+		s.cond = sync.NewCond(&s.mu)
+	}
+	if until.IsZero() {
+		s.cond.Wait()
+		return
+	}
+	t := time.AfterFunc(time.Until(until), func() {
+		s.mu.Lock()
+		s.cond.Broadcast()
+		s.mu.Unlock()
+	})
+	s.cond.Wait()
+	t.Stop()
+}
+
+// beforeRead waits while the host has paused the stream before the drain, and says
+// what the reader does next.
+func (s *outStream) beforeRead() readStep {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	var idleAt time.Time
 	for s.paused {
-		if s.cond == nil {
-			s.cond = sync.NewCond(&s.mu)
+		if !s.draining {
+			s.waitLocked(time.Time{})
+			continue
 		}
-		s.cond.Wait()
+		if !s.swept {
+			s.swept = true
+			return stepSweep
+		}
+		if idleAt.IsZero() {
+			idleAt = s.deadlineLocked()
+		}
+		if !time.Now().Before(idleAt) {
+			return stepExpired
+		}
+		s.waitLocked(idleAt)
 	}
 	if s.draining {
 		s.f.SetReadDeadline(s.deadlineLocked())
 	}
+	return stepRead
 }
 
-// sweepMax bounds what is taken from the pipe, without waiting, after a drain bound
-// fired: a holder that keeps writing cannot extend the drain by more than this.
-const sweepMax = 1 << 20
+// sweepMax bounds what one sweep takes from the pipe without waiting: more than a
+// grown pipe holds (so a pipe whose writers are all gone is emptied to its EOF in
+// one sweep), and a holder that keeps writing cannot make a sweep endless.
+const sweepMax = pipeMax + chunkSize
 
 // deliver hands the first n bytes of the pooled buffer chunk over with the event
 // (no copy; Next recycles it), or recycles it at once when n is 0.
@@ -524,7 +559,8 @@ func (s *outStream) deliver(chunk *[]byte, n int) {
 
 // sweep takes what is already in the pipe without waiting: it was written before
 // the bound fired (with drainIdleMs 0, or after a resume, the deadline can pass
-// before the next read even starts). It reports whether the stream reached EOF.
+// before the next read even starts), or, in a paused drain, before the tree ended.
+// It reports whether the stream reached EOF.
 func (s *outStream) sweep() bool {
 	for total := 0; total < sweepMax; {
 		chunk := chunkPool.Get().(*[]byte)
@@ -539,11 +575,35 @@ func (s *outStream) sweep() bool {
 	return false
 }
 
+// cut ends the stream because a drain bound fired before EOF.
+func (s *outStream) cut() {
+	s.mu.Lock()
+	bound := "drainIdleMs"
+	if !time.Now().Before(s.maxDeadline) {
+		bound = "drainMaxMs"
+	}
+	s.truncated = true
+	s.mu.Unlock()
+	s.c.noteError("%s: %s bound fired before EOF; a process outside the tree still holds the pipe", streamName(s.kind), bound)
+}
+
 func (s *outStream) read() {
 	defer close(s.done)
 	grown := false
+loop:
 	for {
-		s.beforeRead()
+		switch s.beforeRead() {
+		case stepSweep:
+			if s.sweep() {
+				break loop
+			}
+			continue
+		case stepExpired:
+			if !s.sweep() {
+				s.cut()
+			}
+			break loop
+		}
 		chunk := chunkPool.Get().(*[]byte)
 		n, err := s.f.Read(*chunk)
 		if !grown && n >= pipeDefault {
@@ -557,21 +617,15 @@ func (s *outStream) read() {
 		if err == nil {
 			continue
 		}
-		if errors.Is(err, os.ErrDeadlineExceeded) && s.sweep() {
-			break // everything was there: the stream ended within the bound
-		}
 		if errors.Is(err, os.ErrDeadlineExceeded) {
-			s.mu.Lock()
-			bound := "drainIdleMs"
-			if !time.Now().Before(s.maxDeadline) {
-				bound = "drainMaxMs"
+			if !s.sweep() {
+				s.cut() // everything that was there is delivered; the holder is not done
 			}
-			s.truncated = true
-			s.mu.Unlock()
-			s.c.noteError("%s: %s bound fired before EOF; a process outside the tree still holds the pipe", streamName(s.kind), bound)
 		} else if err != io.EOF {
 			s.c.noteError("%s: read: %v", streamName(s.kind), err)
+			s.mu.Lock()
 			s.truncated = true
+			s.mu.Unlock()
 		}
 		break
 	}

@@ -13,6 +13,9 @@ const pipeDefault = 64 << 10
 // (/proc/sys/fs/pipe-max-size).
 const pipeGrown = 1 << 20
 
+// pipeMax bounds what one of our pipes can hold: growPipe's size.
+const pipeMax = pipeGrown
+
 // growPipe enlarges the pipe behind f (our read end) so that a fast writer is woken,
 // and wakes us, less often: throughput depends on it several-fold. Best effort: over
 // the user's pipe memory limit the kernel refuses, and the pipe stays as it was.

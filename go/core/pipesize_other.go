@@ -9,3 +9,8 @@ const pipeDefault = 64 << 10
 
 // growPipe is Linux's F_SETPIPE_SZ; elsewhere pipes keep their size.
 func growPipe(f *os.File) {}
+
+// pipeMax bounds what one of our pipes can hold here (macOS pipes hold at most
+// 64 KiB; the Windows pipes are made with a smaller buffer): a sweep that reads this
+// much has emptied a pipe whose writers are gone.
+const pipeMax = 1 << 20
