@@ -16,7 +16,7 @@ GO_SRC    := $(shell find go -name '*.go' -not -name '*_test.go') go.mod go.sum
 CC_SRC    := $(wildcard binding/*.cc binding/*.h) binding.gyp
 TS_SRC    := $(wildcard lib/*.ts) tsconfig.json
 
-.PHONY: all lib addon helper ts deps test vet-go test-go cross-go test-js test-js-node24 bench bench-drain bench-tree demo report report-short clean
+.PHONY: all lib addon helper ts deps test vet-go test-go cross-go test-js test-js-node24 bench bench-drain bench-tree demo report report-short clean soak soak-short fuzz fuzz-short
 
 all: lib addon helper ts
 
@@ -99,7 +99,7 @@ ACTIONLINT := github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 lint-workflows:
 	$(GO) run $(ACTIONLINT) .github/workflows/ci.yml
 
-test: vet-go cross-go cross-windows lint-workflows test-go test-windows test-js test-js-node24 report-short
+test: vet-go cross-go cross-windows lint-workflows test-go fuzz-short test-windows test-js test-js-node24 soak-short report-short
 
 demo: all
 	$(NODE) scripts/demo.js
@@ -124,6 +124,34 @@ report: all
 # the run is left alive.
 report-short: all
 	$(NODE) scripts/report/run.mjs --n 2 --out build/report-short --check
+
+# The soak (scripts/soak/run.mjs): a seeded random mix of lifecycles, 16 at once, checked
+# one by one (bytes, members gone) and as a whole (fds, threads, memory of host and helper).
+SOAK_CHILD := build/soak-child
+$(SOAK_CHILD): go/internal/soakchild/main.go
+	CGO_ENABLED=0 $(GO) build $(GOFLAGS) -o $@ ./go/internal/soakchild
+
+SOAK_N ?= 10000
+soak: all $(SOAK_CHILD)
+	SOAK_N=$(SOAK_N) SOAK_PROGRESS=1 $(NODE) --expose-gc scripts/soak/run.mjs
+
+# A few hundred lifecycles in every containment mode, so the soak never rots.
+soak-short: all $(SOAK_CHILD)
+	SOAK_N=300 $(NODE) --expose-gc scripts/soak/run.mjs
+	SOAK_N=150 PAWWORK_SUPERVISOR_CGROUP=0 $(NODE) --expose-gc scripts/soak/run.mjs
+	SOAK_N=150 PAWWORK_SUPERVISOR_HELPER=0 $(NODE) --expose-gc scripts/soak/run.mjs
+
+# Go fuzz targets for what is decoded at the boundaries. `make fuzz` runs each for
+# FUZZTIME; make test runs each briefly (fuzz-short).
+FUZZ_TARGETS := ./go/core:FuzzParseOptions
+FUZZTIME ?= 2m
+fuzz:
+	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
+	  echo "== fuzz $$fn ($$pkg) for $(FUZZTIME)"; \
+	  $(GO) test -run='^$$' -fuzz="^$$fn\$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; done
+
+fuzz-short:
+	$(MAKE) fuzz FUZZTIME=10s
 
 clean:
 	rm -rf build dist
