@@ -546,3 +546,16 @@ func TestHelperRemovesATreeCgroupOnceEmpty(t *testing.T) {
 		t.Errorf("tree cgroup %s still there 5s after its leftover's 1s sleep (procs %q)", tree, b)
 	}
 }
+
+// With PAWWORK_SUPERVISOR_HELPER_DEBUG the helper keeps the host's stderr for its
+// diagnostics.
+func TestHelperDebugKeepsTheHostsStderr(t *testing.T) {
+	newHarness(t)
+	t.Setenv(HelperDebugVar, "1")
+	info := withHelper(t)
+	ours, _ := os.Readlink("/proc/self/fd/2")
+	theirs, _ := os.Readlink("/proc/" + strconv.Itoa(info.HelperPid) + "/fd/2")
+	if theirs != ours {
+		t.Errorf("the helper's stderr is %s, want the host's %s", theirs, ours)
+	}
+}

@@ -287,14 +287,18 @@ func startHelper(path string) (*helperConn, error) {
 		return nil, err
 	}
 	defer null.Close()
+	// The host's stderr only when asked for: a helper that hangs or outlives the
+	// host must not hold it (a parent of the host may wait for its EOF).
 	env := []string{"PATH=/usr/bin:/bin"}
+	stderr := null.Fd()
 	if v := os.Getenv(HelperDebugVar); v != "" {
 		env = append(env, HelperDebugVar+"="+v)
+		stderr = 2
 	}
 	pidfd := -1
 	attr := &syscall.ProcAttr{
 		Env:   env,
-		Files: []uintptr{null.Fd(), null.Fd(), uintptr(2), uintptr(theirs)},
+		Files: []uintptr{null.Fd(), null.Fd(), stderr, uintptr(theirs)},
 		Sys:   &syscall.SysProcAttr{Setsid: true, PidFD: &pidfd},
 	}
 	pid, err := forkExecUnmasked(path, []string{path, HelperArg, "--cgroup=" + cgroupSetting()}, attr)
