@@ -415,8 +415,9 @@ func (c *helperConn) read() {
 		}
 		if err != nil || n == 0 {
 			if first {
-				// The pidfd watcher says better why (the exit status): give it a moment.
-				t := time.NewTimer(100 * time.Millisecond)
+				// The pidfd watcher says better why (the exit status): give it a moment
+				// (a spawn waits for this).
+				t := time.NewTimer(20 * time.Millisecond)
 				select {
 				case <-c.ended:
 				case <-t.C:
