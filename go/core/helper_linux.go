@@ -32,8 +32,16 @@ import (
 
 const helperFd = 3
 
+// HelperDebugVar, set in the host's environment, keeps the helper's stderr (the
+// host's) instead of /dev/null, for its diagnostics.
+const HelperDebugVar = "PAWWORK_SUPERVISOR_HELPER_DEBUG"
+
 type helper struct {
 	self int
+	fd   int // the socket to the host
+
+	// forkExec starts a leader (syscall.ForkExec; the fuzz tests stub it).
+	forkExec func(path string, argv []string, attr *syscall.ProcAttr) (int, error)
 
 	sendMu sync.Mutex
 
@@ -51,8 +59,7 @@ type helper struct {
 // HelperMain runs the helper; the socket to the host is fd 3. It returns the exit
 // code once the host is gone and every tree it held is dead.
 func HelperMain() int {
-	h := &helper{self: os.Getpid(), leaders: map[int]*proc{}, ids: map[int64]*proc{}, released: map[int]uint64{},
-		trees: map[int64]string{}, freeTree: map[int64]bool{}}
+	h := newHelper(helperFd)
 	setting := ""
 	for _, a := range os.Args[2:] {
 		if v, ok := strings.CutPrefix(a, "--cgroup="); ok {
@@ -63,7 +70,10 @@ func HelperMain() int {
 		fmt.Fprintf(os.Stderr, "pawwork-supervisor-helper: fd 3 is not the host's socket (%v); it is started by the library, not by hand\n", err)
 		return 2
 	}
-	cloexecInherited()
+	closeInherited()
+	if os.Getenv(HelperDebugVar) == "" {
+		quietStdio()
+	}
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		fmt.Fprintf(os.Stderr, "pawwork-supervisor-helper: PR_SET_CHILD_SUBREAPER: %v\n", err)
 		return 2
@@ -85,6 +95,7 @@ func HelperMain() int {
 			case <-tick.C:
 				h.reapOrphans()
 			}
+			h.sweepTrees()
 		}
 	}()
 	var reason string
@@ -96,23 +107,46 @@ func HelperMain() int {
 	return 0
 }
 
-// cloexecInherited marks every fd above the socket close-on-exec: whatever the host
-// held without close-on-exec when it started the helper must not reach the trees.
-func cloexecInherited() {
-	if err := unix.CloseRange(helperFd+1, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err == nil {
-		return
-	}
-	// Kernels before 5.11: one fd at a time.
+func newHelper(fd int) *helper {
+	return &helper{self: os.Getpid(), fd: fd, forkExec: syscall.ForkExec, leaders: map[int]*proc{}, ids: map[int64]*proc{},
+		released: map[int]uint64{}, trees: map[int64]string{}, freeTree: map[int64]bool{}}
+}
+
+// closeInherited closes every fd above the socket that came without close-on-exec:
+// whatever the host held so when it started the helper is of no use here, and must
+// neither reach the trees nor be kept open (a pipe's reader waiting for EOF, a
+// deleted file's space) for the helper's whole life. Every fd the Go runtime makes
+// is close-on-exec, so only inherited ones are hit.
+func closeInherited() {
 	ents, err := os.ReadDir("/proc/self/fd")
 	if err != nil {
+		// No /proc: at least keep them from the trees.
+		unix.CloseRange(helperFd+1, ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
 		return
 	}
 	for _, e := range ents {
-		var fd int
-		if _, err := fmt.Sscan(e.Name(), &fd); err == nil && fd > helperFd {
-			unix.FcntlInt(uintptr(fd), unix.F_SETFD, unix.FD_CLOEXEC)
+		fd, err := strconv.Atoi(e.Name())
+		if err != nil || fd <= helperFd {
+			continue
+		}
+		if flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err == nil && flags&unix.FD_CLOEXEC == 0 {
+			unix.Close(fd)
 		}
 	}
+}
+
+// quietStdio points fds 0–2 at /dev/null: the helper has nothing to read, and the
+// host's stdout and stderr (a terminal, a pipe a parent of the host waits on) must
+// not be held for the helper's life (HelperDebugVar keeps stderr).
+func quietStdio() {
+	null, err := unix.Open(os.DevNull, unix.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return
+	}
+	for fd := 0; fd <= 2; fd++ {
+		unix.Dup3(null, fd, 0)
+	}
+	unix.Close(null)
 }
 
 // resetIgnoredSignals sets every signal this process inherited as ignored back to
@@ -144,7 +178,7 @@ func (h *helper) send(m helperMsg, fd int) {
 	h.sendMu.Lock()
 	defer h.sendMu.Unlock()
 	for {
-		err := unix.Sendmsg(helperFd, b, oob, nil, 0)
+		err := unix.Sendmsg(h.fd, b, oob, nil, 0)
 		if err != unix.EINTR {
 			return // a dead host is noticed by the reader
 		}
@@ -154,65 +188,137 @@ func (h *helper) send(m helperMsg, fd int) {
 // serve handles the host's requests until its end closes.
 func (h *helper) serve() {
 	buf := make([]byte, maxHelperMsg)
-	oob := make([]byte, unix.CmsgSpace(3*4))
+	oob := make([]byte, unix.CmsgSpace((maxRequestFds+1)*4))
 	for {
-		n, oobn, _, _, err := unix.Recvmsg(helperFd, buf, oob, unix.MSG_CMSG_CLOEXEC)
+		n, oobn, flags, _, err := unix.Recvmsg(h.fd, buf, oob, unix.MSG_CMSG_CLOEXEC)
 		if err == unix.EINTR {
 			continue
 		}
 		if err != nil || n == 0 {
 			return
 		}
-		var fds []int
-		if oobn > 0 {
-			if cms, err := unix.ParseSocketControlMessage(oob[:oobn]); err == nil {
-				for _, cm := range cms {
-					if got, err := unix.ParseUnixRights(&cm); err == nil {
-						fds = append(fds, got...)
-					}
-				}
-			}
-		}
-		var m helperMsg
-		if err := json.Unmarshal(buf[:n], &m); err != nil {
+		fds := parseRights(oob[:oobn])
+		if flags&(unix.MSG_TRUNC|unix.MSG_CTRUNC) != 0 {
+			// Cut short: what it asked cannot be known for sure.
 			closeAll(fds)
 			continue
 		}
-		switch m.Op {
-		case "spawn":
-			h.spawn(&m, fds)
-		case "reap":
-			closeAll(fds)
-			h.mu.Lock()
-			p := h.ids[m.ID]
-			delete(h.ids, m.ID)
-			h.mu.Unlock()
-			if p != nil {
-				p.reap()
-				h.mu.Lock()
-				delete(h.leaders, p.pid)
-				if dir := h.trees[m.ID]; dir != "" && !h.freeTree[m.ID] {
-					// Empty unless something escaped the kill; then it stays for killAll.
-					if unix.Rmdir(dir) == nil {
-						delete(h.trees, m.ID)
-					}
-				}
-				h.mu.Unlock()
-			}
-		case "release":
-			closeAll(fds)
-			h.mu.Lock()
-			h.freeTree[m.ID] = true
-			for _, pid := range m.Pids {
-				if st, ok := readStat(pid); ok {
-					h.released[pid] = st.start
-				}
-			}
-			h.mu.Unlock()
-		default:
-			closeAll(fds)
+		h.handle(buf[:n], fds)
+	}
+}
+
+// parseRights returns every fd that came with a message.
+func parseRights(oob []byte) []int {
+	var fds []int
+	if len(oob) == 0 {
+		return nil
+	}
+	cms, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return nil
+	}
+	for _, cm := range cms {
+		if got, err := unix.ParseUnixRights(&cm); err == nil {
+			fds = append(fds, got...)
 		}
 	}
+	return fds
+}
+
+// handle carries out one request from the host; it owns fds.
+func (h *helper) handle(b []byte, fds []int) {
+	m, err := decodeHelperMsg(b)
+	if err != nil {
+		if m.ID > 0 && m.Op == "spawn" {
+			h.send(helperMsg{Op: "spawned", ID: m.ID, Errno: int(unix.EINVAL)}, -1)
+		}
+		closeAll(fds)
+		return
+	}
+	switch m.Op {
+	case "spawn":
+		if m.Request > 0 {
+			req, errno := h.readRequest(&m, fds)
+			if errno != 0 {
+				closeAll(fds)
+				h.send(helperMsg{Op: "spawned", ID: m.ID, Errno: int(errno)}, -1)
+				return
+			}
+			m, fds = req, fds[:3]
+		}
+		h.spawn(&m, fds)
+	case "reap":
+		closeAll(fds)
+		h.mu.Lock()
+		p := h.ids[m.ID]
+		delete(h.ids, m.ID)
+		h.mu.Unlock()
+		if p != nil {
+			p.reap()
+			h.mu.Lock()
+			delete(h.leaders, p.pid)
+			h.mu.Unlock()
+			// Gone now unless the tree left something (let go or escaped the
+			// kill); then sweepTrees removes it once empty.
+			h.sweepTrees()
+		}
+	case "release":
+		closeAll(fds)
+		h.mu.Lock()
+		h.freeTree[m.ID] = true
+		for _, pid := range m.Pids {
+			if st, ok := readStat(pid); ok {
+				h.released[pid] = st.start
+			}
+		}
+		h.mu.Unlock()
+	default:
+		closeAll(fds)
+	}
+}
+
+// readRequest reads a spawn request handed over in a memfd (the fourth fd) and
+// closes that fd. It fails with E2BIG for one too large to exec, EINVAL for a
+// malformed one.
+func (h *helper) readRequest(m *helperMsg, fds []int) (helperMsg, unix.Errno) {
+	if len(fds) != 4 {
+		return helperMsg{}, unix.EINVAL
+	}
+	fd := fds[3]
+	defer unix.Close(fd)
+	b, errno := readRequestFile(fd, m.Request)
+	if errno != 0 {
+		return helperMsg{}, errno
+	}
+	req, err := decodeSpawnRequest(b, m.ID)
+	if err != nil {
+		return helperMsg{}, unix.EINVAL
+	}
+	return req, 0
+}
+
+// readRequestFile reads exactly n bytes from the start of the regular file (memfd)
+// fd, refusing one of another size.
+func readRequestFile(fd int, n int64) ([]byte, unix.Errno) {
+	if n > maxRequest {
+		return nil, unix.E2BIG
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || st.Size != n {
+		return nil, unix.EINVAL
+	}
+	b := make([]byte, n)
+	for off := 0; off < len(b); {
+		k, err := unix.Pread(fd, b[off:], int64(off))
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil || k <= 0 {
+			return nil, unix.EINVAL
+		}
+		off += k
+	}
+	return b, 0
 }
 
 func closeAll(fds []int) {
@@ -235,7 +341,14 @@ func (h *helper) spawn(m *helperMsg, fds []int) {
 	treeDir := ""
 	if h.cgroup != "" {
 		dir := filepath.Join(h.cgroup, "t"+strconv.FormatInt(m.ID, 10))
-		if err := unix.Mkdir(dir, 0o755); err == nil || err == unix.EEXIST {
+		err := unix.Mkdir(dir, 0o755)
+		if err == unix.ENOENT {
+			// Our subtree was removed under us (by hand, or by a helper of another
+			// pid namespace that took it for a dead one's): make it again.
+			unix.Mkdir(h.cgroup, 0o755)
+			err = unix.Mkdir(dir, 0o755)
+		}
+		if err == nil || err == unix.EEXIST {
 			if cfd, err := unix.Open(dir, unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0); err == nil {
 				defer unix.Close(cfd)
 				attr.Sys.UseCgroupFD, attr.Sys.CgroupFD, treeDir = true, cfd, dir
@@ -245,13 +358,13 @@ func (h *helper) spawn(m *helperMsg, fds []int) {
 	// The orphan reaper must not take a leader that exits at once: the map entry
 	// is made under the lock the reaper takes.
 	h.mu.Lock()
-	pid, err := syscall.ForkExec(m.Path, m.Argv, attr)
+	pid, err := h.forkExec(m.Path, m.Argv, attr)
 	if err != nil && treeDir != "" && (err == unix.EBUSY || err == unix.EACCES || err == unix.EPERM || err == unix.EOPNOTSUPP || err == unix.ENOSYS || err == unix.EINVAL) {
 		// The cgroup refused the child (clone3 without CLONE_INTO_CGROUP, a
 		// controller's rule): start it without, rather than not at all.
 		unix.Rmdir(treeDir)
 		attr.Sys.UseCgroupFD, treeDir = false, ""
-		pid, err = syscall.ForkExec(m.Path, m.Argv, attr)
+		pid, err = h.forkExec(m.Path, m.Argv, attr)
 	}
 	if err != nil {
 		h.mu.Unlock()
@@ -345,6 +458,24 @@ func (h *helper) killAll() {
 	}
 }
 
+// sweepTrees removes the cgroup of every tree the host has reaped as soon as it is
+// empty (a tree whose leftovers were let go empties when the last one ends; each
+// end is a SIGCHLD here, as they are the helper's orphans, and the tick catches the
+// rest). rmdir fails on a populated cgroup, so an occupied one is never lost.
+func (h *helper) sweepTrees() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for id, dir := range h.trees {
+		if _, held := h.ids[id]; held {
+			continue
+		}
+		if err := unix.Rmdir(dir); err == nil || err == unix.ENOENT {
+			delete(h.trees, id)
+			delete(h.freeTree, id)
+		}
+	}
+}
+
 // removeCgroups removes the tree directories that are empty, then the subtree.
 // Released trees with live leftovers keep theirs (removed by nobody: empty
 // directories are all that is left of them once the leftovers end).
@@ -388,7 +519,8 @@ func makeCgroupSubtree(setting string, self int) (string, string) {
 		}
 		base = filepath.Join(mount, rel)
 	}
-	dir := filepath.Join(base, "pawwork-supervisor-"+strconv.Itoa(self))
+	removeDeadSubtrees(base)
+	dir := filepath.Join(base, cgroupName(self))
 	if err := unix.Mkdir(dir, 0o755); err != nil {
 		return "", fmt.Sprintf("no writable cgroup v2 directory at %s: %v", base, err)
 	}
@@ -397,6 +529,82 @@ func makeCgroupSubtree(setting string, self int) (string, string) {
 		return "", "the kernel has no cgroup.kill (needs Linux 5.14)"
 	}
 	return dir, ""
+}
+
+// cgroupPrefix starts the name of every helper's subtree.
+const cgroupPrefix = "pawwork-supervisor-"
+
+// cgroupName is this helper's subtree's name: its pid, its start time and its pid
+// namespace, so that no other helper — a later one with the same pid, or one in
+// another pid namespace — can ever want the same name, and a later helper can tell
+// whether the one that made it is dead.
+func cgroupName(self int) string {
+	start := uint64(0)
+	if st, ok := readStat(self); ok {
+		start = st.start
+	}
+	return fmt.Sprintf("%s%d-%d-%d", cgroupPrefix, self, start, pidNamespace())
+}
+
+func pidNamespace() uint64 {
+	var st unix.Stat_t
+	if unix.Stat("/proc/self/ns/pid", &st) != nil {
+		return 0
+	}
+	return st.Ino
+}
+
+// subtreeOwnerDead reports whether the helper that made the subtree called name is
+// known to be dead: it ran in this pid namespace and its pid is free or another
+// process's. Names of an older version (the pid alone) count as dead when the pid
+// is free. A helper of another pid namespace cannot be checked: never dead.
+func subtreeOwnerDead(name string) bool {
+	rest, ok := strings.CutPrefix(name, cgroupPrefix)
+	if !ok {
+		return false
+	}
+	f := strings.Split(rest, "-")
+	pid, err := strconv.Atoi(f[0])
+	if err != nil || pid <= 0 {
+		return false
+	}
+	st, alive := readStat(pid)
+	switch len(f) {
+	case 1:
+		return !alive
+	case 3:
+		start, err1 := strconv.ParseUint(f[1], 10, 64)
+		ns, err2 := strconv.ParseUint(f[2], 10, 64)
+		if err1 != nil || err2 != nil || ns != pidNamespace() {
+			return false
+		}
+		return !alive || st.start != start
+	}
+	return false
+}
+
+// removeDeadSubtrees removes the subtrees dead helpers left below base (a SIGKILLed
+// helper cannot clean up): only ours by name, only of helpers known dead, and only
+// the empty cgroups among them (rmdir refuses a populated one: a tree that outlived
+// its helper keeps its directory).
+func removeDeadSubtrees(base string) {
+	ents, err := os.ReadDir(base)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if !e.IsDir() || !subtreeOwnerDead(e.Name()) {
+			continue
+		}
+		dir := filepath.Join(base, e.Name())
+		trees, _ := os.ReadDir(dir)
+		for _, t := range trees {
+			if t.IsDir() {
+				unix.Rmdir(filepath.Join(dir, t.Name()))
+			}
+		}
+		unix.Rmdir(dir)
+	}
 }
 
 // cgroup2Mount finds where the cgroup v2 hierarchy is mounted (/sys/fs/cgroup, or

@@ -8,6 +8,12 @@ package core
 // start or dies, spawning goes on without it (weaker containment: no re-parenting
 // of orphans, no cleanup at host death) and Containment() says why; a dead helper is
 // restarted for later spawns, at most once a second.
+//
+// The host's thread (Node's event loop) never waits long on the helper: a new
+// helper's hello is awaited by the first spawn for helloWait at most (a helper
+// that says nothing is given helloBound in the background, then killed); its
+// death is seen at once (our copy of its socket end is closed right after the
+// fork, and its pidfd is watched), and it is always reaped.
 
 import (
 	"bufio"
@@ -39,12 +45,27 @@ type helperConn struct {
 
 	sendMu sync.Mutex
 
+	started time.Time
+	hello   chan struct{} // closed once the hello came, or the helper ended without one
+	ended   chan struct{} // closed once the helper process was reaped
+	waited  bool          // a spawn already waited for the hello (under helperState.mu)
+
 	mu      sync.Mutex
 	waiting map[int64]chan helperReply // spawn replies and exits, by id
 	exits   map[int64]chan helperMsg
 	dead    bool
+	said    bool   // the hello came
+	why     string // why the helper is of no use, once it is not
 	lastID  int64
 }
+
+// helloWait bounds how long a spawn (or Containment) waits for a new helper's
+// hello; a helper starts in a few ms. helloBound is how long a silent one is given
+// in the background before it is killed.
+const (
+	helloWait  = 250 * time.Millisecond
+	helloBound = 5 * time.Second
+)
 
 type helperReply struct {
 	msg   helperMsg
@@ -64,9 +85,10 @@ var helperState struct {
 }
 
 // Containment reports the containment of the next spawn, starting the helper if it
-// is not running yet (so that the answer is true, not a guess).
+// is not running yet (so that the answer is true, not a guess; a helper that has
+// not said hello within helloWait is reported as such).
 func Containment() ContainmentInfo {
-	conn, reason := getHelper()
+	conn, reason := getHelperFor(false)
 	if conn != nil {
 		g := []string{"session", "pgroup", "pidfd", "ancestry", "marker", "subreaper", "host-death", "clean-exec"}
 		if conn.cgroup != "" {
@@ -183,20 +205,17 @@ func ownObject() (string, error) {
 	return "", errors.New("no mapping holds this code")
 }
 
-// getHelper returns the running helper, starting it if needed, or why there is none.
-func getHelper() (*helperConn, string) {
+// getHelper returns the running helper for a spawn, starting it if needed, or why
+// there is none.
+func getHelper() (*helperConn, string) { return getHelperFor(true) }
+
+// getHelperFor is getHelper; a spawn waits for a new helper's hello once (a helper
+// still silent then is not waited for again by later spawns), Containment each time.
+func getHelperFor(spawn bool) (*helperConn, string) {
 	helperState.mu.Lock()
 	defer helperState.mu.Unlock()
 	if c := helperState.conn; c != nil {
-		c.mu.Lock()
-		dead := c.dead
-		c.mu.Unlock()
-		if !dead {
-			return c, ""
-		}
-		helperState.conn = nil
-		helperState.reason = "the helper died"
-		helperState.lastFail = time.Now()
+		return settleHelper(c, spawn)
 	}
 	if time.Since(helperState.lastFail) < time.Second && helperState.reason != "" && !strings.HasPrefix(helperState.reason, "disabled") {
 		return nil, helperState.reason
@@ -213,7 +232,43 @@ func getHelper() (*helperConn, string) {
 		return nil, helperState.reason
 	}
 	helperState.conn, helperState.reason = c, ""
-	return c, ""
+	return settleHelper(c, spawn)
+}
+
+// settleHelper, under helperState.mu, returns c when it said hello and is alive,
+// waiting (bounded) for the hello of a new one; a helper of no use is dropped and
+// its reason kept for the restart rule.
+func settleHelper(c *helperConn, spawn bool) (*helperConn, string) {
+	select {
+	case <-c.hello:
+	default:
+		if !spawn || !c.waited {
+			c.waited = c.waited || spawn
+			t := time.NewTimer(helloWait - min(time.Since(c.started), helloWait))
+			select {
+			case <-c.hello:
+			case <-t.C:
+			}
+			t.Stop()
+		}
+	}
+	c.mu.Lock()
+	said, dead, why := c.said, c.dead, c.why
+	c.mu.Unlock()
+	switch {
+	case said && !dead:
+		return c, ""
+	case !dead && why == "":
+		return nil, fmt.Sprintf("helper %s (pid %d) has not said hello yet (started %v ago)", c.path, c.pid,
+			time.Since(c.started).Round(time.Millisecond))
+	}
+	if why == "" {
+		why = "the helper died"
+	}
+	helperState.conn = nil
+	helperState.reason = why
+	helperState.lastFail = time.Now()
+	return nil, why
 }
 
 func startHelper(path string) (*helperConn, error) {
@@ -225,20 +280,30 @@ func startHelper(path string) (*helperConn, error) {
 		return nil, fmt.Errorf("socketpair: %v", err)
 	}
 	ours, theirs := fds[0], fds[1]
-	defer unix.Close(theirs)
 	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 	if err != nil {
 		unix.Close(ours)
+		unix.Close(theirs)
 		return nil, err
 	}
 	defer null.Close()
+	// The host's stderr only when asked for: a helper that hangs or outlives the
+	// host must not hold it (a parent of the host may wait for its EOF).
+	env := []string{"PATH=/usr/bin:/bin"}
+	stderr := null.Fd()
+	if v := os.Getenv(HelperDebugVar); v != "" {
+		env = append(env, HelperDebugVar+"="+v)
+		stderr = 2
+	}
 	pidfd := -1
 	attr := &syscall.ProcAttr{
-		Env:   []string{"PATH=/usr/bin:/bin"},
-		Files: []uintptr{null.Fd(), null.Fd(), uintptr(2), uintptr(theirs)},
+		Env:   env,
+		Files: []uintptr{null.Fd(), null.Fd(), stderr, uintptr(theirs)},
 		Sys:   &syscall.SysProcAttr{Setsid: true, PidFD: &pidfd},
 	}
 	pid, err := forkExecUnmasked(path, []string{path, HelperArg, "--cgroup=" + cgroupSetting()}, attr)
+	// Only the helper may hold its end: its death is then our EOF, at once.
+	unix.Close(theirs)
 	if err != nil {
 		unix.Close(ours)
 		return nil, fmt.Errorf("start helper %s: %v", path, err)
@@ -248,25 +313,61 @@ func startHelper(path string) (*helperConn, error) {
 		unix.SetNonblock(pidfd, true)
 		p.pidf = os.NewFile(uintptr(pidfd), "pidfd")
 	}
-	c := &helperConn{fd: ours, pid: pid, path: path, proc: p, waiting: map[int64]chan helperReply{}, exits: map[int64]chan helperMsg{}}
-	// The hello, bounded: a helper that does not answer is not used.
-	hello := make(chan error, 1)
-	go c.read(hello)
-	select {
-	case err := <-hello:
-		if err != nil {
-			c.kill()
-			return nil, fmt.Errorf("helper %s: %v", path, err)
-		}
-	case <-time.After(5 * time.Second):
-		c.kill()
-		return nil, fmt.Errorf("helper %s did not answer within 5s", path)
-	}
+	c := &helperConn{fd: ours, pid: pid, path: path, proc: p, started: time.Now(), hello: make(chan struct{}), ended: make(chan struct{}),
+		waiting: map[int64]chan helperReply{}, exits: map[int64]chan helperMsg{}}
+	go c.read()
+	// The helper's end, whatever it was (a crash, /bin/true, a kill): reaped at once,
+	// its socket shut so that the reader ends even if something it started holds
+	// the other end.
 	go func() {
-		p.wait()
+		st, err := p.wait()
 		p.reap()
+		what := fmt.Sprintf("exited with code %d", st.code)
+		if st.signal != 0 {
+			what = "was killed by " + signalName(st.signal)
+		} else if err != nil {
+			what = "ended (" + err.Error() + ")"
+		}
+		c.mu.Lock()
+		if c.why == "" {
+			if c.said {
+				c.why = fmt.Sprintf("helper %s (pid %d) %s", path, pid, what)
+			} else {
+				c.why = fmt.Sprintf("helper %s %s before saying hello", path, what)
+			}
+		}
+		c.mu.Unlock()
+		close(c.ended)
+		c.shutdown()
+	}()
+	// A helper that never says hello, or whose first word is not one, is of no use:
+	// killed (after helloBound if it says nothing).
+	go func() {
+		t := time.NewTimer(helloBound)
+		defer t.Stop()
+		select {
+		case <-c.hello:
+			c.mu.Lock()
+			said := c.said
+			c.mu.Unlock()
+			if said {
+				return
+			}
+		case <-t.C:
+			c.fail(fmt.Sprintf("helper %s did not say hello within %v", path, helloBound))
+		}
+		c.kill()
 	}()
 	return c, nil
+}
+
+// fail records why the helper is of no use, first reason first.
+func (c *helperConn) fail(why string) {
+	c.mu.Lock()
+	if c.why == "" {
+		c.why = why
+	}
+	c.mu.Unlock()
 }
 
 // kill ends a helper that is of no use (its trees die with it).
@@ -293,52 +394,72 @@ func (c *helperConn) shutdown() {
 }
 
 // read dispatches the helper's messages until its end closes.
-func (c *helperConn) read(hello chan<- error) {
+func (c *helperConn) read() {
 	buf := make([]byte, 64<<10)
-	oob := make([]byte, unix.CmsgSpace(4))
+	oob := make([]byte, unix.CmsgSpace(2*4))
+	helloDone := func(why string) { // "": the hello came
+		c.mu.Lock()
+		if why == "" {
+			c.said = true
+		} else if c.why == "" {
+			c.why = why
+		}
+		c.mu.Unlock()
+		close(c.hello)
+	}
 	first := true
 	for {
-		n, oobn, _, _, err := unix.Recvmsg(c.fd, buf, oob, unix.MSG_CMSG_CLOEXEC)
+		n, oobn, flags, _, err := unix.Recvmsg(c.fd, buf, oob, unix.MSG_CMSG_CLOEXEC)
 		if err == unix.EINTR {
 			continue
 		}
 		if err != nil || n == 0 {
 			if first {
-				hello <- fmt.Errorf("closed its socket before saying hello (%v)", err)
+				// The pidfd watcher says better why (the exit status): give it a moment
+				// (a spawn waits for this).
+				t := time.NewTimer(20 * time.Millisecond)
+				select {
+				case <-c.ended:
+				case <-t.C:
+				}
+				t.Stop()
+				helloDone(fmt.Sprintf("helper %s closed its socket before saying hello (%v)", c.path, err))
+				first = false
 			}
 			break
 		}
+		fds := parseRights(oob[:oobn])
 		fd := -1
-		if oobn > 0 {
-			if cms, err := unix.ParseSocketControlMessage(oob[:oobn]); err == nil {
-				for _, cm := range cms {
-					if got, err := unix.ParseUnixRights(&cm); err == nil {
-						for _, g := range got {
-							if fd < 0 {
-								fd = g
-							} else {
-								unix.Close(g)
-							}
-						}
-					}
-				}
-			}
+		if len(fds) > 0 && flags&unix.MSG_CTRUNC == 0 {
+			fd, fds = fds[0], fds[1:]
 		}
-		var m helperMsg
-		if err := json.Unmarshal(buf[:n], &m); err != nil {
+		closeAll(fds)
+		m, err := decodeHelperMsg(buf[:n])
+		if err != nil || flags&unix.MSG_TRUNC != 0 {
 			if fd >= 0 {
 				unix.Close(fd)
+			}
+			if first {
+				first = false
+				helloDone(fmt.Sprintf("helper %s: unreadable first message (%v)", c.path, err))
+				break
 			}
 			continue
 		}
 		if first {
 			first = false
 			if m.Op != "hello" || m.Pid != c.pid {
-				hello <- fmt.Errorf("unexpected first message %q", m.Op)
+				if fd >= 0 {
+					unix.Close(fd)
+				}
+				helloDone(fmt.Sprintf("helper %s: first message %q (pid %d) is not its hello", c.path, m.Op, m.Pid))
 				break
 			}
 			c.cgroup, c.cgroupReason = m.Cgroup, m.Reason
-			hello <- nil
+			helloDone("")
+			if fd >= 0 {
+				unix.Close(fd)
+			}
 			continue
 		}
 		c.mu.Lock()
@@ -351,7 +472,10 @@ func (c *helperConn) read(hello chan<- error) {
 			}
 		case "exit":
 			if ch := c.exits[m.ID]; ch != nil {
-				ch <- m
+				select {
+				case ch <- m:
+				default: // a second exit for one id: a confused helper
+				}
 			}
 		}
 		c.mu.Unlock()
@@ -359,9 +483,15 @@ func (c *helperConn) read(hello chan<- error) {
 			unix.Close(fd)
 		}
 	}
+	if first {
+		helloDone(fmt.Sprintf("helper %s: no hello", c.path))
+	}
 	c.sendMu.Lock()
 	c.mu.Lock()
 	c.dead = true
+	if c.why == "" {
+		c.why = fmt.Sprintf("helper %s (pid %d) closed its socket", c.path, c.pid)
+	}
 	for id, ch := range c.waiting {
 		close(ch)
 		delete(c.waiting, id)
@@ -380,6 +510,10 @@ func (c *helperConn) send(m helperMsg, fds []int) error {
 	if err != nil {
 		return err
 	}
+	return c.sendRaw(b, fds)
+}
+
+func (c *helperConn) sendRaw(b []byte, fds []int) (err error) {
 	var oob []byte
 	if len(fds) > 0 {
 		oob = unix.UnixRights(fds...)
@@ -423,9 +557,9 @@ func (c *helperConn) spawn(path string, argv, env []string, dir string, files []
 	for i, f := range files {
 		fds[i] = int(f.Fd())
 	}
-	if err := c.send(helperMsg{Op: "spawn", ID: id, Path: path, Argv: argv, Env: env, Dir: dir}, fds); err != nil {
+	if err := c.sendSpawn(helperMsg{Op: "spawn", ID: id, Path: path, Argv: argv, Env: env, Dir: dir}, fds); err != nil {
 		c.forget(id)
-		return 0, -1, 0, "", nil, errHelperUnusable // EMSGSIZE (huge env) or a dead helper
+		return 0, -1, 0, "", nil, err // errHelperUnusable: the helper is gone
 	}
 	var r helperReply
 	var ok bool
@@ -433,6 +567,7 @@ func (c *helperConn) spawn(path string, argv, env []string, dir string, files []
 	case r, ok = <-reply: // the helper answers at once, or dies (closed)
 	case <-time.After(helperReplyBound):
 		// A wedged helper is of no use: kill it (with whatever it holds) and say so.
+		c.fail(fmt.Sprintf("helper %s (pid %d) did not answer a spawn within %v: killed", c.path, c.pid, helperReplyBound))
 		c.kill()
 		return 0, -1, 0, "", nil, &Error{Code: "ETIMEDOUT", Syscall: "spawn", Path: path,
 			Msg: fmt.Sprintf("spawn %s ETIMEDOUT: the helper did not answer within %v", path, helperReplyBound)}
@@ -448,6 +583,80 @@ func (c *helperConn) spawn(path string, argv, env []string, dir string, files []
 }
 
 const helperReplyBound = 10 * time.Second
+
+// sendSpawn sends a spawn request: inline when small, else in a sealed memfd passed
+// beside the stdio fds (one SEQPACKET message holds ~208 KB; argv+env may hold up
+// to ARG_MAX, and more, which the exec then refuses with E2BIG). It returns
+// errHelperUnusable when the helper is gone, else a typed error: a request is never
+// quietly spawned without the helper for its size.
+func (c *helperConn) sendSpawn(m helperMsg, fds []int) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return &Error{Code: "EINVAL", Syscall: "spawn", Path: m.Path, Msg: "spawn " + m.Path + " EINVAL: " + err.Error(), Err: err}
+	}
+	if len(b) <= maxInlineRequest {
+		if err := c.sendRaw(b, fds); err != nil {
+			return c.sendError(m.Path, err)
+		}
+		return nil
+	}
+	if len(b) > maxRequest {
+		return syscall.E2BIG // far over ARG_MAX: the exec would refuse it
+	}
+	mfd, err := requestMemfd(b)
+	if err != nil {
+		return &Error{Code: errnoName(errnoOf(err)), Syscall: "memfd_create", Path: m.Path, Err: err,
+			Msg: fmt.Sprintf("spawn %s: the request (%d bytes) is too large for one message to the helper, and no memfd could carry it: %v", m.Path, len(b), err)}
+	}
+	defer unix.Close(mfd)
+	head, _ := json.Marshal(helperMsg{Op: "spawn", ID: m.ID, Request: int64(len(b))})
+	if err := c.sendRaw(head, append(fds[:len(fds):len(fds)], mfd)); err != nil {
+		return c.sendError(m.Path, err)
+	}
+	return nil
+}
+
+// sendError: a send fails because the helper is gone (errHelperUnusable: spawn
+// without it, as when it died just before) or for a reason of its own (typed).
+func (c *helperConn) sendError(path string, err error) error {
+	c.mu.Lock()
+	dead := c.dead
+	c.mu.Unlock()
+	if dead || err == unix.EPIPE || err == unix.ECONNRESET || err == unix.ENOTCONN {
+		return errHelperUnusable
+	}
+	return &Error{Code: errnoName(errnoOf(err)), Syscall: "sendmsg", Path: path, Err: err,
+		Msg: fmt.Sprintf("spawn %s: the request could not be sent to the helper: %v", path, err)}
+}
+
+func errnoOf(err error) syscall.Errno {
+	var e syscall.Errno
+	if errors.As(err, &e) {
+		return e
+	}
+	return unix.EIO
+}
+
+// requestMemfd returns a sealed memfd holding b.
+func requestMemfd(b []byte) (int, error) {
+	fd, err := unix.MemfdCreate("pawwork-supervisor-request", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	if err != nil {
+		return -1, err
+	}
+	for off := 0; off < len(b); {
+		n, err := unix.Write(fd, b[off:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			unix.Close(fd)
+			return -1, err
+		}
+		off += n
+	}
+	unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, unix.F_SEAL_SHRINK|unix.F_SEAL_GROW|unix.F_SEAL_WRITE|unix.F_SEAL_SEAL)
+	return fd, nil
+}
 
 func (c *helperConn) forget(id int64) {
 	c.mu.Lock()

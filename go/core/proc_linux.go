@@ -83,8 +83,8 @@ func startProc(path string, o *Options, env []string, files []*os.File) (*proc, 
 		case err != errHelperUnusable:
 			return nil, err
 		}
-		// The helper could not take it (it died, or the request is too large for
-		// one message): spawn directly, with weaker containment.
+		// The helper died before it took the request: spawn directly, with weaker
+		// containment (the outcome says so).
 	}
 	pidfd := -1
 	attr := startAttr(o, env, files, &syscall.SysProcAttr{PidFD: &pidfd})
