@@ -42,6 +42,7 @@ type proc struct {
 	reaped    bool
 	marked    map[procKey]markCheck // environ checks already made
 	signalled map[procKey]bool      // members a cancel signalled: gone only once reaped
+	cancelled bool                  // the tree was signalled: its zombies count until reaped
 	notes     []string              // what the cancel could not make sure of, for outcome.errors
 }
 
@@ -84,7 +85,17 @@ var live = struct {
 	sync.Mutex
 	trees    map[*proc]bool
 	released map[procKey]bool
-}{trees: map[*proc]bool{}, released: map[procKey]bool{}}
+	spawning map[*uint64]bool // boot-time ticks at which each spawn through the helper now in flight began
+}{trees: map[*proc]bool{}, released: map[procKey]bool{}, spawning: map[*uint64]bool{}}
+
+// bootTicks is now in the unit of a process's start time: clock ticks since boot.
+func bootTicks() uint64 {
+	var ts unix.Timespec
+	if unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts) != nil {
+		return 0
+	}
+	return uint64(ts.Nano()) / uint64(time.Second/100) // USER_HZ is 100 on Linux
+}
 
 func startProc(path string, o *Options, env []string, files []*os.File) (*proc, error) {
 	mark := newMarker()
@@ -98,7 +109,21 @@ func startProc(path string, o *Options, env []string, files []*os.File) (*proc, 
 		if c.cgroup != "" {
 			cenv = env
 		}
+		// Until it is in live.trees, the new leader is a child of the helper that
+		// no tree owns: other trees must not take it for their orphan.
+		since := bootTicks()
+		if since > 0 {
+			since-- // start times are truncated to the tick
+		}
+		live.Lock()
+		live.spawning[&since] = true
+		live.Unlock()
 		pid, pidfd, id, cgroup, exit, err := c.spawn(path, o.Argv, cenv, o.Cwd, files)
+		defer func() {
+			live.Lock()
+			delete(live.spawning, &since)
+			live.Unlock()
+		}()
 		switch {
 		case err == nil:
 			p.pid, p.helper, p.hid, p.exit, p.cgroup = pid, c, id, exit, cgroup
@@ -348,6 +373,7 @@ func (p *proc) release(pids []int) {
 // member counts as gone only once the helper reaped it (see members).
 func (p *proc) signalTree(sig int) {
 	p.mu.Lock()
+	p.cancelled = true
 	if !p.reaped {
 		unix.Kill(-p.pid, unix.Signal(sig))
 	}
@@ -505,6 +531,10 @@ func (p *proc) unreaped() []int {
 	}
 	helperPid := p.helper.pid
 	p.mu.Lock()
+	if !p.cancelled {
+		p.mu.Unlock()
+		return nil // nothing was killed
+	}
 	keys := make([]procKey, 0, len(p.signalled))
 	for key := range p.signalled {
 		keys = append(keys, key)
@@ -524,9 +554,6 @@ func (p *proc) unreaped() []int {
 			out = append(out, key.pid)
 			listed[key.pid] = true
 		}
-	}
-	if len(keys) == 0 {
-		return out // no cancel under way: nothing was killed
 	}
 	for _, k := range childrenOf(helperPid) {
 		if k == p.pid || listed[k] {
@@ -719,13 +746,19 @@ func (p *proc) cgroupTree() ([]procStat, bool) {
 	return out, true
 }
 
-// orphanHasOtherOwner: st is a leader, a released leftover, or another live tree
-// started no later than it (so could be its parent's owner).
+// orphanHasOtherOwner: st is a leader, a released leftover, maybe a leader the
+// helper is starting right now, or another live tree started no later than it (so
+// could be its parent's owner).
 func (p *proc) orphanHasOtherOwner(st procStat) bool {
 	live.Lock()
 	defer live.Unlock()
 	if live.released[procKey{st.pid, st.start}] {
 		return true
+	}
+	for since := range live.spawning {
+		if st.start >= *since {
+			return true // maybe a leader being started
+		}
 	}
 	for q := range live.trees {
 		if q.pid == st.pid {
