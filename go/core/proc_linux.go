@@ -424,8 +424,12 @@ func (p *proc) isReaped() bool {
 	return p.reaped
 }
 
-// freezeRounds bounds the scans of one freeze.
-const freezeRounds = 100
+// freezeRounds and freezeBound bound the scans of one freeze (it counts against
+// the confirm bound too).
+const (
+	freezeRounds = 100
+	freezeBound  = 2 * time.Second
+)
 
 // freezeTree stops every member so that none can fork between the last scan and
 // SIGKILL (SIGKILL still ends a stopped process). One scan is not enough without a
@@ -455,7 +459,8 @@ func (p *proc) freezeTree() {
 	known := map[procKey]bool{}
 	var slipped []int
 	quiet := 0
-	for round := 0; round < freezeRounds; round++ {
+	deadline := time.Now().Add(freezeBound)
+	for round := 0; round < freezeRounds && time.Now().Before(deadline); round++ {
 		fresh := 0
 		for _, st := range p.tree() {
 			key := procKey{st.pid, st.start}
@@ -479,7 +484,7 @@ func (p *proc) freezeTree() {
 		time.Sleep(time.Millisecond)
 	}
 	if quiet < 2 {
-		p.note(fmt.Sprintf("freeze: new members still appeared after %d scans of /proc; one may have escaped the kill", freezeRounds))
+		p.note(fmt.Sprintf("freeze: new members still appeared after %d scans of /proc or %v (its bounds); one may have escaped the kill", freezeRounds, freezeBound))
 	}
 	if len(slipped) > 0 {
 		p.note(fmt.Sprintf("freeze: members %v ended before they could be stopped and carried no marker; a process one of them started just then may have escaped the kill", slipped))
@@ -508,20 +513,20 @@ func (p *proc) takeNotes() []string {
 	return n
 }
 
-// members lists the processes of the tree that are not gone: the live ones, leader
-// included while it runs, and, with the helper, the members a cancel signalled that
-// are now zombies the helper has not reaped yet ("gone" means reaped: until then
-// /proc still shows them, and a caller checking the pid would find it).
+// members lists the live (non-zombie) processes of the tree, leader included while
+// it runs.
 func (p *proc) members() []int {
 	var out []int
 	for _, st := range p.tree() {
 		out = append(out, st.pid)
 	}
-	return append(out, p.unreaped()...)
+	return out
 }
 
 // unreaped lists the tree's zombies waiting for the helper to reap them (the leader
-// aside: reap() is its step): members a cancel signalled, and orphans the helper
+// aside: reap() is its step). A cancelled tree is gone only once they are reaped:
+// until then /proc still shows them, and a caller checking the pid finds it. They
+// are the members a cancel signalled, and orphans the helper
 // adopted that only this tree could have started (a member the scans never saw
 // alive, say one that forked and was killed between two scans). Without the helper
 // a member's orphans go to pid 1, which reaps when it will: those count as gone.
