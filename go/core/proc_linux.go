@@ -678,6 +678,46 @@ func (p *proc) tree() []procStat {
 			}
 			add(k)
 		}
+	} else if p.marker != nil {
+		// No helper: a member's orphans go to the nearest subreaper above it — one
+		// of the host's ancestors, or pid 1. A fresh look at their children finds
+		// a re-forker's latest incarnation the scan's listing missed; only the
+		// marker (of the host's user) makes one of them ours.
+		for _, k := range landedOrphans(self) {
+			if in[k] {
+				continue
+			}
+			st, ok := readStat(k)
+			if !ok || st.state == 'Z' || st.state == 'X' || st.start < p.start {
+				continue
+			}
+			if has, _ := environHas(k, p.marker); has && ownUser(k) {
+				all[k] = st
+				add(k)
+			}
+		}
+	}
+	return out
+}
+
+// landedOrphans lists, as they are now, the children of the processes an orphan
+// of a tree can re-parent to without the helper: the host and its ancestors (any
+// may be a subreaper) up to pid 1.
+func landedOrphans(self int) []int {
+	out := childrenOf(self)
+	for pid, hops := self, 0; pid > 1 && hops < 64; hops++ {
+		st, ok := readStat(pid)
+		if !ok {
+			break
+		}
+		pid = st.ppid
+		if pid < 1 {
+			break
+		}
+		out = append(out, childrenOf(pid)...)
+		if pid == 1 {
+			break
+		}
 	}
 	return out
 }
