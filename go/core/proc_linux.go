@@ -370,7 +370,7 @@ func (p *proc) release(pids []int) {
 // leader is unreaped, so the group id cannot be someone else's), then to every other
 // member one by one through a pidfd, each confirmed to be the same process after the
 // pidfd pinned it. Every member signalled is remembered: with the helper, a killed
-// member counts as gone only once the helper reaped it (see members).
+// member counts as gone only once the helper reaped it (see unreaped).
 func (p *proc) signalTree(sig int) {
 	p.mu.Lock()
 	p.cancelled = true
@@ -439,9 +439,9 @@ const (
 // as the helper's orphan). So the scan is repeated, every new member stopped (a
 // stop pending on a process makes its fork fail), until two consecutive scans find
 // no member not seen before. A member that ended by itself before it could be
-// stopped, and whose children nothing but its ancestry ties to the tree (no marker,
-// no cgroup), may have handed the tree on: that is noted for outcome.errors, as is
-// the bound firing.
+// stopped, and whose children nothing would tie to the tree once they left the
+// session (see orphansUntraceable), may have handed the tree on: that is noted for
+// outcome.errors, as is the bound firing.
 func (p *proc) freezeTree() {
 	p.mu.Lock()
 	if !p.reaped {
@@ -470,7 +470,7 @@ func (p *proc) freezeTree() {
 			known[key] = true
 			fresh++
 			p.remember(st)
-			if !signalMember(st, unix.SIGSTOP) && !p.carriesMarker(key) {
+			if !signalMember(st, unix.SIGSTOP) && p.orphansUntraceable(key) {
 				slipped = append(slipped, st.pid)
 			}
 		}
@@ -491,11 +491,23 @@ func (p *proc) freezeTree() {
 	}
 }
 
-// carriesMarker: the environ check of key found the tree's marker.
-func (p *proc) carriesMarker(key procKey) bool {
+// orphansUntraceable: what key's process started just before it ended would be
+// found by nothing once it left the session: the process is known to lack the
+// marker (its children inherit the environment), and no helper adopts its orphans
+// for this tree alone (no helper, or another live tree of the host).
+func (p *proc) orphansUntraceable(key procKey) bool {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.marked[key].has
+	m := p.marked[key]
+	p.mu.Unlock()
+	if !m.sure || m.has {
+		return false
+	}
+	if p.helper == nil {
+		return true
+	}
+	live.Lock()
+	defer live.Unlock()
+	return len(live.trees) > 1
 }
 
 func (p *proc) note(s string) {
