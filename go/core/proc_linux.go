@@ -696,8 +696,8 @@ func (p *proc) tree() []procStat {
 		// a re-forker's latest incarnation the scan's listing missed; only the
 		// marker (of the host's user) makes one of them ours.
 		for _, k := range landedOrphans(self) {
-			if in[k] {
-				continue
+			if _, listed := all[k]; listed || in[k] {
+				continue // the scan judged it already
 			}
 			st, ok := readStat(k)
 			if !ok || st.state == 'Z' || st.state == 'X' || st.start < p.start {
