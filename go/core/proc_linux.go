@@ -89,9 +89,11 @@ var live = struct {
 }{trees: map[*proc]bool{}, released: map[procKey]bool{}, spawning: map[*uint64]bool{}}
 
 // bootTicks is now in the unit of a process's start time: clock ticks since boot.
+// The monotonic clock, never ahead of the boot-time clock start times are read
+// from (kernels before 5.3 used the monotonic one): errs on the early side.
 func bootTicks() uint64 {
 	var ts unix.Timespec
-	if unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts) != nil {
+	if unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts) != nil {
 		return 0
 	}
 	return uint64(ts.Nano()) / uint64(time.Second/100) // USER_HZ is 100 on Linux
