@@ -284,8 +284,15 @@ func (c *Child) ladder(sig int, grace time.Duration) {
 		c.phases.KillMs = ms(t2.Sub(t1))
 	}
 	c.mu.Unlock()
+	// What the platform could not make sure of (Linux without a cgroup: a member
+	// that may have slipped through the freeze).
+	if n, ok := any(c.p).(interface{ takeNotes() []string }); ok {
+		for _, s := range n.takeNotes() {
+			c.noteError("%s", s)
+		}
+	}
 	if !empty {
-		left := c.p.members()
+		left := append(c.p.members(), c.unreaped()...)
 		c.noteError("tree not empty %v after SIGKILL and the %v confirm bound", left, confirmBound)
 		c.mu.Lock()
 		c.leftovers = append(c.leftovers, left...)
@@ -293,15 +300,24 @@ func (c *Child) ladder(sig int, grace time.Duration) {
 	}
 }
 
-// waitEmpty polls the tree until no member is alive or d has passed; zombies count
-// as gone (pid 1 here reaps orphans slowly).
+// waitEmpty polls the tree until it is gone or d has passed. Gone takes two
+// consecutive scans that find no member: one scan can miss a member that forked
+// and exited between its listing of /proc and its reads. A zombie counts as gone
+// unless it waits for our helper to reap it (see unreaped; pid 1 here reaps orphans
+// slowly).
 func (c *Child) waitEmpty(d time.Duration) bool {
 	deadline := time.Now().Add(d)
 	pause := time.Millisecond
+	emptyScans := 0
 	for {
-		if len(c.p.members()) == 0 {
-			return true
+		if len(c.p.members()) == 0 && len(c.unreaped()) == 0 {
+			if emptyScans++; emptyScans == 2 {
+				return true
+			}
+			time.Sleep(time.Millisecond)
+			continue // the second scan is made even when d has passed
 		}
+		emptyScans = 0
 		now := time.Now()
 		if !now.Before(deadline) {
 			return false
@@ -314,6 +330,15 @@ func (c *Child) waitEmpty(d time.Duration) bool {
 			pause *= 2
 		}
 	}
+}
+
+// unreaped lists the killed members the platform has not reaped yet (Linux with the
+// helper); none elsewhere.
+func (c *Child) unreaped() []int {
+	if u, ok := any(c.p).(interface{ unreaped() []int }); ok {
+		return u.unreaped()
+	}
+	return nil
 }
 
 // supervise waits for the leader, settles the tree, drains, and emits EXIT.

@@ -284,7 +284,9 @@ func TestEnvIsExactlyTheGivenOne(t *testing.T) {
 	env := []string{"A=1", "B=two words", "EMPTY=", "X=a=b"}
 	c := h.start(&Options{Argv: helperArgv("env"), Env: &env, Stdout: StdioPipe})
 	h.waitExit(c)
-	// Exactly the given one, plus the tree's marker (how escapers are found).
+	// Without the helper (as here: no helper beside the test binary) the tree has no
+	// cgroup: exactly the given one, plus the tree's marker (how escapers are found).
+	// With a cgroup nothing is added (TestMarkerOnlyWithoutACgroupAndUnguessable).
 	got := strings.Split(strings.TrimSuffix(string(h.stdout(c)), "\n"), "\n")
 	if len(got) != len(env)+1 || strings.Join(got[:len(env)], "|") != strings.Join(env, "|") || !strings.HasPrefix(got[len(env)], MarkerVar+"=") {
 		t.Errorf("child env %q, want %q plus %s=…", got, env, MarkerVar)
