@@ -103,6 +103,8 @@ export function loadAddon(): Addon {
       cached = addon
       return addon
     } catch (err) {
+      // Too few threads to load the Go runtime now: typed, not remembered (a later call retries).
+      if ((err as NodeJS.ErrnoException).code === "EAGAIN") throw err
       tried.push(`${file}: ${(err as Error).message}`)
     }
   }
