@@ -167,13 +167,31 @@ describe("thread limits: the host survives RLIMIT_NPROC", () => {
   }
 
   it("a refused load is not remembered: the same host loads once threads can be had", () => {
-    // 20 sleeping child_process children leave less room than loading needs; once they
-    // are killed, the next spawn loads the library and works.
-    const { r, report, left } = runHost(40, {}, ["hold", "20"])
-    const rep = report as unknown as { first: Record<string, unknown>; later: Record<string, unknown> }
+    // Sleeping child_process children fill every slot the limit leaves: the first spawn
+    // (the library's load) is refused; once they are killed, the next one loads and works.
+    const { r, report, left } = runHost(40, {}, ["hold", "fill"])
+    const rep = report as unknown as { holders: number; refused: string; first: Record<string, unknown>; later: Record<string, unknown> }
     expect(r.signal, r.stderr).toBeNull()
     expect(r.status, r.stderr).toBe(0)
+    expect(rep.refused).toBe("EAGAIN") // child_process reached the limit
     expect(rep.first).toEqual({ code: "EAGAIN", errno: -11, syscall: "pthread_create" })
+    expect(rep.later).toEqual({ code: 0, out: "later" })
+    expect(left).toEqual([])
+  }, 130_000)
+
+  it("with the library loaded, a spawn that finds no thread for the event pump is a typed EAGAIN", () => {
+    // Loaded (and the helper started) first; then the limit is filled: the first spawn
+    // of the environment cannot start its pump thread (this aborted the host through
+    // std::terminate), or cannot fork.
+    const { r, report, left } = runHost(64, {}, ["hold", "fill", "preload"])
+    const rep = report as unknown as { mode: string; refused: string; first: Record<string, unknown>; later: Record<string, unknown> }
+    expect(r.signal, r.stderr).toBeNull()
+    expect(r.status, r.stderr).toBe(0)
+    expect(rep.mode).toBe("helper")
+    expect(rep.refused).toBe("EAGAIN")
+    expect(rep.first.code).toBe("EAGAIN")
+    expect(rep.first.errno).toBe(-11)
+    expect(rep.first.syscall).toMatch(/^(spawn|pthread_create)/)
     expect(rep.later).toEqual({ code: 0, out: "later" })
     expect(left).toEqual([])
   }, 130_000)
