@@ -237,8 +237,9 @@ export class SupervisedChild extends EventEmitter {
     this.stderr = request.stderr === "pipe" ? this.makeReadable(2) : null
     this.stdio = [this.stdin, this.stdout, this.stderr, undefined, undefined]
 
+    const addon = loadAddon()
     try {
-      this.native = new (loadAddon().Child)(Buffer.from(JSON.stringify(request)), (type, aux, payload) => {
+      this.native = new addon.Child(Buffer.from(JSON.stringify(request)), (type, aux, payload) => {
         // A listener that throws (a 'data' or 'exit' handler of the app) must surface as
         // an uncaught exception, as it would from child_process — not vanish into the
         // thread-safe function, where Node-API only prints a deprecation warning.
@@ -252,7 +253,6 @@ export class SupervisedChild extends EventEmitter {
       })
     } catch (e) {
       const err = e as NodeJS.ErrnoException & { spawnargs?: string[] }
-      if (err.code === "ERR_PAWWORK_SUPERVISOR_LOAD") throw err // EAGAIN (no threads to load with) fails the spawn below
       if (err.code === "EINVAL" && err.syscall === "spawn") {
         // The core refused the request itself: a usage error, thrown like Node's.
         throw invalidArg("ERR_INVALID_ARG_VALUE", err.message)

@@ -51,7 +51,6 @@ type helper struct {
 // HelperMain runs the helper; the socket to the host is fd 3. It returns the exit
 // code once the host is gone and every tree it held is dead.
 func HelperMain() int {
-	ReserveHelperThreads() // every thread it will need, before anything else (threads.go)
 	h := &helper{self: os.Getpid(), leaders: map[int]*proc{}, ids: map[int64]*proc{}, released: map[int]uint64{},
 		trees: map[int64]string{}, freeTree: map[int64]bool{}}
 	setting := ""
