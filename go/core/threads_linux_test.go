@@ -2,9 +2,12 @@ package core
 
 import (
 	"os"
+	"os/exec"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func taskCount() int {
@@ -70,4 +73,32 @@ func TestThreadsDoNotGrowWithSpawnsAndCancels(t *testing.T) {
 			}
 		})
 	}
+}
+
+// waitPoll (kernels without pollable pidfds) reports the exit without reaping, and
+// holds no thread while it waits: it polls.
+func TestWaitPollReportsTheExitWithoutReaping(t *testing.T) {
+	cmd := exec.Command(selfExe(), helperArg, "write", "", "", "7")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pid := cmd.Process.Pid
+	var info unix.Siginfo
+	done := make(chan error, 1)
+	go func() { done <- waitPoll(pid, &info) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("waitPoll: %v", err)
+		}
+	case <-time.After(bound):
+		t.Fatalf("waitPoll did not return within %v", bound)
+	}
+	if st := (&proc{pid: pid}).status(&info); st.code != 7 || st.signal != 0 {
+		t.Errorf("status %+v, want code 7", st)
+	}
+	if s, ok := readStat(pid); !ok || s.state != 'Z' {
+		t.Errorf("after waitPoll the child is %+v (found %v), want an unreaped zombie", s, ok)
+	}
+	cmd.Wait() // reaps it
 }
