@@ -1,6 +1,8 @@
 #include "hub.h"
 
+#include <cerrno>
 #include <cstring>
+#include <system_error>
 #include <optional>
 #include <string>
 
@@ -45,9 +47,23 @@ int64_t Hub::Open(Napi::Env env) {
   // An idle hub must not keep Node alive; children ref it while they run.
   tsfn_.Unref(env);
   api_ = &api;
+  try {
+    AsyncSignalsBlocked blocked;  // inherited by the pump, which lives inside Go
+    pump_ = std::thread(Pump, this, api_, id, tsfn_);
+  } catch (const std::system_error& e) {
+    // No thread to be had (the user's process limit): refuse this spawn as
+    // child_process would, with EAGAIN; the next spawn tries again.
+    tsfn_.Release();
+    tsfn_ = Tsfn();
+    api.hub_close(id);
+    Napi::Error err = Napi::Error::New(
+        env, std::string("pawwork-supervisor: cannot start the event thread: ") + e.what());
+    err.Set("code", e.code().value() == EAGAIN ? "EAGAIN" : "ENOMEM");
+    err.Set("errno", Napi::Number::New(env, e.code().value()));
+    err.Set("syscall", "pthread_create");
+    throw err;
+  }
   id_ = id;
-  AsyncSignalsBlocked blocked;  // inherited by the pump, which lives inside Go
-  pump_ = std::thread(Pump, this, api_, id_, tsfn_);
   return id_;
 }
 

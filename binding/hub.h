@@ -25,7 +25,8 @@ class Hub {
   static Hub& Of(Napi::Env env);
 
   // The Go hub id; on first use loads the library, opens the hub and starts
-  // the pump. Throws the load error.
+  // the pump. Throws the load error, or an EAGAIN Error (syscall
+  // "pthread_create") when the pump thread cannot be had; the next call retries.
   int64_t Open(Napi::Env env);
   const Api& api() const { return *api_; }
 

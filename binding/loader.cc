@@ -3,7 +3,11 @@
 // and so that asynchronous signals can be blocked while the Go runtime starts.
 #include "loader.h"
 
+#include <atomic>
+#include <cerrno>
+#include <condition_variable>
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <vector>
 
@@ -28,11 +32,19 @@ const char kLibName[] = "libpawwork_supervisor.dylib";
 const char kLibName[] = "libpawwork_supervisor.so";
 #endif
 
-// Written once inside std::call_once, read-only afterwards (call_once orders it).
-std::once_flag once;
+// Written under load_mu until loaded is set (release) or failed; read-only after.
+std::mutex load_mu;
 Api api;
-bool loaded = false;
+std::atomic<bool> loaded{false};
+bool failed = false;  // for good: every later call throws failure
 std::string failure;
+
+// Threads the Go runtime makes when it loads (go/core/threads.go reserves
+// GOMAXPROCS ≤ 4, + 4 blocking slots + 3 spares; its own sysmon, template and
+// start-up threads come on top: 15 measured with GOMAXPROCS 2), plus the
+// environment's pump thread, plus a margin. A Go runtime that cannot create a
+// thread aborts the process, so the load goes ahead only if these can be had.
+constexpr int kThreadsToLoad = 22;
 
 struct Candidate {
   std::string path;    // UTF-8; empty if it could not even be worked out
@@ -213,6 +225,50 @@ bool TryLoad(const std::string& path, std::string* why) {
   return true;
 }
 
+#ifdef _WIN32
+bool ProbeThreads(int, int* err) {
+  *err = 0;
+  return true;  // no per-user thread limit to run into
+}
+#else
+struct Probe {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool go = false;
+};
+
+void* ProbeThread(void* arg) {
+  Probe* p = static_cast<Probe*>(arg);
+  std::unique_lock<std::mutex> lock(p->mu);
+  p->cv.wait(lock, [p] { return p->go; });
+  return nullptr;
+}
+
+// Whether n more threads of this user can exist at once now (RLIMIT_NPROC
+// counts every thread and process of the user): makes them, then lets them go.
+bool ProbeThreads(int n, int* err) {
+  Probe p;
+  std::vector<pthread_t> threads;
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, 64 * 1024);
+  *err = 0;
+  for (int i = 0; i < n && *err == 0; i++) {
+    pthread_t t;
+    *err = pthread_create(&t, &attr, ProbeThread, &p);
+    if (*err == 0) threads.push_back(t);
+  }
+  pthread_attr_destroy(&attr);
+  {
+    std::lock_guard<std::mutex> lock(p.mu);
+    p.go = true;
+  }
+  p.cv.notify_all();
+  for (pthread_t t : threads) pthread_join(t, nullptr);
+  return *err == 0;
+}
+#endif
+
 void LoadOnce() {
   std::vector<Candidate> tried;
   std::string override_path;
@@ -225,7 +281,7 @@ void LoadOnce() {
   for (Candidate& c : tried) {
     if (c.path.empty()) continue;
     if (TryLoad(c.path, &c.error)) {
-      loaded = true;
+      loaded.store(true, std::memory_order_release);
       return;
     }
   }
@@ -241,6 +297,7 @@ void LoadOnce() {
     failure += std::string("\nSet ") + kEnvVar +
                " to the library's full path to use another one.";
   }
+  failed = true;
 }
 
 }  // namespace
@@ -263,13 +320,35 @@ AsyncSignalsBlocked::~AsyncSignalsBlocked() {
 #endif
 
 const Api& Load(Napi::Env env) {
-  std::call_once(once, LoadOnce);
-  if (!loaded) {
-    Napi::Error err = Napi::Error::New(env, failure);
-    err.Set("code", "ERR_PAWWORK_SUPERVISOR_LOAD");
+  if (loaded.load(std::memory_order_acquire)) return api;
+  int probe_err = 0;
+  {
+    std::lock_guard<std::mutex> lock(load_mu);
+    if (!loaded.load(std::memory_order_relaxed) && !failed &&
+        ProbeThreads(kThreadsToLoad, &probe_err)) {
+      LoadOnce();
+    }
+  }
+  if (loaded.load(std::memory_order_acquire)) return api;
+  if (probe_err != 0) {
+    // Not remembered: once threads can be had again, a later call loads.
+    Napi::Error err = Napi::Error::New(
+        env, std::string("pawwork-supervisor: not loading the native library: ") +
+                 std::to_string(kThreadsToLoad) +
+                 " threads for it cannot be had (pthread_create: " +
+                 std::strerror(probe_err) +
+                 "); the user's process limit (ulimit -u) is reached. "
+                 "Try again once fewer processes run.");
+    err.Set("code", probe_err == EAGAIN   ? "EAGAIN"
+                    : probe_err == ENOMEM ? "ENOMEM"
+                                          : "EPERM");
+    err.Set("errno", Napi::Number::New(env, probe_err));
+    err.Set("syscall", "pthread_create");
     throw err;
   }
-  return api;
+  Napi::Error err = Napi::Error::New(env, failure);
+  err.Set("code", "ERR_PAWWORK_SUPERVISOR_LOAD");
+  throw err;
 }
 
 }  // namespace pws

@@ -36,7 +36,10 @@ struct Api {
 // Returns the library, loading it on the first call from any thread or worker.
 // On failure throws an Error with code ERR_PAWWORK_SUPERVISOR_LOAD whose message
 // lists every path tried; the failure is remembered, so later calls throw the
-// same message without trying again.
+// same message without trying again. Before loading, checks that the threads
+// the Go runtime makes at load can be had (a runtime that cannot make one
+// aborts the process): if not, throws an Error with code EAGAIN, errno and
+// syscall "pthread_create", loads nothing, and the next call checks again.
 const Api& Load(Napi::Env env);
 
 // Blocks asynchronous signals on the calling thread for its lifetime; threads

@@ -79,6 +79,20 @@ export function addonCandidates(): string[] {
   return out
 }
 
+/**
+ * The library was not loaded for want of threads (the binding's EAGAIN, see
+ * binding/loader.h): an addon whose every call fails with a fresh copy of that error,
+ * so that a spawn fails like any spawn EAGAIN. Not cached: the next loadAddon() tries
+ * again.
+ */
+function refusing(err: NodeJS.ErrnoException): Addon {
+  // A function, not an arrow: `new addon.Child(…)` must reach the throw.
+  function fail(): never {
+    throw Object.assign(new Error(err.message), { code: err.code, errno: err.errno, syscall: err.syscall })
+  }
+  return { abiVersion: fail, libraryPath: fail, containment: fail, configure: fail, descendants: fail, Child: fail as unknown as Addon["Child"] }
+}
+
 /** Loads the addon once; every later call returns it or throws the same error. */
 export function loadAddon(): Addon {
   if (cached) return cached
@@ -103,6 +117,7 @@ export function loadAddon(): Addon {
       cached = addon
       return addon
     } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "EAGAIN") return refusing(err as NodeJS.ErrnoException)
       tried.push(`${file}: ${(err as Error).message}`)
     }
   }

@@ -263,4 +263,9 @@ func pws_containment(buf *C.uint8_t, capacity C.int64_t) C.int64_t {
 	return C.int64_t(copy(cBuf(buf, capacity), b))
 }
 
+// The library's threads are made at load, while they can still be had: later
+// work never needs a new one (go/core/threads.go). The host checks before it
+// loads the library that it can afford them (binding/loader.cc).
+func init() { core.ReserveThreads() }
+
 func main() {}

@@ -275,6 +275,9 @@ func startHelper(path string) (*helperConn, error) {
 	if err := checkExecutable(path); err != nil {
 		return nil, fmt.Errorf("helper %s: %v", path, underlying(err))
 	}
+	if err := probeThreads(HelperThreads); err != nil { // its runtime cannot survive a missing one
+		return nil, fmt.Errorf("helper %s: %v", path, err)
+	}
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("socketpair: %v", err)

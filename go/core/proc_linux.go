@@ -185,6 +185,7 @@ func startProc(path string, o *Options, env []string, files []*os.File) (*proc, 
 // reset: ForkExec cannot; the Go runtime resets those it handles, SIGPIPE among
 // them.)
 func forkExecUnmasked(path string, argv []string, attr *syscall.ProcAttr) (int, error) {
+	defer blocking()()
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	var empty, old unix.Sigset_t
@@ -251,21 +252,13 @@ func (p *proc) wait() (exitStatus, error) {
 				}
 				return p.status(&info), nil
 			}
-			// The pidfd could not be polled: fall back to a blocking wait below
-			// (one thread for this child).
+			// The pidfd could not be polled: fall back to polling below.
 		}
 	}
-	for {
-		info = unix.Siginfo{}
-		err := unix.Waitid(unix.P_PID, p.pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return exitStatus{code: -1}, err
-		}
-		return p.status(&info), nil
+	if err := waitPoll(p.pid, &info); err != nil {
+		return exitStatus{code: -1}, err
 	}
+	return p.status(&info), nil
 }
 
 // waitGone waits for the pidfd to report the process's end (any parent).
@@ -589,6 +582,7 @@ func (p *proc) unreaped() []int {
 
 // tree finds the live members (see proc).
 func (p *proc) tree() []procStat {
+	defer blocking()()
 	if out, ok := p.cgroupTree(); ok {
 		return out
 	}
@@ -926,6 +920,7 @@ func scanProc(fn func(procStat)) {
 
 // Descendants lists every live descendant of pid, children first.
 func Descendants(pid int) []int {
+	defer blocking()()
 	_, kids := liveTable()
 	var out []int
 	queue := []int{pid}

@@ -17,5 +17,6 @@ func main() {
 		os.Stderr.WriteString("pawwork-supervisor-helper is started by the pawwork-supervisor library, not by hand\n")
 		os.Exit(2)
 	}
+	core.ReserveHelperThreads() // every thread it will need, first (go/core/threads.go)
 	os.Exit(core.HelperMain())
 }
