@@ -22,7 +22,7 @@ import {
   type TerminateTreeInput,
   type TextResult,
 } from "./types"
-import { checkPid, checkTreePid, signallable } from "./validate"
+import { checkPid, checkTreePid, invalidArg, signallable } from "./validate"
 
 export { RunFailedError, TERMINATION_GRACE_MS }
 
@@ -85,7 +85,8 @@ function collect(stream: Readable): Promise<Buffer> {
 // spawn
 
 export function spawn(cmd: string[], opts: Options = {}): Child {
-  if (cmd.length === 0) throw new Error("Command is required")
+  // The baseline's throw and message; typed (ERR_INVALID_ARG_VALUE) like every usage error.
+  if (cmd.length === 0) throw invalidArg("ERR_INVALID_ARG_VALUE", "Command is required")
   opts.abort?.throwIfAborted()
 
   const env =

@@ -78,7 +78,8 @@ const TERMINATING = new Set(["SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGKILL"
 /** Validates argv like child_process.spawn does (synchronously). */
 export function checkArgv(cmd: unknown): asserts cmd is string[] {
   if (!Array.isArray(cmd)) throw invalidArg("ERR_INVALID_ARG_TYPE", 'The "cmd" argument must be an array of strings')
-  if (cmd.length === 0) throw new Error("Command is required")
+  // The baseline's message, with Node's type and code (child_process: "cannot be empty").
+  if (cmd.length === 0) throw invalidArg("ERR_INVALID_ARG_VALUE", "Command is required")
   cmd.forEach((a, i) => {
     if (typeof a !== "string") throw invalidArg("ERR_INVALID_ARG_TYPE", `The "cmd[${i}]" argument must be of type string. Received ${typeof a}`)
     if (a.includes("\0")) throw invalidArg("ERR_INVALID_ARG_VALUE", `The argument 'cmd[${i}]' must be a string without null bytes. Received ${JSON.stringify(a)}`)

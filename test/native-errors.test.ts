@@ -97,6 +97,9 @@ describe("usage errors are synchronous and typed", () => {
 
   it("an empty argv throws; an empty command is ERR_INVALID_ARG_VALUE", () => {
     expect(() => supervise([], { env })).toThrow(/Command is required/)
+    const empty = thrown(() => supervise([], { env }))
+    expect(empty).toBeInstanceOf(TypeError)
+    expect(empty.code).toBe("ERR_INVALID_ARG_VALUE")
     const e = thrown(() => supervise([""], { env }))
     expect(e).toBeInstanceOf(TypeError)
     expect(e.code).toBe("ERR_INVALID_ARG_VALUE")
