@@ -99,7 +99,14 @@ ACTIONLINT := github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 lint-workflows:
 	$(GO) run $(ACTIONLINT) .github/workflows/ci.yml
 
-test: vet-go cross-go cross-windows lint-workflows test-go test-windows test-js test-js-node24 report-short
+test: vet-go cross-go cross-windows lint-workflows test-go test-windows test-js test-js-node24 badinput report-short
+
+# Every bad input (issue 10), each in a fresh host with a bound, through supervise() and
+# Process (native and legacy): the host survives, the error is typed, nothing is left.
+# Bad pids run inside a private pid namespace. Prints a table; fails on any case.
+.PHONY: badinput
+badinput: all
+	$(NODE) scripts/badinput/run.mjs
 
 demo: all
 	$(NODE) scripts/demo.js
