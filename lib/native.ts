@@ -5,7 +5,7 @@ import type { ChildProcess } from "node:child_process"
 import { loadAddon } from "./addon"
 import { REASON_STOP } from "./addon"
 import { SupervisedChild, supervisedByPid, type SuperviseOptions } from "./supervise"
-import { checkMs, checkPid, checkTreePid, invalidArg, procEnded, signalNumber, signallable } from "./validate"
+import { checkMs, checkPid, checkTreePid, invalidArg, procState, signalNumber, signallable } from "./validate"
 import {
   RunFailedError,
   TERMINATION_GRACE_MS,
@@ -83,12 +83,18 @@ export async function lines(cmd: string[], opts: RunOptions = {}): Promise<strin
  */
 export function exists(pid: number): boolean {
   checkPid(pid)
+  let permitted = true
   try {
     process.kill(pid, 0)
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "EPERM") return false
+    permitted = false
   }
-  return procEnded(pid) !== true
+  const state = procState(pid)
+  if (state === "Z" || state === "X") return false
+  // No /proc entry: reaped since the probe — unless the process is someone else's and
+  // /proc hides it (hidepid), where the EPERM answer stands.
+  return !(state === "gone" && permitted)
 }
 
 /** Rejects (never throws) a bad pid: the async functions report errors by rejection. */

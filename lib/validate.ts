@@ -121,18 +121,17 @@ export function signallable(pids: unknown): number[] {
 }
 
 /**
- * On Linux: has pid ended — a zombie, dead (state X), or without a /proc entry? A
- * zombie answers kill(pid, 0) but has ended. undefined when /proc cannot tell (not
- * Linux, or unreadable).
+ * On Linux, pid's state letter from /proc/<pid>/stat ("R", "S", "Z", ...), "gone" when it
+ * has no /proc entry, or undefined when /proc cannot tell (not Linux, unreadable). A
+ * zombie ("Z") answers kill(pid, 0) but has ended.
  */
-export function procEnded(pid: number): boolean | undefined {
+export function procState(pid: number): string | undefined {
   if (process.platform !== "linux") return undefined
   let fd: number
   try {
     fd = fs.openSync(`/proc/${pid}/stat`, "r")
   } catch (err) {
-    // No /proc entry: the process is gone (reaped between the probe and here).
-    return (err as NodeJS.ErrnoException).code === "ENOENT" ? true : undefined
+    return (err as NodeJS.ErrnoException).code === "ENOENT" ? "gone" : undefined
   }
   try {
     // "pid (comm) S ...": comm is at most 15 bytes and may itself hold ')'; what follows
@@ -141,9 +140,7 @@ export function procEnded(pid: number): boolean | undefined {
     const n = fs.readSync(fd, buf, 0, buf.length, 0)
     const s = buf.toString("latin1", 0, n)
     const close = s.lastIndexOf(")")
-    if (close < 0) return undefined
-    const state = s.charAt(close + 2)
-    return state === "Z" || state === "X"
+    return close < 0 ? undefined : s.charAt(close + 2) || undefined
   } catch {
     return undefined
   } finally {

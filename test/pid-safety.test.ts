@@ -146,6 +146,15 @@ describe.skipIf(process.platform !== "linux")("exists and zombies", () => {
     expect(native.exists(1)).toBe(true)
   })
 
+  it("native: another user's process (kill answers EPERM) exists; legacy keeps the baseline's 'dead'", async () => {
+    // pid 1 is root's: probed by a host that is not root (nobody, when the tests run as root).
+    const { spawnSync } = await import("node:child_process")
+    const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {}
+    const r = spawnSync(process.execPath, ["-e", `const { native, legacy } = require(${JSON.stringify(ROOT)}); console.log(JSON.stringify([native.exists(1), legacy.exists(1)]))`], { ...asNobody, cwd: "/", env: { ...process.env, ...markedEnv() }, timeout: 15_000 })
+    expect(r.stderr.toString()).toBe("")
+    expect(JSON.parse(r.stdout.toString())).toEqual([true, false])
+  })
+
   it("legacy keeps the baseline's signal-0 answer for a zombie (alive)", async () => {
     await withZombie((pid) => expect(legacy.exists(pid)).toBe(true))
   })
