@@ -99,7 +99,14 @@ ACTIONLINT := github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 lint-workflows:
 	$(GO) run $(ACTIONLINT) .github/workflows/ci.yml
 
-test: vet-go cross-go cross-windows lint-workflows test-go fuzz-short test-windows test-js test-js-node24 soak-short report-short
+test: vet-go cross-go cross-windows lint-workflows test-go fuzz-short test-windows test-js test-js-node24 badinput soak-short report-short
+
+# Every bad input (issue 10), each in a fresh host with a bound, through supervise() and
+# Process (native and legacy): the host survives, the error is typed, nothing is left.
+# Bad pids run inside a private pid namespace. Prints a table; fails on any case.
+.PHONY: badinput
+badinput: all
+	$(NODE) scripts/badinput/run.mjs
 
 demo: all
 	$(NODE) scripts/demo.js
@@ -143,7 +150,7 @@ soak-short: all $(SOAK_CHILD)
 
 # Go fuzz targets for what is decoded at the boundaries. `make fuzz` runs each for
 # FUZZTIME; make test runs each briefly (fuzz-short).
-FUZZ_TARGETS := ./go/core:FuzzParseOptions
+FUZZ_TARGETS := ./go/core:FuzzParseOptions ./go/core:FuzzHelperMsg ./go/core:FuzzHelperRequestFile ./go/core:FuzzHelperServe ./go/core:FuzzHelperClientRead
 FUZZTIME ?= 2m
 fuzz:
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \

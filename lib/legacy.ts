@@ -2,7 +2,9 @@
 // helper, written from the description in ../shared/BASELINE.md. It deliberately keeps the
 // baseline's known gaps (no `detached`, pgrep snapshot walk, check-then-act SIGKILL,
 // EPERM-as-dead, `exited` on 'exit' rather than 'close', ...): it is the yardstick the
-// comparison report measures against and PawWork's rollback path. Do not "fix" it.
+// comparison report measures against and PawWork's rollback path. Do not "fix" it. One
+// exception, because it is a hazard rather than a gap: a pid that names no single process
+// (0, negative, 1, non-integer) is refused, never passed to kill() (see terminateTree).
 import { execFile, spawn as nodeSpawn } from "node:child_process"
 import type { ChildProcess, SpawnOptions } from "node:child_process"
 import type { Readable } from "node:stream"
@@ -20,6 +22,7 @@ import {
   type TerminateTreeInput,
   type TextResult,
 } from "./types"
+import { checkPid, checkTreePid, invalidArg, signallable } from "./validate"
 
 export { RunFailedError, TERMINATION_GRACE_MS }
 
@@ -82,7 +85,8 @@ function collect(stream: Readable): Promise<Buffer> {
 // spawn
 
 export function spawn(cmd: string[], opts: Options = {}): Child {
-  if (cmd.length === 0) throw new Error("Command is required")
+  // The baseline's throw and message; typed (ERR_INVALID_ARG_VALUE) like every usage error.
+  if (cmd.length === 0) throw invalidArg("ERR_INVALID_ARG_VALUE", "Command is required")
   opts.abort?.throwIfAborted()
 
   const env =
@@ -193,8 +197,13 @@ export async function lines(cmd: string[], opts: RunOptions = {}): Promise<strin
 // ---------------------------------------------------------------------------------------
 // process-tree helpers
 
-/** Signal-0 probe. Any error, EPERM included, counts as "not alive" (baseline gap). */
+/**
+ * Signal-0 probe. Any error, EPERM included, counts as "not alive", and a zombie as
+ * alive (baseline gaps). Not kept: a pid that names no single process (0, negative,
+ * non-integer, absurd) throws ERR_INVALID_ARG_VALUE instead of probing a group.
+ */
 export function exists(pid: number): boolean {
+  checkPid(pid)
   try {
     process.kill(pid, 0)
     return true
@@ -223,6 +232,7 @@ function childrenOf(pid: number): Promise<number[]> {
 
 /** Breadth-first walk of `pgrep -P`, one pgrep per node; [] on failure and on Windows. */
 export async function descendants(pid: number): Promise<number[]> {
+  checkPid(pid)
   if (isWindows) return []
   try {
     const found: number[] = []
@@ -261,6 +271,10 @@ function terminateTreeWindows(pid: number): Promise<void> {
 }
 
 export async function terminateTree(input: TerminateTreeInput): Promise<void> {
+  // Not kept from the baseline: kill(-pid) with pid 0, -1 or 1 signals the host's group or
+  // every process on the machine. Such pids are refused (ERR_INVALID_ARG_VALUE), and a
+  // snapshot never holds them.
+  checkTreePid(input?.pid, "input.pid")
   const { pid, signalRoot, waitForExit } = input
   const graceMs = input.graceMs ?? TERMINATION_GRACE_MS
 
@@ -282,7 +296,7 @@ export async function terminateTree(input: TerminateTreeInput): Promise<void> {
   // 1. Snapshot the descendants before any signal.
   let snapshot: number[] = []
   try {
-    snapshot = await (input.findDescendants ?? descendants)(pid)
+    snapshot = signallable(await (input.findDescendants ?? descendants)(pid))
   } catch {
     snapshot = []
   }

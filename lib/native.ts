@@ -3,7 +3,9 @@
 // the whole tree, and bounds are never unbounded.
 import type { ChildProcess } from "node:child_process"
 import { loadAddon } from "./addon"
-import { SupervisedChild, signalNumber, supervisedByPid, type SuperviseOptions } from "./supervise"
+import { REASON_STOP } from "./addon"
+import { SupervisedChild, supervisedByPid, type SuperviseOptions } from "./supervise"
+import { checkMs, checkPid, checkTreePid, invalidArg, procState, signalNumber, signallable } from "./validate"
 import {
   RunFailedError,
   TERMINATION_GRACE_MS,
@@ -23,9 +25,18 @@ export { RunFailedError, TERMINATION_GRACE_MS }
 /** The baseline's default grace after an abort (its `timeout` option). */
 const ABORT_GRACE_MS = 5000
 
+/**
+ * Process options → supervise options, validated under the names the caller used
+ * (`timeout`, `kill`). An already aborted `abort` throws synchronously, as the
+ * baseline's spawn does (supervise() itself reports it asynchronously, like Node).
+ */
 function toSupervise(opts: Options): SuperviseOptions {
+  if (opts === null || typeof opts !== "object") throw invalidArg("ERR_INVALID_ARG_TYPE", 'The "opts" argument must be of type object')
   const { abort, kill, timeout, ...rest } = opts
-  return { ...rest, signal: abort, killSignal: kill, graceMs: timeout ?? ABORT_GRACE_MS }
+  if (abort !== undefined && !(abort instanceof AbortSignal)) throw invalidArg("ERR_INVALID_ARG_TYPE", 'The "opts.abort" property must be an AbortSignal')
+  abort?.throwIfAborted()
+  if (kill !== undefined) signalNumber(kill, "SIGTERM", { name: "opts.kill" })
+  return { ...rest, signal: abort, killSignal: kill, graceMs: checkMs("timeout", timeout) ?? ABORT_GRACE_MS }
 }
 
 export function spawn(cmd: string[], opts: Options = {}): Child {
@@ -33,7 +44,7 @@ export function spawn(cmd: string[], opts: Options = {}): Child {
 }
 
 export async function run(cmd: string[], opts: RunOptions = {}): Promise<Result> {
-  const { nothrow, maxBuffer, ...rest } = opts
+  const { nothrow, maxBuffer, ...rest } = opts ?? {}
   const cap = checkMaxBuffer(maxBuffer)
   const proc = new SupervisedChild(cmd, { ...toSupervise(rest), stdout: "pipe", stderr: "pipe" })
   const [stdout, stderr] = [collectCapped(proc.stdout!, cap), collectCapped(proc.stderr!, cap)]
@@ -63,17 +74,32 @@ export async function lines(cmd: string[], opts: RunOptions = {}): Promise<strin
   return (await text(cmd, opts)).text.split(/\r?\n/).filter((l) => l.length > 0)
 }
 
-/** Signal-0 probe; unlike the baseline, EPERM means the process exists. */
+/**
+ * Is pid a live process? A signal-0 probe where, unlike the baseline, EPERM means it
+ * exists (someone else's) and, on Linux, a zombie means it does not: it has ended and
+ * only waits to be reaped. A pid that cannot name one process (0, negative, not an
+ * integer, beyond the largest pid) throws ERR_INVALID_ARG_VALUE: kill(-1, 0) and
+ * kill(0, 0) probe groups, not a process.
+ */
 export function exists(pid: number): boolean {
+  checkPid(pid)
+  let permitted = true
   try {
     process.kill(pid, 0)
-    return true
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM"
+    if ((err as NodeJS.ErrnoException).code !== "EPERM") return false
+    permitted = false
   }
+  const state = procState(pid)
+  if (state === "Z" || state === "X") return false
+  // No /proc entry: reaped since the probe — unless the process is someone else's and
+  // /proc hides it (hidepid), where the EPERM answer stands.
+  return !(state === "gone" && permitted)
 }
 
+/** Rejects (never throws) a bad pid: the async functions report errors by rejection. */
 export async function descendants(pid: number): Promise<number[]> {
+  checkPid(pid)
   if (process.platform === "win32") return []
   return loadAddon().descendants(pid)
 }
@@ -82,18 +108,8 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
 }
 
-/** Live and not a zombie: /proc's state where there is one, else a signal-0 probe. */
-function alive(pid: number): boolean {
-  if (!exists(pid)) return false
-  if (process.platform !== "linux") return true
-  try {
-    const stat = require("node:fs").readFileSync(`/proc/${pid}/stat`, "utf8") as string
-    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3)
-    return state !== "Z" && state !== "X"
-  } catch {
-    return false
-  }
-}
+/** Live and not a zombie. */
+const alive = exists
 
 /** Polls until none of pids is alive or ms passed; true when all are gone. */
 async function waitGone(pids: number[], ms: number): Promise<boolean> {
@@ -125,16 +141,20 @@ function signalAll(pids: number[], sig: NodeJS.Signals): void {
  * only the root.
  */
 export async function terminateTree(input: TerminateTreeInput): Promise<void> {
-  const grace = input.graceMs ?? TERMINATION_GRACE_MS
+  if (input === null || typeof input !== "object") throw invalidArg("ERR_INVALID_ARG_TYPE", 'The "input" argument must be of type object')
+  // Never 0, -1, 1 or this process: kill(-pid) of those is a group or the machine.
+  checkTreePid(input.pid, "input.pid")
+  const grace = checkMs("graceMs", input.graceMs) ?? TERMINATION_GRACE_MS
   const sup = supervisedByPid(input.pid)
   if (sup) {
-    sup.cancelWith(3, signalNumber("SIGTERM", "SIGTERM"), grace)
+    sup.cancelWith(REASON_STOP, signalNumber("SIGTERM", "SIGTERM"), grace)
     await sup.outcome.catch(() => undefined)
     return
   }
+  // Whatever a custom finder returns, only pids naming one process of ours are signalled.
   const find = async (): Promise<number[]> => {
     try {
-      return await (input.findDescendants ?? descendants)(input.pid)
+      return signallable(await (input.findDescendants ?? descendants)(input.pid))
     } catch {
       return []
     }
@@ -167,7 +187,7 @@ export async function terminateTree(input: TerminateTreeInput): Promise<void> {
 
 export async function stop(proc: ChildProcess): Promise<void> {
   if (proc instanceof SupervisedChild) {
-    proc.cancelWith(3, signalNumber("SIGTERM", "SIGTERM"), TERMINATION_GRACE_MS)
+    proc.cancelWith(REASON_STOP, signalNumber("SIGTERM", "SIGTERM"), TERMINATION_GRACE_MS)
     await proc.outcome.catch(() => undefined)
     return
   }

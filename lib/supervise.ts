@@ -1,7 +1,6 @@
 // The native supervisor's child: a Node ChildProcess look-alike backed by the Go core,
 // plus what the baseline cannot say (the outcome, cancel(), bounds).
 import { EventEmitter } from "node:events"
-import { constants as osConstants } from "node:os"
 import { Readable, Writable } from "node:stream"
 import {
   EV_EXIT,
@@ -18,6 +17,7 @@ import {
   type NativeChild,
 } from "./addon"
 import type { Options, Stdio } from "./types"
+import { abortError, checkMs, envEntries, invalidArg, signalName, signalNumber } from "./validate"
 
 export type Reason = "exit" | "abort" | "timeout" | "stop" | "host"
 
@@ -72,47 +72,14 @@ export interface SuperviseOptions extends Omit<Options, "stderr" | "abort" | "ki
   forwardSignals?: boolean
 }
 
-/** Thrown synchronously for bad arguments, like Node's own validators. */
-function invalidArg(code: "ERR_INVALID_ARG_TYPE" | "ERR_INVALID_ARG_VALUE" | "ERR_OUT_OF_RANGE" | "ERR_UNKNOWN_SIGNAL", message: string): Error {
-  const err = (code === "ERR_OUT_OF_RANGE" ? new RangeError(message) : new TypeError(message)) as Error & { code: string }
-  err.code = code
-  return err
-}
-
 const STDIO = new Set(["pipe", "inherit", "ignore"])
 const TERMINATING = new Set(["SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGKILL"])
-
-/** Signal name or number → number; throws like Node (ERR_UNKNOWN_SIGNAL) for an unknown one. */
-export function signalNumber(sig: NodeJS.Signals | number | undefined, fallback: NodeJS.Signals): number {
-  const s = sig ?? fallback
-  if (typeof s === "number") {
-    if (!Number.isInteger(s) || s < 0 || s > 64) throw invalidArg("ERR_UNKNOWN_SIGNAL", `Unknown signal: ${s}`)
-    return s
-  }
-  if (typeof s !== "string") throw invalidArg("ERR_INVALID_ARG_TYPE", `The "signal" argument must be of type string or number. Received ${typeof s}`)
-  const n = (osConstants.signals as Record<string, number>)[s]
-  if (n === undefined) throw invalidArg("ERR_UNKNOWN_SIGNAL", `Unknown signal: ${s}`)
-  return n
-}
-
-export function signalName(n: number): NodeJS.Signals | undefined {
-  for (const [name, num] of Object.entries(osConstants.signals)) if (num === n) return name as NodeJS.Signals
-  return undefined
-}
-
-function checkMs(name: string, v: number | undefined): number | undefined {
-  if (v === undefined) return undefined
-  if (typeof v !== "number") throw invalidArg("ERR_INVALID_ARG_TYPE", `The "${name}" option must be of type number. Received ${typeof v}`)
-  if (!Number.isFinite(v) || v < 0) {
-    throw invalidArg("ERR_OUT_OF_RANGE", `The value of "${name}" is out of range. It must be a finite number >= 0. Received ${String(v)}`)
-  }
-  return Math.round(v)
-}
 
 /** Validates argv like child_process.spawn does (synchronously). */
 export function checkArgv(cmd: unknown): asserts cmd is string[] {
   if (!Array.isArray(cmd)) throw invalidArg("ERR_INVALID_ARG_TYPE", 'The "cmd" argument must be an array of strings')
-  if (cmd.length === 0) throw new Error("Command is required")
+  // The baseline's message, with Node's type and code (child_process: "cannot be empty").
+  if (cmd.length === 0) throw invalidArg("ERR_INVALID_ARG_VALUE", "Command is required")
   cmd.forEach((a, i) => {
     if (typeof a !== "string") throw invalidArg("ERR_INVALID_ARG_TYPE", `The "cmd[${i}]" argument must be of type string. Received ${typeof a}`)
     if (a.includes("\0")) throw invalidArg("ERR_INVALID_ARG_VALUE", `The argument 'cmd[${i}]' must be a string without null bytes. Received ${JSON.stringify(a)}`)
@@ -122,15 +89,8 @@ export function checkArgv(cmd: unknown): asserts cmd is string[] {
 
 /** The child's environment by the baseline's rule: omitted → process.env, object → merged, null → empty. */
 export function childEnv(env: NodeJS.ProcessEnv | null | undefined): string[] {
-  const merged: NodeJS.ProcessEnv = env === null ? {} : env === undefined ? process.env : { ...process.env, ...env }
-  const out: string[] = []
-  for (const [k, v] of Object.entries(merged)) {
-    if (v === undefined) continue
-    const kv = `${k}=${v}`
-    if (kv.includes("\0")) throw invalidArg("ERR_INVALID_ARG_VALUE", `The environment variable ${k} must be a string without null bytes`)
-    out.push(kv)
-  }
-  return out
+  if (env !== undefined && env !== null && typeof env !== "object") throw invalidArg("ERR_INVALID_ARG_TYPE", 'The "options.env" property must be of type object')
+  return envEntries(env === null ? {} : env === undefined ? process.env : { ...process.env, ...env })
 }
 
 /** argv with the shell applied the way child_process does it. */
@@ -200,8 +160,8 @@ export class SupervisedChild extends EventEmitter {
     if (opts.cwd !== undefined && typeof opts.cwd !== "string") throw invalidArg("ERR_INVALID_ARG_TYPE", 'The "options.cwd" property must be of type string')
     if (opts.cwd?.includes("\0")) throw invalidArg("ERR_INVALID_ARG_VALUE", "The property 'options.cwd' must be a string without null bytes")
     if (opts.signal !== undefined && !(opts.signal instanceof AbortSignal)) throw invalidArg("ERR_INVALID_ARG_TYPE", 'The "options.signal" property must be an AbortSignal')
-    opts.signal?.throwIfAborted()
-    const killSignal = signalNumber(opts.killSignal, "SIGTERM")
+    if (opts.shell !== undefined && typeof opts.shell !== "boolean" && typeof opts.shell !== "string") throw invalidArg("ERR_INVALID_ARG_TYPE", 'The "options.shell" property must be of type string or boolean')
+    const killSignal = signalNumber(opts.killSignal, "SIGTERM", { name: "options.killSignal" })
     const request = {
       argv: shellArgv(cmd, opts.shell),
       cwd: opts.cwd || undefined,
@@ -236,6 +196,14 @@ export class SupervisedChild extends EventEmitter {
     this.stdout = request.stdout === "pipe" ? this.makeReadable(1) : null
     this.stderr = request.stderr === "pipe" ? this.makeReadable(2) : null
     this.stdio = [this.stdin, this.stdout, this.stderr, undefined, undefined]
+
+    if (opts.signal?.aborted) {
+      // As child_process.spawn does with an aborted signal: the child object is returned
+      // and the AbortError comes asynchronously ('error', and the rejections) — but here
+      // nothing is started at all, rather than started and killed.
+      this.failSpawn(abortError(opts.signal), null)
+      return
+    }
 
     const addon = loadAddon()
     try {
@@ -274,7 +242,8 @@ export class SupervisedChild extends EventEmitter {
     process.nextTick(() => this.emit("spawn"))
   }
 
-  private failSpawn(err: Error): void {
+  /** Ends a child that never started: 'close' gets closeCode (-2 for a failed spawn, as Node's). */
+  private failSpawn(err: Error, closeCode: number | null = -2): void {
     this.ended = true
     this.stdout?.push(null)
     this.stderr?.push(null)
@@ -284,7 +253,7 @@ export class SupervisedChild extends EventEmitter {
       // The failure is also the rejection of `exited`/`outcome`; as an event it is
       // only emitted to listeners, so that nobody listening never crashes the host.
       if (this.listenerCount("error") > 0) this.emit("error", err)
-      this.emit("close", -2, null)
+      this.emit("close", closeCode, null)
     })
   }
 
@@ -391,7 +360,7 @@ export class SupervisedChild extends EventEmitter {
 
   /** Cancels the whole tree with the ladder; resolves with the outcome. */
   cancel(opts: { signal?: NodeJS.Signals | number; graceMs?: number } = {}): Promise<Outcome> {
-    this.cancelWith(REASON_STOP, signalNumber(opts.signal ?? this.opts.killSignal, "SIGTERM"), opts.graceMs ?? this.opts.graceMs)
+    this.cancelWith(REASON_STOP, signalNumber(opts.signal ?? this.opts.killSignal, "SIGTERM"), checkMs("graceMs", opts.graceMs) ?? this.opts.graceMs)
     return this.outcome
   }
 
@@ -413,7 +382,7 @@ export class SupervisedChild extends EventEmitter {
    * leader only. Returns false once the child has exited.
    */
   kill(signal?: NodeJS.Signals | number): boolean {
-    const sig = signalNumber(signal, "SIGTERM")
+    const sig = signalNumber(signal, "SIGTERM", { probe: true })
     if (!this.native || this.ended) return false
     const name = signalName(sig)
     let ok: boolean
@@ -427,7 +396,7 @@ export class SupervisedChild extends EventEmitter {
   /** Forwards a signal to every member of the tree, once, without the ladder. */
   signalTree(signal: NodeJS.Signals | number): boolean {
     if (!this.native || this.ended) return false
-    return this.native.signal(signalNumber(signal, "SIGTERM"), true) === 0
+    return this.native.signal(signalNumber(signal, "SIGTERM", { probe: true }), true) === 0
   }
 
   ref(): void {

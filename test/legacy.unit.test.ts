@@ -123,8 +123,9 @@ describe("legacy: surface", () => {
 })
 
 describe.skipIf(!unix)("legacy: spawn", () => {
-  it("throws synchronously on an empty command", () => {
-    expect(() => spawn([])).toThrow()
+  it("throws synchronously on an empty command, with the baseline's message and a code", () => {
+    expect(() => spawn([])).toThrow("Command is required")
+    expect(() => spawn([])).toThrow(expect.objectContaining({ code: "ERR_INVALID_ARG_VALUE" }))
   })
 
   it("throws synchronously when the abort signal is already aborted", () => {

@@ -2,11 +2,13 @@
 // Node's; spawn failures are 'error' events and rejections shaped like Node's; none of
 // them crashes the host or leaves an unhandled rejection.
 import { spawn as nodeSpawn } from "node:child_process"
+import { EventEmitter } from "node:events"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 import { supervise, type SupervisedChild, type SuperviseOptions } from "../lib/index"
+import { supervisedCount } from "../lib/supervise"
 import { leakCheck, markedEnv, sleep, within } from "./helpers"
 import { ROOT, runNode } from "./native-helpers"
 
@@ -95,16 +97,87 @@ describe("usage errors are synchronous and typed", () => {
 
   it("an empty argv throws; an empty command is ERR_INVALID_ARG_VALUE", () => {
     expect(() => supervise([], { env })).toThrow(/Command is required/)
+    const empty = thrown(() => supervise([], { env }))
+    expect(empty).toBeInstanceOf(TypeError)
+    expect(empty.code).toBe("ERR_INVALID_ARG_VALUE")
     const e = thrown(() => supervise([""], { env }))
     expect(e).toBeInstanceOf(TypeError)
     expect(e.code).toBe("ERR_INVALID_ARG_VALUE")
   })
 
-  it("an already aborted signal throws synchronously (AbortError) and starts nothing", () => {
-    const ac = new AbortController()
-    ac.abort()
-    const e = thrown(() => supervise(["sleep", "30"], { signal: ac.signal, env }))
-    expect(e.name).toBe("AbortError")
+  it("an already aborted signal: like child_process, the child is returned and the AbortError (ABORT_ERR) comes asynchronously; nothing is started", async () => {
+    const ref = await new Promise<Error & { code?: string }>((resolve) => nodeSpawn("sleep", ["30"], { signal: AbortSignal.abort(), stdio: "ignore" }).on("error", resolve))
+    const before = supervisedCount()
+    let c!: SupervisedChild
+    // Before the fix: a DOMException thrown synchronously.
+    expect(() => (c = supervise(["sleep", "30"], { signal: AbortSignal.abort(), env }))).not.toThrow()
+    expect(c).toBeInstanceOf(EventEmitter)
+    const events: string[] = []
+    const err = new Promise<Error & { code?: string }>((r) => c.on("error", (e) => (events.push("error"), r(e))))
+    const close = new Promise<unknown[]>((r) => c.on("close", (...a) => (events.push("close"), r(a))))
+    c.on("spawn", () => events.push("spawn"))
+    c.on("exit", () => events.push("exit"))
+    const e = await within(err, 5000, "'error'")
+    expect(e.name).toBe(ref.name)
+    expect(e.code).toBe(ref.code)
+    expect(e.code).toBe("ABORT_ERR")
+    expect(e).toBeInstanceOf(Error)
+    expect(await within(c.exited.catch((x) => x), 5000, "exited")).toBe(e)
+    expect(await within(c.outcome.catch((x) => x), 5000, "outcome")).toBe(e)
+    await within(close, 5000, "'close'")
+    expect(events).toEqual(["error", "close"])
+    expect(c.pid).toBe(undefined)
+    expect(supervisedCount()).toBe(before)
+  })
+
+  it.each<[string, NodeJS.ProcessEnv]>([
+    ["a key with '=' (would reach the child as A=B=x)", { "A=B": "x" }],
+    ["an empty key", { "": "x" }],
+    ["a key with a NUL byte", { "A\0B": "x" }],
+  ])("env with %s: TypeError ERR_INVALID_ARG_VALUE", (_, bad) => {
+    const e = thrown(() => supervise(["true"], { env: { ...env, ...bad } }))
+    expect(e).toBeInstanceOf(TypeError)
+    expect(e.code).toBe("ERR_INVALID_ARG_VALUE")
+  })
+
+  // One rule, Node's (validateInteger): a wrong type is ERR_INVALID_ARG_TYPE, any number
+  // that is not an integer in range — 0.4 and 2**53 included — ERR_OUT_OF_RANGE.
+  describe.each(["timeoutMs", "graceMs", "drainIdleMs", "drainMaxMs"] as const)("%s", (name) => {
+    it.each<[string, unknown, "TypeError" | "RangeError", string]>([
+      ["NaN", NaN, "RangeError", "ERR_OUT_OF_RANGE"],
+      ["-1", -1, "RangeError", "ERR_OUT_OF_RANGE"],
+      ["Infinity", Infinity, "RangeError", "ERR_OUT_OF_RANGE"],
+      ["2**53", 2 ** 53, "RangeError", "ERR_OUT_OF_RANGE"],
+      ["0.4 (was silently 0: no limit)", 0.4, "RangeError", "ERR_OUT_OF_RANGE"],
+      ["'5'", "5", "TypeError", "ERR_INVALID_ARG_TYPE"],
+      ["null", null, "TypeError", "ERR_INVALID_ARG_TYPE"],
+    ])("%s → %s %s", (_, v, type, code) => {
+      const e = thrown(() => supervise(["sleep", "30"], { env, [name]: v }))
+      expect(e).toBeInstanceOf(type === "TypeError" ? TypeError : RangeError)
+      expect(e.code).toBe(code)
+      expect(e.message).toContain(name)
+    })
+  })
+
+  it.each<[string, unknown, string]>([
+    ["0 (was silently SIGTERM)", 0, "ERR_UNKNOWN_SIGNAL"],
+    ["-1", -1, "ERR_UNKNOWN_SIGNAL"],
+    ["65", 65, "ERR_UNKNOWN_SIGNAL"],
+    ["40 (no name in Node)", 40, "ERR_UNKNOWN_SIGNAL"],
+    ["'SIGFOO'", "SIGFOO", "ERR_UNKNOWN_SIGNAL"],
+    ["1.5", 1.5, "ERR_UNKNOWN_SIGNAL"],
+    ["{}", {}, "ERR_INVALID_ARG_TYPE"],
+  ])("killSignal %s → TypeError %s, as child_process says", (_, v, code) => {
+    const e = thrown(() => supervise(["sleep", "30"], { env, killSignal: v as number }))
+    expect(e).toBeInstanceOf(TypeError)
+    expect(e.code).toBe(code)
+    if (code === "ERR_UNKNOWN_SIGNAL") expect(thrown(() => nodeSpawn("true", [], { killSignal: v as number })).code).toBe(code)
+  })
+
+  it("shell that is neither boolean nor string: TypeError ERR_INVALID_ARG_TYPE", () => {
+    const e = thrown(() => supervise(["true"], { env, shell: 5 as never }))
+    expect(e).toBeInstanceOf(TypeError)
+    expect(e.code).toBe("ERR_INVALID_ARG_TYPE")
   })
 
   it.each<[string, "TypeError" | "RangeError", string, SuperviseOptions]>([
@@ -140,6 +213,10 @@ describe("usage errors are synchronous and typed", () => {
     expect(thrown(() => c.kill("SIGNOPE" as NodeJS.Signals))).toBeInstanceOf(TypeError)
     expect(thrown(() => c.cancel({ graceMs: -5 }))).toBeInstanceOf(RangeError)
     expect(thrown(() => c.cancel({ signal: "SIGNOPE" as NodeJS.Signals }))).toBeInstanceOf(TypeError)
+    expect(thrown(() => c.cancel({ graceMs: 0.4 })).code).toBe("ERR_OUT_OF_RANGE")
+    expect(thrown(() => c.cancel({ signal: 0 })).code).toBe("ERR_UNKNOWN_SIGNAL")
+    // kill(0) stays a probe, as ChildProcess.kill(0) is.
+    expect(c.kill(0)).toBe(true)
     expect(c.exitCode).toBe(null)
     const o = await within(c.cancel(), 10_000, "cancel")
     expect(o.reason).toBe("stop")
@@ -233,6 +310,42 @@ describe("spawn failures are 'error' events and rejections, like Node's", () => 
     expect(f.close).toEqual([-2, null])
   })
 
+  it("a cwd that exists but may not be searched: EACCES naming the cwd (syscall chdir), not the command", async () => {
+    // Root may search anything: as root, the host runs as nobody.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pws-unsearchable-"))
+    const locked = path.join(dir, "locked")
+    fs.mkdirSync(locked, { mode: 0o600 })
+    fs.chmodSync(locked, 0o600)
+    fs.chmodSync(dir, 0o755)
+    try {
+      const script = `
+        const { supervise } = require(${JSON.stringify(ROOT)})
+        const c = supervise(["true"], { cwd: ${JSON.stringify(locked)} })
+        c.on("error", (e) => console.log(JSON.stringify({ code: e.code, syscall: e.syscall, path: e.path, message: e.message })))
+        c.outcome.then((o) => console.log(JSON.stringify({ ran: o.code })), () => {})`
+      const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {}
+      const out = await within(
+        new Promise<string>((resolve, reject) => {
+          const p = nodeSpawn(process.execPath, ["-e", script], { ...asNobody, cwd: "/", env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] })
+          let s = ""
+          p.stdout!.on("data", (b) => (s += b))
+          p.on("error", reject)
+          p.on("close", () => resolve(s))
+        }),
+        15_000,
+        "host as nobody",
+      )
+      // Before the fix: {"code":"EACCES","syscall":"spawn true","path":"true",...}.
+      const e = JSON.parse(out.trim().split("\n")[0]) as { code: string; syscall: string; path: string; message: string }
+      expect(e.code).toBe("EACCES")
+      expect(e.syscall).toBe("chdir")
+      expect(e.path).toBe(locked)
+      expect(e.message).toContain(locked)
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   it("a file as cwd: ENOTDIR", async () => {
     const file = path.join(tmp, "a-file")
     fs.writeFileSync(file, "")
@@ -266,6 +379,7 @@ describe("spawn failures are 'error' events and rejections, like Node's", () => 
       supervise([${JSON.stringify(tmp)}])
       supervise(["true"], { cwd: ${JSON.stringify(path.join(tmp, "missing"))} })
       supervise(["pws-no-such-command-xyz"], { stdin: "pipe", stdout: "pipe" }).stdin.write("x")
+      supervise(["sleep", "30"], { signal: AbortSignal.abort(), stdin: "pipe" }).stdin.write("x")
       setTimeout(() => console.log("still alive"), 300)`
     const r = await runNode(process.execPath, ["--unhandled-rejections=strict", "-e", script])
     expect(r.stderr).toBe("")

@@ -100,6 +100,13 @@ describe.each(impls)("Process (%s)", (name, P) => {
     expect(() => P.spawn(["true"], { abort: ac.signal })).toThrow()
   })
 
+  it("run with an already aborted signal rejects with the AbortError even with nothrow (the baseline's spawn throws inside run)", async () => {
+    for (const opts of [{}, { nothrow: true }]) {
+      const err = await within(P.run(["sleep", "30"], { ...opts, abort: AbortSignal.abort(), env: markedEnv() }).catch((e) => e), 5000, "run")
+      expect(err.name).toBe("AbortError")
+    }
+  })
+
   it("spawn returns a ChildProcess-like child with pid, events and exited", async () => {
     const c = P.spawn(["sh", "-c", "exit 4"], { env: markedEnv() })
     expect(typeof c.pid).toBe("number")
@@ -230,6 +237,46 @@ describe.each(impls)("Process (%s)", (name, P) => {
     await conn.sendNotification("exit")
     expect(await within(c.exited, 10_000)).toBe(0)
     conn.dispose()
+  })
+})
+
+/** The error f throws synchronously. */
+function thrown(f: () => unknown): Error & { code?: string } {
+  try {
+    f()
+  } catch (e) {
+    return e as Error & { code?: string }
+  }
+  throw new Error("expected a synchronous throw")
+}
+
+describe("Process (native): bad options are refused with Node's rule, under the caller's names", () => {
+  it.each<[string, Record<string, unknown>, "TypeError" | "RangeError", string, string]>([
+    ["timeout: 0.4", { timeout: 0.4 }, "RangeError", "ERR_OUT_OF_RANGE", "timeout"],
+    ["timeout: 2**53", { timeout: 2 ** 53 }, "RangeError", "ERR_OUT_OF_RANGE", "timeout"],
+    ["timeout: NaN", { timeout: NaN }, "RangeError", "ERR_OUT_OF_RANGE", "timeout"],
+    ["timeout: -1", { timeout: -1 }, "RangeError", "ERR_OUT_OF_RANGE", "timeout"],
+    ["timeout: '5'", { timeout: "5" }, "TypeError", "ERR_INVALID_ARG_TYPE", "timeout"],
+    ["kill: 0", { kill: 0 }, "TypeError", "ERR_UNKNOWN_SIGNAL", "0"],
+    ["kill: 'SIGFOO'", { kill: "SIGFOO" }, "TypeError", "ERR_UNKNOWN_SIGNAL", "SIGFOO"],
+    ["env key with '='", { env: { "A=B": "x" } }, "TypeError", "ERR_INVALID_ARG_VALUE", "A=B"],
+    ["abort: {}", { abort: {} }, "TypeError", "ERR_INVALID_ARG_TYPE", "abort"],
+  ])("spawn with %s throws synchronously", (_, opts, type, code, named) => {
+    const e = thrown(() => native.spawn(["sleep", "30"], { ...(opts as object), env: markedEnv((opts.env as NodeJS.ProcessEnv) ?? {}) }))
+    expect(e).toBeInstanceOf(type === "TypeError" ? TypeError : RangeError)
+    expect(e.code).toBe(code)
+    expect(e.message).toContain(named)
+  })
+
+  it("terminateTree with a bad graceMs rejects before signalling anything", async () => {
+    const c = native.spawn(["sleep", "30"], { env: markedEnv() })
+    for (const graceMs of [-1, 0.4, NaN]) {
+      const e = await native.terminateTree({ pid: c.pid!, graceMs }).catch((x) => x)
+      expect(e.code).toBe("ERR_OUT_OF_RANGE")
+    }
+    await sleep(50)
+    expect(alive(c.pid!)).toBe(true)
+    await native.stop(c)
   })
 })
 

@@ -31,6 +31,13 @@ func checkDir(dir string) error {
 	if !fi.IsDir() {
 		return &Error{Code: "ENOTDIR", Syscall: "chdir", Path: dir, Errno: errENOTDIR, Msg: "cwd " + dir + " is not a directory"}
 	}
+	// A directory we may not search (e.g. mode 0600, not ours) fails the child's chdir,
+	// which was reported as "spawn <cmd> EACCES", naming the command. Resolving "dir/."
+	// needs search permission on dir, as chdir does (not filepath.Join: it cleans the ".").
+	if _, err := os.Stat(dir + string(os.PathSeparator) + "."); err != nil {
+		code, errno := errnoCode(err)
+		return &Error{Code: code, Syscall: "chdir", Path: dir, Errno: errno, Err: err, Msg: "cwd " + dir + ": " + code}
+	}
 	return nil
 }
 
