@@ -203,6 +203,9 @@ export async function lines(cmd: string[], opts: RunOptions = {}): Promise<strin
  * non-integer, absurd) throws ERR_INVALID_ARG_VALUE instead of probing a group.
  */
 export function exists(pid: number): boolean {
+  // `exists(child.pid)` of a child whose spawn failed: the baseline answered false
+  // (Node's own check of the undefined pid threw inside its try), and so do we.
+  if (pid === undefined) return false
   checkPid(pid)
   try {
     process.kill(pid, 0)

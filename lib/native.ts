@@ -82,6 +82,9 @@ export async function lines(cmd: string[], opts: RunOptions = {}): Promise<strin
  * kill(0, 0) probe groups, not a process.
  */
 export function exists(pid: number): boolean {
+  // `exists(child.pid)` of a child whose spawn failed: the baseline answered false
+  // (Node's own check of the undefined pid threw inside its try), and so do we.
+  if (pid === undefined) return false
   checkPid(pid)
   let permitted = true
   try {

@@ -284,19 +284,24 @@ func (c *Child) ladder(sig int, grace time.Duration) {
 		c.phases.KillMs = ms(t2.Sub(t1))
 	}
 	c.mu.Unlock()
-	// What the platform could not make sure of (Linux without a cgroup: a member
-	// that may have slipped through the freeze).
-	if n, ok := any(c.p).(interface{ takeNotes() []string }); ok {
-		for _, s := range n.takeNotes() {
-			c.noteError("%s", s)
-		}
-	}
+	c.takeProcNotes()
 	if !empty {
 		left := append(c.p.members(), c.unreaped()...)
 		c.noteError("tree not empty %v after SIGKILL and the %v confirm bound", left, confirmBound)
 		c.mu.Lock()
 		c.leftovers = append(c.leftovers, left...)
 		c.mu.Unlock()
+	}
+}
+
+// takeProcNotes moves what the platform could not make sure of into the outcome's
+// errors (Linux: a member that may have slipped through the freeze, a reap the
+// helper did not confirm in time).
+func (c *Child) takeProcNotes() {
+	if n, ok := any(c.p).(interface{ takeNotes() []string }); ok {
+		for _, s := range n.takeNotes() {
+			c.noteError("%s", s)
+		}
 	}
 }
 
@@ -378,6 +383,7 @@ func (c *Child) supervise() {
 	// The group is signalled only while its leader is unreaped, so the group id
 	// cannot have been re-used by then.
 	c.p.reap()
+	c.takeProcNotes()
 
 	drainAt := time.Now()
 	for _, s := range c.outs {

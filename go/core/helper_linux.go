@@ -262,6 +262,10 @@ func (h *helper) handle(b []byte, fds []int) {
 			// kill); then sweepTrees removes it once empty.
 			h.sweepTrees()
 		}
+		// The tree's killed members that are zombies now are reaped before the
+		// answer: the host settles the outcome only after it.
+		h.reapOrphans()
+		h.send(helperMsg{Op: "reaped", ID: m.ID}, -1)
 	case "release":
 		closeAll(fds)
 		h.mu.Lock()

@@ -248,9 +248,9 @@ func useHelper(t *testing.T, path string) {
 	})
 }
 
-// childrenOf lists this process's children whose command line holds substr, zombies
+// childrenNamed lists this process's children whose command line holds substr, zombies
 // included (the harness's own check sees live processes only).
-func childrenOf(substr string) (live, zombies []int) {
+func childrenNamed(substr string) (live, zombies []int) {
 	self := os.Getpid()
 	scanProc(func(st procStat) {
 		if st.ppid != self {
@@ -275,7 +275,7 @@ func childrenOf(substr string) (live, zombies []int) {
 func waitNoChildrenNamed(substr string, d time.Duration) (live, zombies []int) {
 	deadline := time.Now().Add(d)
 	for {
-		live, zombies = childrenOf(substr)
+		live, zombies = childrenNamed(substr)
 		if len(live)+len(zombies) == 0 || time.Now().After(deadline) {
 			return live, zombies
 		}

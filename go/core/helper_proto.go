@@ -19,6 +19,8 @@ import (
 //	helper → host  hello   {pid, cgroup | reason}       once, first
 //	helper → host  spawned {id, pid, cgroup} + a pidfd  or {id, errno} when the exec failed
 //	helper → host  exit    {id, code, signal}           the leader exited (still unreaped)
+//	helper → host  reaped  {id}                         answer to reap: the leader and every
+//	                                                     zombie the helper held then are reaped
 //
 // When the host's end closes (the host exited or died, however), the helper kills
 // every process it holds that was not released, and exits.
@@ -114,7 +116,7 @@ func (m *helperMsg) check() error {
 		if m.ID == 0 || (m.Errno == 0 && m.Pid <= 0) {
 			return bad("without an id, a pid or an errno")
 		}
-	case "exit":
+	case "exit", "reaped":
 		if m.ID == 0 {
 			return bad("without an id")
 		}

@@ -53,6 +53,7 @@ type helperConn struct {
 	mu      sync.Mutex
 	waiting map[int64]chan helperReply // spawn replies and exits, by id
 	exits   map[int64]chan helperMsg
+	reaped  map[int64]chan struct{} // closed at the helper's "reaped" (or its death)
 	dead    bool
 	said    bool   // the hello came
 	why     string // why the helper is of no use, once it is not
@@ -90,9 +91,11 @@ var helperState struct {
 func Containment() ContainmentInfo {
 	conn, reason := getHelperFor(false)
 	if conn != nil {
-		g := []string{"session", "pgroup", "pidfd", "ancestry", "marker", "subreaper", "host-death", "clean-exec"}
+		g := []string{"session", "pgroup", "pidfd", "ancestry", "subreaper", "host-death", "clean-exec"}
 		if conn.cgroup != "" {
-			g = append(g, "cgroup")
+			g = append(g, "cgroup") // the tree is its cgroup: no marker is added to the environment
+		} else {
+			g = append(g, "marker")
 		}
 		return ContainmentInfo{Mode: "helper", HelperPid: conn.pid, HelperPath: conn.path, Cgroup: conn.cgroup,
 			CgroupReason: conn.cgroupReason, Guarantees: g}
@@ -317,7 +320,8 @@ func startHelper(path string) (*helperConn, error) {
 		p.pidf = os.NewFile(uintptr(pidfd), "pidfd")
 	}
 	c := &helperConn{fd: ours, pid: pid, path: path, proc: p, started: time.Now(), hello: make(chan struct{}), ended: make(chan struct{}),
-		waiting: map[int64]chan helperReply{}, exits: map[int64]chan helperMsg{}}
+		waiting: map[int64]chan helperReply{}, exits: map[int64]chan helperMsg{},
+		reaped: map[int64]chan struct{}{}}
 	go c.read()
 	// The helper's end, whatever it was (a crash, /bin/true, a kill): reaped at once,
 	// its socket shut so that the reader ends even if something it started holds
@@ -480,6 +484,11 @@ func (c *helperConn) read() {
 				default: // a second exit for one id: a confused helper
 				}
 			}
+		case "reaped":
+			if ch := c.reaped[m.ID]; ch != nil {
+				delete(c.reaped, m.ID)
+				close(ch)
+			}
 		}
 		c.mu.Unlock()
 		if fd >= 0 {
@@ -502,6 +511,10 @@ func (c *helperConn) read() {
 	for id, ch := range c.exits {
 		close(ch)
 		delete(c.exits, id)
+	}
+	for id, ch := range c.reaped {
+		close(ch)
+		delete(c.reaped, id)
 	}
 	unix.Close(c.fd)
 	c.mu.Unlock()
@@ -665,7 +678,22 @@ func (c *helperConn) forget(id int64) {
 	c.mu.Lock()
 	delete(c.waiting, id)
 	delete(c.exits, id)
+	delete(c.reaped, id)
 	c.mu.Unlock()
+}
+
+// awaitReaped returns a channel closed when the helper says it reaped tree id (or
+// when it died: nothing of the tree is left unreaped under it then).
+func (c *helperConn) awaitReaped(id int64) <-chan struct{} {
+	ch := make(chan struct{})
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.dead {
+		close(ch)
+		return ch
+	}
+	c.reaped[id] = ch
+	return ch
 }
 
 func funcAddr() uintptr { return reflect.ValueOf(ownObject).Pointer() }

@@ -280,6 +280,10 @@ func (p *proc) waitGone() {
 	})
 }
 
+// reapBound caps the wait for the helper's "reaped" (it reaps at once; a helper that
+// does not answer in time is reported in the outcome's errors).
+const reapBound = 2 * time.Second
+
 func (p *proc) reap() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -287,8 +291,11 @@ func (p *proc) reap() {
 		return
 	}
 	if p.helper != nil {
-		p.helper.send(helperMsg{Op: "reap", ID: p.hid}, nil)
-		p.helper.forget(p.hid)
+		// The helper reaps the leader and every zombie it holds then (the tree's
+		// killed members among them) and says so: "gone" means reaped, so that the
+		// outcome never settles while a pid of the tree still shows in /proc.
+		done := p.helper.awaitReaped(p.hid)
+		err := p.helper.send(helperMsg{Op: "reap", ID: p.hid}, nil)
 		p.reaped = true
 		if p.pidf != nil {
 			p.pidf.Close()
@@ -296,6 +303,16 @@ func (p *proc) reap() {
 		live.Lock()
 		delete(live.trees, p)
 		live.Unlock()
+		p.mu.Unlock()
+		if err == nil {
+			select {
+			case <-done:
+			case <-time.After(reapBound):
+				p.note(fmt.Sprintf("the helper did not confirm reaping the tree within %v", reapBound))
+			}
+		}
+		p.helper.forget(p.hid)
+		p.mu.Lock() // for the deferred unlock
 		return
 	}
 	var ws unix.WaitStatus
@@ -541,6 +558,7 @@ func (p *proc) unreaped() []int {
 	if p.helper == nil {
 		return nil
 	}
+	defer blocking()() // reads /proc: within the thread bound (threads.go)
 	helperPid := p.helper.pid
 	p.mu.Lock()
 	if !p.cancelled {

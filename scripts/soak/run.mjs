@@ -133,7 +133,8 @@ function checkGone(kind, seq, pids) {
       fail(kind, seq, `member ${pid} alive after the outcome`)
     } else if (s.ppid === process.pid || (helper && s.ppid === helper)) {
       totals.zombieWindow++
-      fail(kind, seq, `member ${pid} still a zombie of ${s.ppid === process.pid ? "the host" : "the helper"} after the outcome`)
+      const role = pid === pids[0] ? "leader" : "member"
+      fail(kind, seq, `${role} ${pid} still a zombie of ${s.ppid === process.pid ? "the host" : "the helper"} after the outcome`)
     } else totals.initZombies++
   }
 }
