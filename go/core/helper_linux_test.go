@@ -559,3 +559,46 @@ func TestHelperDebugKeepsTheHostsStderr(t *testing.T) {
 		t.Errorf("the helper's stderr is %s, want the host's %s", theirs, ours)
 	}
 }
+
+// A helper that dies after it took a spawn request and before it answered may have
+// started the child: the spawn fails with a typed ECONNRESET instead of running the
+// command a second time without the helper. The next spawn works (no helper, or a
+// new one).
+func TestHelperDyingMidSpawnFailsTheSpawnInsteadOfRunningItTwice(t *testing.T) {
+	h := newHarness(t)
+	info := withHelper(t)
+	dir := t.TempDir()
+	count := filepath.Join(dir, "runs")
+	// The helper cannot read the request while stopped; it dies with it unanswered.
+	if err := syscall.Kill(info.HelperPid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	go func() {
+		_, err := h.tryStart(&Options{Argv: []string{"/bin/sh", "-c", "echo run >> " + count}})
+		errc <- err
+	}()
+	time.Sleep(200 * time.Millisecond) // the request is in the helper's socket
+	syscall.Kill(info.HelperPid, syscall.SIGKILL)
+	var err error
+	select {
+	case err = <-errc:
+	case <-time.After(bound):
+		t.Fatalf("the spawn did not return within %v of the helper's death", bound)
+	}
+	e, ok := err.(*Error)
+	if !ok || e.Code != "ECONNRESET" || !strings.Contains(e.Msg, "not retried") {
+		t.Fatalf("err %v, want a typed ECONNRESET that says it was not retried", err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if b, _ := os.ReadFile(count); len(b) > 0 {
+		t.Errorf("the command ran %d time(s) although its spawn failed", strings.Count(string(b), "run"))
+	}
+	c := h.start(&Options{Argv: []string{"/bin/sh", "-c", "echo run >> " + count}})
+	if o := h.waitExit(c); o.Code == nil || *o.Code != 0 {
+		t.Fatalf("the next spawn: %s", h.kidCopy(c).raw)
+	}
+	if b, _ := os.ReadFile(count); string(b) != "run\n" {
+		t.Errorf("runs file %q after the next spawn, want one run", b)
+	}
+}

@@ -550,7 +550,7 @@ func (c *helperConn) sendRaw(b []byte, fds []int) (err error) {
 	}
 }
 
-// errHelperUnusable means the request never reached a child: spawn directly.
+// errHelperUnusable means the request never reached the helper: spawn directly.
 var errHelperUnusable = errors.New("helper unusable")
 
 // spawn asks the helper to start path. On success the child is the helper's, with
@@ -589,7 +589,12 @@ func (c *helperConn) spawn(path string, argv, env []string, dir string, files []
 			Msg: fmt.Sprintf("spawn %s ETIMEDOUT: the helper did not answer within %v", path, helperReplyBound)}
 	}
 	if !ok {
-		return 0, -1, 0, "", nil, errHelperUnusable
+		// The helper had the request and died before it answered: it may have
+		// started the child. Spawning again would run the command twice, so the
+		// spawn fails instead (the next one goes on without the helper, or with a
+		// new one).
+		return 0, -1, 0, "", nil, &Error{Code: "ECONNRESET", Syscall: "spawn " + path, Path: path, Errno: syscall.ECONNRESET,
+			Msg: fmt.Sprintf("spawn %s ECONNRESET: the helper died while starting the child (not retried: it may have started it)", path)}
 	}
 	if r.msg.Errno != 0 {
 		c.forget(id)
