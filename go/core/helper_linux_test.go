@@ -602,3 +602,48 @@ func TestHelperDyingMidSpawnFailsTheSpawnInsteadOfRunningItTwice(t *testing.T) {
 		t.Errorf("runs file %q after the next spawn, want one run", b)
 	}
 }
+
+// A stopped helper does not hold the spawn (the host's thread) until the reply
+// bound: the spawn goes on without it at once, and once the helper runs again the
+// next spawn is its own.
+func TestStoppedHelperDoesNotHoldASpawn(t *testing.T) {
+	h := newHarness(t)
+	info := withHelper(t)
+	if err := syscall.Kill(info.HelperPid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	stopped := true
+	defer func() {
+		if stopped {
+			syscall.Kill(info.HelperPid, syscall.SIGCONT)
+		}
+	}()
+	for i := 0; i < 50; i++ { // the stop takes effect asynchronously
+		if st, ok := readStat(info.HelperPid); ok && st.state == 'T' {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t0 := time.Now()
+	c := h.start(&Options{Argv: []string{"/bin/true"}})
+	took := time.Since(t0)
+	o := h.waitExit(c)
+	if took > 2*time.Second {
+		t.Errorf("the spawn took %v with the helper stopped: it waited on the helper", took)
+	}
+	if strings.HasPrefix(o.Containment, "helper") {
+		t.Errorf("containment %q: a stopped helper cannot have started it", o.Containment)
+	}
+	syscall.Kill(info.HelperPid, syscall.SIGCONT)
+	stopped = false
+	for i := 0; i < 50; i++ {
+		if st, ok := readStat(info.HelperPid); ok && st.state != 'T' {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	c = h.start(&Options{Argv: []string{"/bin/true"}})
+	if o := h.waitExit(c); !strings.HasPrefix(o.Containment, "helper") {
+		t.Errorf("containment %q after SIGCONT: want the helper again", o.Containment)
+	}
+}

@@ -377,6 +377,13 @@ func (c *helperConn) fail(why string) {
 	c.mu.Unlock()
 }
 
+// stalled reports whether the helper cannot answer now: stopped, traced, or in an
+// uninterruptible sleep (one read of its /proc stat).
+func (c *helperConn) stalled() bool {
+	st, ok := readStat(c.pid)
+	return ok && (st.state == 'T' || st.state == 't' || st.state == 'D')
+}
+
 // kill ends a helper that is of no use (its trees die with it).
 func (c *helperConn) kill() {
 	c.proc.signalLeader(int(unix.SIGKILL))
@@ -559,6 +566,12 @@ var errHelperUnusable = errors.New("helper unusable")
 func (c *helperConn) spawn(path string, argv, env []string, dir string, files []*os.File) (pid, pidfd int, id int64, cgroup string, exit chan helperMsg, err error) {
 	reply := make(chan helperReply, 1)
 	exit = make(chan helperMsg, 1)
+	if c.stalled() {
+		// A stopped (SIGSTOP, a debugger) or uninterruptibly blocked helper would
+		// hold the host's thread until helperReplyBound: this spawn goes on
+		// without it (its outcome's containment says so); the helper is kept.
+		return 0, -1, 0, "", nil, errHelperUnusable
+	}
 	c.mu.Lock()
 	if c.dead {
 		c.mu.Unlock()
