@@ -557,6 +557,10 @@ func (c *helperConn) sendRaw(b []byte, fds []int) (err error) {
 	}
 }
 
+// testHookBeforeSpawnSend, set by tests only, runs just before a spawn request is
+// sent, with the helper's pid (to stop the helper with the request on its way).
+var testHookBeforeSpawnSend func(helperPid int)
+
 // errHelperUnusable means the request never reached the helper: spawn directly.
 var errHelperUnusable = errors.New("helper unusable")
 
@@ -585,6 +589,9 @@ func (c *helperConn) spawn(path string, argv, env []string, dir string, files []
 	fds := make([]int, len(files))
 	for i, f := range files {
 		fds[i] = int(f.Fd())
+	}
+	if testHookBeforeSpawnSend != nil {
+		testHookBeforeSpawnSend(c.pid)
 	}
 	if err := c.sendSpawn(helperMsg{Op: "spawn", ID: id, Path: path, Argv: argv, Env: env, Dir: dir}, fds); err != nil {
 		c.forget(id)
