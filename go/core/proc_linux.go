@@ -572,6 +572,10 @@ func (p *proc) unreaped() []int {
 	p.mu.Unlock()
 	var out []int
 	listed := map[int]bool{}
+	signalledPids := make(map[int]bool, len(keys))
+	for _, key := range keys {
+		signalledPids[key.pid] = true
+	}
 	for _, key := range keys {
 		st, ok := readStat(key.pid)
 		if !ok || st.start != key.start {
@@ -580,7 +584,13 @@ func (p *proc) unreaped() []int {
 			p.mu.Unlock()
 			continue
 		}
-		if key.pid != p.pid && (st.state == 'Z' || st.state == 'X') && st.ppid == helperPid {
+		zombie := st.state == 'Z' || st.state == 'X'
+		// A zombie under the helper, or under another member (it goes to the helper
+		// once that one is reaped), waits for its reaping; a killed member that is
+		// not a zombie yet is still exiting (it left its cgroup's procs list before
+		// it became one, so the cgroup says empty): none of them is gone. Only a
+		// zombie of a process outside the tree (pid 1) is not ours to wait for.
+		if key.pid != p.pid && (!zombie || st.ppid == helperPid || signalledPids[st.ppid]) {
 			out = append(out, key.pid)
 			listed[key.pid] = true
 		}
