@@ -377,11 +377,13 @@ func (c *helperConn) fail(why string) {
 	c.mu.Unlock()
 }
 
-// stalled reports whether the helper cannot answer now: stopped, traced, or in an
-// uninterruptible sleep (one read of its /proc stat).
+// stalled reports whether the helper cannot answer now: stopped or traced (one
+// read of its /proc stat). An uninterruptible sleep ('D') is not: the helper is in
+// one for a moment at every cgroup operation, and the soak saw spawns fall back
+// for it.
 func (c *helperConn) stalled() bool {
 	st, ok := readStat(c.pid)
-	return ok && (st.state == 'T' || st.state == 't' || st.state == 'D')
+	return ok && (st.state == 'T' || st.state == 't')
 }
 
 // kill ends a helper that is of no use (its trees die with it).
@@ -571,9 +573,9 @@ func (c *helperConn) spawn(path string, argv, env []string, dir string, files []
 	reply := make(chan helperReply, 1)
 	exit = make(chan helperMsg, 1)
 	if c.stalled() {
-		// A stopped (SIGSTOP, a debugger) or uninterruptibly blocked helper would
-		// hold the host's thread until helperReplyBound: this spawn goes on
-		// without it (its outcome's containment says so); the helper is kept.
+		// A stopped helper (SIGSTOP, a debugger) would hold the host's thread
+		// until helperReplyBound: this spawn goes on without it (its outcome's
+		// containment says so); the helper is kept.
 		return 0, -1, 0, "", nil, errHelperUnusable
 	}
 	c.mu.Lock()

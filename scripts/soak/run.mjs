@@ -108,7 +108,7 @@ function claimed(stderrText) {
 }
 const pidsIn = (text) => [...text.matchAll(/pid=(\d+)/g)].map((m) => Number(m[1]))
 
-const totals = { settled: 0, unsettled: 0, failed: 0, lostBytes: 0, left: 0, zombieWindow: 0, initZombies: 0, bytes: 0 }
+const totals = { degraded: 0, settled: 0, unsettled: 0, failed: 0, lostBytes: 0, left: 0, zombieWindow: 0, initZombies: 0, bytes: 0 }
 const byKind = {}
 const failures = []
 
@@ -121,7 +121,8 @@ function fail(kind, seq, why) {
 /**
  * After a tree settled, every member it printed must be gone. "Gone" means reaped: a
  * zombie whose parent is the host or the helper (the subreaper) is a failure, counted
- * apart; one re-parented to init (no helper) is init's to reap and only counted.
+ * apart; with the helper, so is one of any other process (the tree was not under it);
+ * without, one re-parented to init is init's to reap and only counted.
  */
 function checkGone(kind, seq, pids) {
   const helper = containment().helperPid
@@ -135,8 +136,24 @@ function checkGone(kind, seq, pids) {
       totals.zombieWindow++
       const role = pid === pids[0] ? "leader" : "member"
       fail(kind, seq, `${role} ${pid} still a zombie of ${s.ppid === process.pid ? "the host" : "the helper"} after the outcome`)
+    } else if (helperMode) {
+      // With the helper every orphan of a tree is its: a zombie of another process
+      // means the tree was started without it.
+      totals.degraded++
+      fail(kind, seq, `member ${pid} a zombie of ${s.ppid}, not of the helper: the tree was started without it`)
     } else totals.initZombies++
   }
+}
+
+// Every tree of a run started while the helper serves must be the helper's: a spawn
+// that silently went without it (weaker containment) is a failure of the run.
+const helperMode = containment().mode === "helper"
+function contained(kind, seq, o) {
+  if (helperMode && !o.containment.startsWith("helper")) {
+    totals.degraded++
+    fail(kind, seq, `containment ${o.containment}: spawned without the helper`)
+  }
+  return o
 }
 
 const kinds = {
@@ -147,7 +164,7 @@ const kinds = {
     const c = supervise([CHILD, "write", String(pick(1e9)), String(n), String(code)], { stdout: "pipe", stderr: "pipe", env })
     const out = collect(c.stdout)
     const err = collect(c.stderr)
-    const o = await within(c.outcome, BOUND_MS, "natural")
+    const o = contained("natural", seq, await within(c.outcome, BOUND_MS, "natural"))
     const want = claimed(err.buf.toString())
     totals.bytes += out.n
     if (!want || want.n !== n || out.n !== n || sha(out.buf) !== want.sha) {
@@ -176,7 +193,7 @@ const kinds = {
     const ready = new Promise((r) => c.stdout.on("data", () => out.buf.toString().includes("ready") && r()))
     await Promise.race([ready, sleep(pick(150))])
     ac.abort()
-    const o = await within(c.outcome, BOUND_MS, "abort")
+    const o = contained("abort", seq, await within(c.outcome, BOUND_MS, "abort"))
     if (o.reason !== "abort" && o.reason !== "exit") fail("abort", seq, `reason ${o.reason}`)
     if (o.errors.length) fail("abort", seq, `errors ${o.errors.join("; ")}`)
     checkGone("abort", seq, pidsIn(out.buf.toString()))
@@ -185,7 +202,7 @@ const kinds = {
   async timeout(seq) {
     const c = supervise([CHILD, "tree", rand() < 0.5 ? "stubborn" : "plain"], { stdout: "pipe", timeoutMs: 20 + pick(200), graceMs: 50 + pick(150), env })
     const out = collect(c.stdout)
-    const o = await within(c.outcome, BOUND_MS, "timeout")
+    const o = contained("timeout", seq, await within(c.outcome, BOUND_MS, "timeout"))
     if (o.reason !== "timeout") fail("timeout", seq, `reason ${o.reason}`)
     if (o.errors.length) fail("timeout", seq, `errors ${o.errors.join("; ")}`)
     checkGone("timeout", seq, pidsIn(out.buf.toString()))
@@ -197,7 +214,7 @@ const kinds = {
     const c = supervise([CHILD, "echo"], { stdin: "pipe", stdout: "pipe", env })
     const out = collect(c.stdout)
     c.stdin.end(data)
-    const o = await within(c.outcome, BOUND_MS, "stdin")
+    const o = contained("stdin", seq, await within(c.outcome, BOUND_MS, "stdin"))
     totals.bytes += out.n
     if (!out.buf.equals(data)) {
       totals.lostBytes += Math.max(0, data.length - out.n)
@@ -212,7 +229,7 @@ const kinds = {
     const viaTimeout = rand() < 0.5
     const c = supervise([CHILD, "write", String(pick(1e9)), String(n), "0"], { stdout: "pipe", graceMs: 100, timeoutMs: viaTimeout ? 50 + pick(250) : undefined, env })
     if (!viaTimeout) setTimeout(() => c.cancel(), 50 + pick(250))
-    const o = await within(c.outcome, BOUND_MS, "unread")
+    const o = contained("unread", seq, await within(c.outcome, BOUND_MS, "unread"))
     const out = collect(c.stdout)
     await within(new Promise((r) => (c.stdout.readableEnded ? r() : c.stdout.once("end", r))), BOUND_MS, "unread end")
     if (out.n !== o.stdoutBytes) {
@@ -229,7 +246,7 @@ const kinds = {
     await sleep(pick(200))
     const out = collect(c.stdout)
     c.stdout.resume()
-    const o = await within(c.outcome, BOUND_MS, "paused")
+    const o = contained("paused", seq, await within(c.outcome, BOUND_MS, "paused"))
     await within(new Promise((r) => (c.stdout.readableEnded ? r() : c.stdout.once("end", r))), BOUND_MS, "paused end")
     const want = claimed(err.buf.toString())
     totals.bytes += out.n
@@ -243,7 +260,7 @@ const kinds = {
     const n = 256 * 1024 + pick(4 * 1024 * 1024)
     const c = supervise([CHILD, "write", String(pick(1e9)), String(n), "0"], { stdout: "pipe", env })
     c.stdout.once("data", () => c.stdout.destroy())
-    const o = await within(c.outcome, BOUND_MS, "destroyed")
+    const o = contained("destroyed", seq, await within(c.outcome, BOUND_MS, "destroyed"))
     if (o.code !== 0) fail("destroyed", seq, `code ${o.code} (the child was blocked or killed)`)
   },
   // Process.spawn with the baseline's abort option.
@@ -333,6 +350,7 @@ console.log("| measure | value |\n|---|---|")
 row("settled", `${totals.settled} of ${N}`)
 row("unsettled (hang detector fired)", totals.unsettled)
 row("failed lifecycles", totals.failed)
+row("spawned without the helper while it served", totals.degraded)
 row("bytes checked / lost", `${mb(totals.bytes)} MB / ${totals.lostBytes}`)
 row("members alive after their outcome", totals.left)
 row("members still zombies of the host or helper at their outcome", totals.zombieWindow)
