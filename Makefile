@@ -12,8 +12,9 @@ OUT       := build/Release
 LIB       := $(OUT)/libpawwork_supervisor.$(LIBEXT)
 ADDON     := $(OUT)/pawwork_supervisor.node
 HELPER    := $(OUT)/pawwork-supervisor-helper
-GO_SRC    := $(shell find go -name '*.go' -not -name '*_test.go') go.mod go.sum
-CC_SRC    := $(wildcard binding/*.cc binding/*.h) binding.gyp
+# go/capi/pws.h is the C ABI's header: the library and the addon are both built from it.
+GO_SRC    := $(shell find go -name '*.go' -not -name '*_test.go') go/capi/pws.h go.mod go.sum
+CC_SRC    := $(wildcard binding/*.cc binding/*.h) go/capi/pws.h binding.gyp
 TS_SRC    := $(wildcard lib/*.ts) tsconfig.json
 
 .PHONY: all lib addon helper ts deps test vet-go test-go cross-go test-js test-js-node24 bench bench-drain bench-tree demo report report-short clean soak soak-short fuzz fuzz-short

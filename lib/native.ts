@@ -3,7 +3,7 @@
 // the whole tree, and bounds are never unbounded.
 import type { ChildProcess } from "node:child_process"
 import { loadAddon } from "./addon"
-import { REASON_STOP } from "./addon"
+import { DEFAULT_GRACE_MS, REASON_STOP } from "./addon"
 import { SupervisedChild, supervisedByPid, type SuperviseOptions } from "./supervise"
 import { checkMs, checkPid, checkTreePid, invalidArg, procState, signalNumber, signallable } from "./validate"
 import {
@@ -22,8 +22,8 @@ import {
 
 export { RunFailedError, TERMINATION_GRACE_MS }
 
-/** The baseline's default grace after an abort (its `timeout` option). */
-const ABORT_GRACE_MS = 5000
+/** The baseline's default grace after an abort (its `timeout` option): the core's default, chosen to be it. */
+const ABORT_GRACE_MS = DEFAULT_GRACE_MS
 
 /**
  * Process options → supervise options, validated under the names the caller used

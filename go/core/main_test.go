@@ -231,11 +231,11 @@ func hostSigstatus(cat string) int {
 		return 2
 	}
 	var out []byte
-	buf := make([]byte, 64<<10+EventHeaderSize)
+	buf := make([]byte, MinBatch)
 	for end := time.Now().Add(20 * time.Second); time.Now().Before(end); {
 		n := hub.Next(buf, 100*time.Millisecond)
 		for off := 0; off < n; {
-			typ, plen := leU32(buf[off:]), int(leU32(buf[off+4:]))
+			typ, plen := leU32(buf[off+RecordTypeAt:]), int(leU32(buf[off+RecordLenAt:]))
 			payload := buf[off+EventHeaderSize : off+EventHeaderSize+plen]
 			off += EventHeaderSize + plen
 			switch typ {

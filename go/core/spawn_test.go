@@ -249,7 +249,7 @@ func TestStartTypedErrorsLeaveNothingBehind(t *testing.T) {
 	if kids := waitNoChildren(0); len(kids) > 0 {
 		t.Errorf("live children after failed starts: %v", kids)
 	}
-	if n := h.hub.Next(make([]byte, 64<<10+EventHeaderSize), 1); n != 0 {
+	if n := h.hub.Next(make([]byte, MinBatch), 1); n != 0 {
 		t.Errorf("a failed start queued events (Next = %d)", n)
 	}
 }
