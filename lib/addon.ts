@@ -140,7 +140,6 @@ export function addonCandidates(): string[] {
   const name = "pawwork_supervisor.node"
   const out: string[] = []
   if (process.env.PAWWORK_SUPERVISOR_ADDON) out.push(path.resolve(process.env.PAWWORK_SUPERVISOR_ADDON))
-  out.push(path.join(root, "prebuilds", `${process.platform}-${process.arch}`, name))
   out.push(path.join(root, "build", "Release", name))
   return out
 }

@@ -100,10 +100,13 @@ export function exists(pid: number): boolean {
   return !(state === "gone" && permitted)
 }
 
-/** Rejects (never throws) a bad pid: the async functions report errors by rejection. */
+/**
+ * pid's descendants from the core's tree walk (the process table on every platform,
+ * Windows included). Rejects (never throws) a bad pid: the async functions report errors
+ * by rejection.
+ */
 export async function descendants(pid: number): Promise<number[]> {
   checkPid(pid)
-  if (process.platform === "win32") return []
   return loadAddon().descendants(pid)
 }
 
