@@ -123,3 +123,13 @@ export function leakCheck(allow: () => number[] = () => []): void {
 export function pidsFrom(text: string): number[] {
   return [...text.matchAll(/^pid (?:\w+ )?(\d+)$/gm)].map((m) => Number(m[1]))
 }
+
+/** The error f throws synchronously (fails the test if it does not throw). */
+export function thrown(f: () => unknown): Error & { code?: string } {
+  try {
+    f()
+  } catch (e) {
+    return e as Error & { code?: string }
+  }
+  throw new Error("expected a synchronous throw")
+}

@@ -7,7 +7,7 @@ import { legacy } from "../lib/legacy"
 import { native } from "../lib/native"
 import { Process, containment, implementation, setImplementation } from "../lib/index"
 import { RunFailedError, type ProcessApi } from "../lib/types"
-import { alive, fixture, leakCheck, markedEnv, pidsFrom, sleep, waitFor, within } from "./helpers"
+import { alive, fixture, leakCheck, markedEnv, pidsFrom, sleep, thrown, waitFor, within } from "./helpers"
 
 leakCheck()
 
@@ -241,15 +241,6 @@ describe.each(impls)("Process (%s)", (name, P) => {
   })
 })
 
-/** The error f throws synchronously. */
-function thrown(f: () => unknown): Error & { code?: string } {
-  try {
-    f()
-  } catch (e) {
-    return e as Error & { code?: string }
-  }
-  throw new Error("expected a synchronous throw")
-}
 
 describe("Process (native): bad options are refused with Node's rule, under the caller's names", () => {
   it.each<[string, Record<string, unknown>, "TypeError" | "RangeError", string, string]>([
