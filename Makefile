@@ -12,8 +12,9 @@ OUT       := build/Release
 LIB       := $(OUT)/libpawwork_supervisor.$(LIBEXT)
 ADDON     := $(OUT)/pawwork_supervisor.node
 HELPER    := $(OUT)/pawwork-supervisor-helper
-GO_SRC    := $(shell find go -name '*.go' -not -name '*_test.go') go.mod go.sum
-CC_SRC    := $(wildcard binding/*.cc binding/*.h) binding.gyp
+# go/capi/pws.h is the C ABI's header: the library and the addon are both built from it.
+GO_SRC    := $(shell find go -name '*.go' -not -name '*_test.go') go/capi/pws.h go.mod go.sum
+CC_SRC    := $(wildcard binding/*.cc binding/*.h) go/capi/pws.h binding.gyp
 TS_SRC    := $(wildcard lib/*.ts) tsconfig.json
 
 .PHONY: all lib addon helper ts deps test vet-go test-go cross-go test-js test-js-node24 bench bench-drain bench-tree demo report report-short clean soak soak-short fuzz fuzz-short
@@ -26,12 +27,13 @@ node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --ignore-scripts
 	@touch $@
 
-# The addon first: node-gyp owns build/ and recreates it on configure.
+# The addon first: node-gyp owns build/ and recreates it on configure, so the library
+# and the helper wait for it (order-only: a rebuilt addon does not make them stale).
 $(ADDON): $(CC_SRC) | deps
 	$(NODE_GYP) configure --nodedir=$(NODEDIR) --loglevel=warn
 	$(NODE_GYP) build --nodedir=$(NODEDIR) --loglevel=warn -j 2
 
-$(LIB): $(GO_SRC) $(ADDON)
+$(LIB): $(GO_SRC) | $(ADDON)
 	CGO_ENABLED=1 $(GO) build $(GOFLAGS) -buildmode=c-shared -o $@ ./go/capi
 	@rm -f $(OUT)/libpawwork_supervisor.h
 
@@ -40,7 +42,7 @@ dist/index.js: $(TS_SRC) | deps
 	cp lib/esm-entry.mjs dist/index.mjs
 
 # The per-host helper (Linux: child subreaper, host-death cleanup), beside the library.
-$(HELPER): $(GO_SRC) $(ADDON)
+$(HELPER): $(GO_SRC) | $(ADDON)
 	CGO_ENABLED=0 $(GO) build $(GOFLAGS) -o $@ ./go/helper
 
 addon: $(ADDON)
@@ -101,7 +103,7 @@ lint-workflows:
 
 test: vet-go cross-go cross-windows lint-workflows test-go fuzz-short test-windows test-js test-js-node24 badinput soak-short report-short
 
-# Every bad input (issue 10), each in a fresh host with a bound, through supervise() and
+# Every bad input, each in a fresh host with a bound, through supervise() and
 # Process (native and legacy): the host survives, the error is typed, nothing is left.
 # Bad pids run inside a private pid namespace. Prints a table; fails on any case.
 .PHONY: badinput
@@ -114,11 +116,12 @@ demo: all
 bench: all
 	$(NODE) scripts/bench.js
 
-# Issue 3's numbers: spawn through the helper, cancel → empty tree, host death.
+# Tree containment, with and without the helper: spawn latency, cancel → confirmed-empty
+# tree, SIGKILL of a host holding a dozen trees → none of them alive.
 bench-tree: all
 	$(NODE) scripts/bench-tree.js
 
-# Issue 4's numbers: timeout overshoot, bytes lost to random cancels, memory with a 2 GiB writer.
+# Output under bounds: timeout overshoot, bytes lost to random cancels, memory with a 2 GiB writer.
 bench-drain: all
 	$(NODE) scripts/bench-drain.js
 

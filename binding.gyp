@@ -10,7 +10,8 @@
         "binding/sigchld.cc"
       ],
       "include_dirs": [
-        "<!(node -p \"require('node-addon-api').include_dir\")"
+        "<!(node -p \"require('node-addon-api').include_dir\")",
+        "go/capi"
       ],
       "defines": [
         "NAPI_VERSION=8",

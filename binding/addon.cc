@@ -1,5 +1,6 @@
-// Module init. The Go library is loaded on first use (abiVersion, libraryPath,
-// descendants or new Child), so requiring the addon costs nothing until then.
+// Module init. The Go library is loaded on first use (abiVersion, descendants,
+// containment, configure or new Child), so requiring the addon costs nothing until
+// then; `constants` are the numbers of pws.h as this addon was compiled with them.
 #include <napi.h>
 
 #include <string>
@@ -16,10 +17,6 @@ namespace {
 
 Napi::Value AbiVersion(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), Load(info.Env()).abi_version());
-}
-
-Napi::Value LibraryPath(const Napi::CallbackInfo& info) {
-  return Napi::String::New(info.Env(), Load(info.Env()).path);
 }
 
 Napi::Value Descendants(const Napi::CallbackInfo& info) {
@@ -68,24 +65,38 @@ Napi::Value Configure(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// Every number of pws.h, by its name without the PWS_ prefix. lib/addon.ts checks
+// the ones it uses once, at load, so that a facade and an addon built from
+// different headers refuse to run together instead of misreading each other.
 Napi::Object Constants(Napi::Env env) {
   Napi::Object c = Napi::Object::New(env);
-  c.Set("ABI_VERSION", PWS_ABI_VERSION);
-  c.Set("EBADHANDLE", PWS_EBADHANDLE);
-  c.Set("ECLOSED", PWS_ECLOSED);
-  c.Set("EINVAL", PWS_EINVAL);
-  c.Set("EV_STDOUT", PWS_EV_STDOUT);
-  c.Set("EV_STDERR", PWS_EV_STDERR);
-  c.Set("EV_STDIN_ACK", PWS_EV_STDIN_ACK);
-  c.Set("EV_EXIT", PWS_EV_EXIT);
-  c.Set("EV_STDOUT_END", PWS_EV_STDOUT_END);
-  c.Set("EV_STDERR_END", PWS_EV_STDERR_END);
-  c.Set("STDOUT", PWS_STDOUT);
-  c.Set("STDERR", PWS_STDERR);
-  c.Set("REASON_ABORT", PWS_REASON_ABORT);
-  c.Set("REASON_TIMEOUT", PWS_REASON_TIMEOUT);
-  c.Set("REASON_STOP", PWS_REASON_STOP);
-  c.Set("REASON_HOST", PWS_REASON_HOST);
+#define PWS_EXPORT(name) c.Set(#name, Napi::Number::New(env, static_cast<double>(PWS_##name)))
+  PWS_EXPORT(ABI_VERSION);
+  PWS_EXPORT(EBADHANDLE);
+  PWS_EXPORT(ECLOSED);
+  PWS_EXPORT(EINVAL);
+  PWS_EXPORT(EV_STDOUT);
+  PWS_EXPORT(EV_STDERR);
+  PWS_EXPORT(EV_STDIN_ACK);
+  PWS_EXPORT(EV_EXIT);
+  PWS_EXPORT(EV_STDOUT_END);
+  PWS_EXPORT(EV_STDERR_END);
+  PWS_EXPORT(STDOUT);
+  PWS_EXPORT(STDERR);
+  PWS_EXPORT(REASON_ABORT);
+  PWS_EXPORT(REASON_TIMEOUT);
+  PWS_EXPORT(REASON_STOP);
+  PWS_EXPORT(REASON_HOST);
+  PWS_EXPORT(SIG_MAX);
+  PWS_EXPORT(MS_MAX);
+  PWS_EXPORT(DEFAULT_GRACE_MS);
+  PWS_EXPORT(DEFAULT_DRAIN_IDLE_MS);
+  PWS_EXPORT(DEFAULT_DRAIN_MAX_MS);
+  PWS_EXPORT(HUB_CLOSE_BOUND_MS);
+  PWS_EXPORT(HELLO_WAIT_MS);
+  PWS_EXPORT(RECORD_HEADER_SIZE);
+  PWS_EXPORT(BATCH_MIN);
+#undef PWS_EXPORT
   c.Freeze();
   return c;
 }
@@ -96,7 +107,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Hub::Install(env);
   exports.Set("Child", NativeChild::Define(env));
   exports.Set("abiVersion", Napi::Function::New<AbiVersion>(env, "abiVersion"));
-  exports.Set("libraryPath", Napi::Function::New<LibraryPath>(env, "libraryPath"));
   exports.Set("descendants", Napi::Function::New<Descendants>(env, "descendants"));
   exports.Set("containment", Napi::Function::New<Containment>(env, "containment"));
   exports.Set("configure", Napi::Function::New<Configure>(env, "configure"));

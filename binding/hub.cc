@@ -9,12 +9,14 @@
 namespace pws {
 namespace {
 
-// Room for several pipe reads per batch; pws_hub_next needs at least 64 KiB + 24.
+// Room for several pipe reads per batch (the binding's choice; pws_hub_next takes
+// any buffer of PWS_BATCH_MIN bytes or more).
 constexpr int64_t kBatchCap = 256 * 1024 + 64;
+static_assert(kBatchCap >= PWS_BATCH_MIN, "pws_hub_next refuses a batch this small");
 // Batches in flight to JS. A full queue blocks the pump, which stops Go's pipe
 // readers, which blocks the children: backpressure with bounded memory.
 constexpr size_t kQueueLen = 8;
-constexpr size_t kHeader = 24;  // uint32 type, uint32 len, int64 handle, int64 aux
+constexpr size_t kHeader = PWS_RECORD_HEADER_SIZE;
 
 }  // namespace
 
@@ -131,12 +133,10 @@ void Hub::Dispatch(Napi::Env env, const uint8_t* p, size_t len) {
   size_t off = 0;
   while (len - off >= kHeader) {
     const uint8_t* rec = p + off;
-    uint32_t type, plen;
-    int64_t handle, aux;
-    std::memcpy(&type, rec, 4);
-    std::memcpy(&plen, rec + 4, 4);
-    std::memcpy(&handle, rec + 8, 8);
-    std::memcpy(&aux, rec + 16, 8);
+    pws_record_header h;  // not aligned in the batch: copied out
+    std::memcpy(&h, rec, sizeof h);
+    const uint32_t type = h.type, plen = h.payload_len;
+    const int64_t handle = h.handle, aux = h.aux;
     if (plen > len - off - kHeader) break;  // torn record: never read past the batch
     off += kHeader + plen;
 

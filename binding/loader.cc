@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <type_traits>
 #include <vector>
 
 #ifdef _WIN32
@@ -180,6 +181,26 @@ void* Symbol(void* lib, const char* name, std::string* why) {
 
 #endif
 
+// The loader calls through pws.h's typedefs: each must be its function's declared
+// type (which go/capi's build checks against the Go side's //export).
+#define PWS_SAME_TYPE(fn) \
+  static_assert(std::is_same<decltype(&fn), fn##_fn>::value, #fn "_fn differs from " #fn)
+PWS_SAME_TYPE(pws_abi_version);
+PWS_SAME_TYPE(pws_hub_open);
+PWS_SAME_TYPE(pws_hub_close);
+PWS_SAME_TYPE(pws_hub_next);
+PWS_SAME_TYPE(pws_spawn);
+PWS_SAME_TYPE(pws_write);
+PWS_SAME_TYPE(pws_close_stdin);
+PWS_SAME_TYPE(pws_flow);
+PWS_SAME_TYPE(pws_signal);
+PWS_SAME_TYPE(pws_cancel);
+PWS_SAME_TYPE(pws_release);
+PWS_SAME_TYPE(pws_descendants);
+PWS_SAME_TYPE(pws_containment);
+PWS_SAME_TYPE(pws_configure);
+#undef PWS_SAME_TYPE
+
 template <typename Fn>
 bool Resolve(void* lib, const char* name, Fn* out, std::string* why) {
   void* f = Symbol(lib, name, why);
@@ -220,7 +241,6 @@ bool TryLoad(const std::string& path, std::string* why) {
            std::to_string(PWS_ABI_VERSION);
     return false;
   }
-  a.path = path;
   api = a;
   return true;
 }

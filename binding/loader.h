@@ -30,7 +30,6 @@ struct Api {
   pws_descendants_fn descendants;
   pws_containment_fn containment;
   pws_configure_fn configure;
-  std::string path;  // UTF-8
 };
 
 // Returns the library, loading it on the first call from any thread or worker.

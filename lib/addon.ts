@@ -3,24 +3,89 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 
-/** The C ABI version this facade expects (PWS_ABI_VERSION in binding/pws.h). */
-export const ABI_VERSION = 1
+/**
+ * The numbers of the C ABI this facade uses, as it expects them. go/capi/pws.h is
+ * their source: the addon is compiled from it and exports them (`constants`, named
+ * without the PWS_ prefix), and loadAddon() refuses an addon whose numbers differ
+ * (checkConstants), so a change made in pws.h and not here fails at load, by name.
+ */
+export const ABI = Object.freeze({
+  /** PWS_ABI_VERSION: also what the Go library must answer (abiVersion()). */
+  ABI_VERSION: 1,
+  EBADHANDLE: -1,
+  EINVAL: -3,
+  EV_STDOUT: 1,
+  EV_STDERR: 2,
+  EV_STDIN_ACK: 3,
+  EV_EXIT: 4,
+  EV_STDOUT_END: 5,
+  EV_STDERR_END: 6,
+  /** Streams for setFlow. */
+  STDOUT: 1,
+  STDERR: 2,
+  REASON_ABORT: 1,
+  REASON_TIMEOUT: 2,
+  REASON_STOP: 3,
+  REASON_HOST: 4,
+  /** The largest time in milliseconds the core accepts (2^40, about 34 years). */
+  MS_MAX: 2 ** 40,
+  /** The core's grace when a request gives none; also the Process abort grace. */
+  DEFAULT_GRACE_MS: 5000,
+} as const)
 
-export const EV_STDOUT = 1
-export const EV_STDERR = 2
-export const EV_STDIN_ACK = 3
-export const EV_EXIT = 4
-export const EV_STDOUT_END = 5
-export const EV_STDERR_END = 6
-
-export const REASON_ABORT = 1
-export const REASON_TIMEOUT = 2
-export const REASON_STOP = 3
-export const REASON_HOST = 4
+export const {
+  ABI_VERSION,
+  EV_STDOUT,
+  EV_STDERR,
+  EV_STDIN_ACK,
+  EV_EXIT,
+  EV_STDOUT_END,
+  EV_STDERR_END,
+  STDOUT,
+  STDERR,
+  REASON_ABORT,
+  REASON_TIMEOUT,
+  REASON_STOP,
+  REASON_HOST,
+  DEFAULT_GRACE_MS,
+} = ABI
 
 /** Negative returns of the C ABI (pws.h). */
-export const PWS_EBADHANDLE = -1
-export const PWS_EINVAL = -3
+export const PWS_EBADHANDLE = ABI.EBADHANDLE
+export const PWS_EINVAL = ABI.EINVAL
+
+/** One number of ABI that the addon has otherwise (undefined: it has none). */
+export interface AbiMismatch {
+  name: keyof typeof ABI
+  expected: number
+  actual: unknown
+}
+
+/**
+ * The addon was built from another go/capi/pws.h than this facade was written for:
+ * their numbers for events, reasons or limits differ, so they would misread each
+ * other. `mismatches` lists each differing number.
+ */
+export class AbiMismatchError extends Error {
+  readonly code = "ERR_PAWWORK_SUPERVISOR_ABI"
+  constructor(readonly mismatches: AbiMismatch[]) {
+    super(
+      "pawwork-supervisor: the native addon was built from another go/capi/pws.h than this facade: " +
+        mismatches.map((m) => `PWS_${m.name} is ${m.actual === undefined ? "missing" : String(m.actual)} there, ${m.expected} here`).join("; "),
+    )
+    this.name = "AbiMismatchError"
+  }
+}
+
+/** Checks an addon's exported `constants` against ABI; throws AbiMismatchError on any difference. */
+export function checkConstants(exported: unknown): void {
+  const got = (typeof exported === "object" && exported !== null ? exported : {}) as Record<string, unknown>
+  const mismatches: AbiMismatch[] = []
+  for (const [name, expected] of Object.entries(ABI) as [keyof typeof ABI, number][]) {
+    if (got[name] !== expected) mismatches.push({ name, expected, actual: got[name] })
+  }
+  if (mismatches.length > 0) throw new AbiMismatchError(mismatches)
+}
 
 /** How trees are contained (see containment() in index.ts). */
 export interface ContainmentInfo {
@@ -57,8 +122,9 @@ export interface NativeChild {
 }
 
 export interface Addon {
+  /** The numbers of go/capi/pws.h the addon was compiled with (see ABI). */
+  readonly constants: Readonly<Record<string, number>>
   abiVersion(): number
-  libraryPath(): string
   containment(): ContainmentInfo
   configure(json: string): void
   descendants(pid: number): number[]
@@ -74,7 +140,6 @@ export function addonCandidates(): string[] {
   const name = "pawwork_supervisor.node"
   const out: string[] = []
   if (process.env.PAWWORK_SUPERVISOR_ADDON) out.push(path.resolve(process.env.PAWWORK_SUPERVISOR_ADDON))
-  out.push(path.join(root, "prebuilds", `${process.platform}-${process.arch}`, name))
   out.push(path.join(root, "build", "Release", name))
   return out
 }
@@ -90,7 +155,7 @@ function refusing(err: NodeJS.ErrnoException): Addon {
   function fail(): never {
     throw Object.assign(new Error(err.message), { code: err.code, errno: err.errno, syscall: err.syscall })
   }
-  return { abiVersion: fail, libraryPath: fail, containment: fail, configure: fail, descendants: fail, Child: fail as unknown as Addon["Child"] }
+  return { constants: ABI, abiVersion: fail, containment: fail, configure: fail, descendants: fail, Child: fail as unknown as Addon["Child"] }
 }
 
 /** Loads the addon once; every later call returns it or throws the same error. */
@@ -98,6 +163,7 @@ export function loadAddon(): Addon {
   if (cached) return cached
   if (cachedError) throw cachedError
   const tried: string[] = []
+  let mismatch: AbiMismatchError | undefined
   for (const file of addonCandidates()) {
     if (!fs.existsSync(file)) {
       tried.push(`${file}: not found`)
@@ -106,6 +172,7 @@ export function loadAddon(): Addon {
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const addon = require(file) as Addon
+      checkConstants(addon.constants)
       const abi = addon.abiVersion()
       if (abi !== ABI_VERSION) {
         tried.push(`${file}: native ABI ${abi}, this facade needs ${ABI_VERSION}`)
@@ -118,6 +185,7 @@ export function loadAddon(): Addon {
       return addon
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "EAGAIN") return refusing(err as NodeJS.ErrnoException)
+      if (err instanceof AbiMismatchError) mismatch = err
       tried.push(`${file}: ${(err as Error).message}`)
     }
   }
@@ -125,6 +193,7 @@ export function loadAddon(): Addon {
     "pawwork-supervisor: could not load the native addon. Tried:\n  " +
       tried.join("\n  ") +
       "\nBuild it with `make` or set PAWWORK_SUPERVISOR=legacy.",
+    mismatch ? { cause: mismatch } : undefined,
   ) as Error & { code: string }
   err.code = "ERR_PAWWORK_SUPERVISOR_LOAD"
   cachedError = err

@@ -8,7 +8,7 @@
 import { legacy } from "./legacy"
 import { native } from "./native"
 import { loadAddon } from "./addon"
-import type { Child, Options, ProcessApi, Result, RunOptions, TerminateTreeInput, TextResult } from "./types"
+import type { ProcessApi, TerminateTreeInput } from "./types"
 import type { ChildProcess } from "node:child_process"
 
 export type { Child, Options, RunOptions, Result, TextResult, Stdio, Shell, TerminateTreeInput, ProcessApi } from "./types"

@@ -3,7 +3,7 @@
 // the whole tree, and bounds are never unbounded.
 import type { ChildProcess } from "node:child_process"
 import { loadAddon } from "./addon"
-import { REASON_STOP } from "./addon"
+import { DEFAULT_GRACE_MS, REASON_STOP } from "./addon"
 import { SupervisedChild, supervisedByPid, type SuperviseOptions } from "./supervise"
 import { checkMs, checkPid, checkTreePid, invalidArg, procState, signalNumber, signallable } from "./validate"
 import {
@@ -22,8 +22,8 @@ import {
 
 export { RunFailedError, TERMINATION_GRACE_MS }
 
-/** The baseline's default grace after an abort (its `timeout` option). */
-const ABORT_GRACE_MS = 5000
+/** The baseline's default grace after an abort (its `timeout` option): the core's default, chosen to be it. */
+const ABORT_GRACE_MS = DEFAULT_GRACE_MS
 
 /**
  * Process options → supervise options, validated under the names the caller used
@@ -100,10 +100,13 @@ export function exists(pid: number): boolean {
   return !(state === "gone" && permitted)
 }
 
-/** Rejects (never throws) a bad pid: the async functions report errors by rejection. */
+/**
+ * pid's descendants from the core's tree walk (the process table on every platform,
+ * Windows included). Rejects (never throws) a bad pid: the async functions report errors
+ * by rejection.
+ */
 export async function descendants(pid: number): Promise<number[]> {
   checkPid(pid)
-  if (process.platform === "win32") return []
   return loadAddon().descendants(pid)
 }
 

@@ -3,6 +3,7 @@
 import { EventEmitter } from "node:events"
 import { Readable, Writable } from "node:stream"
 import {
+  DEFAULT_GRACE_MS,
   EV_EXIT,
   EV_STDERR,
   EV_STDERR_END,
@@ -13,6 +14,8 @@ import {
   REASON_ABORT,
   REASON_HOST,
   REASON_STOP,
+  STDERR,
+  STDOUT,
   loadAddon,
   type NativeChild,
 } from "./addon"
@@ -193,8 +196,8 @@ export class SupervisedChild extends EventEmitter {
     this.exited.catch(() => {})
 
     this.stdin = request.stdin === "pipe" ? this.makeStdin() : null
-    this.stdout = request.stdout === "pipe" ? this.makeReadable(1) : null
-    this.stderr = request.stderr === "pipe" ? this.makeReadable(2) : null
+    this.stdout = request.stdout === "pipe" ? this.makeReadable(STDOUT) : null
+    this.stderr = request.stderr === "pipe" ? this.makeReadable(STDERR) : null
     this.stdio = [this.stdin, this.stdout, this.stderr, undefined, undefined]
 
     if (opts.signal?.aborted) {
@@ -257,7 +260,7 @@ export class SupervisedChild extends EventEmitter {
     })
   }
 
-  private makeReadable(stream: 1 | 2): Readable {
+  private makeReadable(stream: typeof STDOUT | typeof STDERR): Readable {
     let discarding = false
     const r = new Readable({
       read: () => {
@@ -314,7 +317,7 @@ export class SupervisedChild extends EventEmitter {
         const s = type === EV_STDOUT ? this.stdout : this.stderr
         if (!s || !payload) return
         if ((s as Readable & { discarding?: () => boolean }).discarding?.() || s.destroyed) return
-        if (!s.push(payload)) this.native?.setFlow(type, true)
+        if (!s.push(payload)) this.native?.setFlow(type === EV_STDOUT ? STDOUT : STDERR, true)
         return
       }
       case EV_STDOUT_END:
@@ -372,7 +375,7 @@ export class SupervisedChild extends EventEmitter {
   /** @internal */
   cancelWith(reason: number, sig: number, graceMs: number | undefined): boolean {
     if (!this.native || this.ended) return false
-    const grace = graceMs === undefined ? 5000 : checkMs("graceMs", graceMs)!
+    const grace = graceMs === undefined ? DEFAULT_GRACE_MS : checkMs("graceMs", graceMs)!
     return this.native.cancel(reason, sig, grace) === 0
   }
 
@@ -476,7 +479,7 @@ function forwardHostSignal(sig: Forwarded): void {
   const others = process.listeners(sig).filter((l) => l !== handlers.get(sig)).length
   if (others > 0) return
   reraising.add(sig)
-  const cap = Math.max(0, ...trees.map((c) => c.graceMsOption() ?? 5000)) + FORWARD_MARGIN_MS
+  const cap = Math.max(0, ...trees.map((c) => c.graceMsOption() ?? DEFAULT_GRACE_MS)) + FORWARD_MARGIN_MS
   let timer: NodeJS.Timeout | undefined
   const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, cap)))
   Promise.race([Promise.allSettled(trees.map((c) => c.outcome)), bound]).then(() => {

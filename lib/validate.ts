@@ -6,6 +6,7 @@
 // so that they refuse the same values with the same errors.
 import * as fs from "node:fs"
 import { constants as osConstants } from "node:os"
+import { ABI } from "./addon"
 
 export type ArgErrorCode = "ERR_INVALID_ARG_TYPE" | "ERR_INVALID_ARG_VALUE" | "ERR_OUT_OF_RANGE" | "ERR_UNKNOWN_SIGNAL"
 
@@ -26,11 +27,11 @@ function received(v: unknown): string {
 }
 
 /**
- * The largest time value in milliseconds: the core's own bound (go/core/options.go,
- * 1<<40 ms, about 34 years). Beyond it is out of range, as beyond MAX_SAFE_INTEGER is
- * for Node's validateInteger.
+ * The largest time value in milliseconds: the core's own bound (PWS_MS_MAX, about 34
+ * years). Beyond it is out of range, as beyond MAX_SAFE_INTEGER is for Node's
+ * validateInteger.
  */
-export const MAX_MS = 2 ** 40
+export const MAX_MS = ABI.MS_MAX
 
 /**
  * A time option in milliseconds (undefined: not given). Like Node's `timeout` options

@@ -1,4 +1,4 @@
-// Benchmarks (not tests) for tree containment (issue 3):
+// Benchmarks (not tests) for tree containment:
 //  - spawn latency of /bin/true through the helper, without it, and with child_process;
 //  - time from cancel to a confirmed-empty tree for spawn-tree.sh (1), stubborn-members.sh
 //    (5) and fork-storm.sh (7), with and without the helper (graceMs 300);
@@ -6,8 +6,8 @@
 //   node scripts/bench-tree.js [--spawns N] [--cancels N] [--deaths N]
 // Each mode runs in its own Node process: the helper choice is made once per process.
 const cp = require("node:child_process")
-const fs = require("node:fs")
 const path = require("node:path")
+const { alive } = require("./procfs.cjs")
 
 const ROOT = path.resolve(__dirname, "..")
 const fx = (n) => path.join(ROOT, "fixtures", n)
@@ -26,13 +26,6 @@ const pct = (xs, p) => {
 }
 const now = () => Number(process.hrtime.bigint()) / 1e6
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
-const alive = (pid) => {
-  try {
-    return !/\) [ZX] /.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"))
-  } catch {
-    return false
-  }
-}
 const fmt = (xs) => `p50 ${pct(xs, 50).toFixed(2)} ms  p99 ${pct(xs, 99).toFixed(2)} ms`
 
 async function worker(mode) {
@@ -87,25 +80,11 @@ async function worker(mode) {
 }
 
 async function hostDeath() {
-  const trees = ["spawn-tree.sh", "setsid-escaper.sh", "double-fork-daemon.sh", "job-control.sh", "stubborn-members.sh", "fork-loop.sh"]
-  const script = `
-    const { supervise } = require(${JSON.stringify(ROOT)})
-    const trees = ${JSON.stringify([...trees, ...trees].map(fx))}
-    let ready = 0
-    for (const t of trees) {
-      const c = supervise(["sh", t], { stdout: "pipe" })
-      let out = ""
-      c.stdout.on("data", (b) => {
-        out += b
-        for (const l of String(b).split("\\n")) if (l.startsWith("pid ")) console.log(l)
-        if (!c.seen && out.includes("ready")) { c.seen = true; if (++ready === trees.length) console.log("ALLREADY") }
-      })
-    }
-    setInterval(() => {}, 1000)`
   const times = []
   let leaked = 0
   for (let i = 0; i < DEATHS; i++) {
-    const h = cp.spawn(process.execPath, ["-e", script], { stdio: ["ignore", "pipe", "inherit"] })
+    // A dozen trees under the helper; the host waits for the SIGKILL below.
+    const h = cp.spawn(process.execPath, [fx("tree-host.js"), ROOT, "", "wait"], { stdio: ["ignore", "pipe", "inherit"] })
     let text = ""
     h.stdout.on("data", (b) => (text += b))
     const t = now()

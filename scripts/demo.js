@@ -1,18 +1,8 @@
 // A short demonstration: spawn a tree, stream its output, cancel it, print the outcome,
 // and show that no member of the tree is left.
 const path = require("node:path")
-const fs = require("node:fs")
 const { supervise } = require("..")
-
-function alive(pid) {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
-    const state = stat.slice(stat.lastIndexOf(")") + 2)[0]
-    return state !== "Z" && state !== "X"
-  } catch {
-    return false
-  }
-}
+const { alive } = require("./procfs.cjs")
 
 async function main() {
   const tree = path.join(__dirname, "..", "fixtures", "spawn-tree.sh")

@@ -10,33 +10,9 @@ import { ROOT, runNode } from "./native-helpers"
 
 leakCheck()
 
-const TREES = ["spawn-tree.sh", "setsid-escaper.sh", "double-fork-daemon.sh", "job-control.sh", "stubborn-members.sh", "fork-loop.sh"]
-
-/** A host that starts every tree twice, prints their pids and "ALLREADY", then SIGKILLs itself. */
-function hostScript(helper: string): string {
-  return `
-    process.env.PAWWORK_SUPERVISOR_HELPER = ${JSON.stringify(helper)}
-    const { supervise, containment } = require(${JSON.stringify(ROOT)})
-    console.log("mode " + containment().mode)
-    const trees = ${JSON.stringify([...TREES, ...TREES].map((t) => fixture(t)))}
-    let ready = 0
-    for (const t of trees) {
-      const c = supervise(["sh", t], { stdout: "pipe" })
-      let out = ""
-      c.stdout.on("data", (b) => {
-        out += b
-        for (const l of String(b).split("\\n")) if (l.startsWith("pid ")) console.log(l)
-        if (!c.seen && out.includes("ready")) {
-          c.seen = true
-          if (++ready === trees.length) process.kill(process.pid, "SIGKILL")
-        }
-      })
-    }
-    setTimeout(() => { console.log("TIMEOUT"); process.exit(3) }, 20000)`
-}
-
+/** fixtures/tree-host.js: a dozen trees; once all are ready the host SIGKILLs itself. */
 async function killedHost(helper: string) {
-  const r = await runNode(process.execPath, ["-e", hostScript(helper)], { boundMs: 30_000 })
+  const r = await runNode(process.execPath, [fixture("tree-host.js"), ROOT, helper, "kill"], { boundMs: 30_000 })
   return { r, pids: pidsFrom(r.stdout), mode: /^mode (\w+)$/m.exec(r.stdout)?.[1] }
 }
 

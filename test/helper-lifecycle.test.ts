@@ -5,7 +5,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
 import { supervise } from "../lib/index"
-import { leakCheck, markedEnv, within } from "./helpers"
+import { PROCFS, leakCheck, markedEnv, within } from "./helpers"
 import { ROOT, capture, runNode } from "./native-helpers"
 
 leakCheck()
@@ -17,15 +17,12 @@ leakCheck()
 function hostScript(helper: string): string {
   return `
     process.env.PAWWORK_SUPERVISOR_HELPER = ${JSON.stringify(helper)}
-    const fs = require("fs")
+    const procfs = require(${JSON.stringify(PROCFS)})
     const { supervise, containment } = require(${JSON.stringify(ROOT)})
-    const zombies = () => fs.readdirSync("/proc").filter((n) => /^\\d+$/.test(n)).filter((n) => {
-      try {
-        const s = fs.readFileSync("/proc/" + n + "/stat", "utf8")
-        const f = s.slice(s.lastIndexOf(")") + 2).split(" ")
-        return f[0] === "Z" && Number(f[1]) === process.pid
-      } catch { return false }
-    }).map(Number)
+    const zombies = () => procfs.pids().filter((n) => {
+      const s = procfs.stat(n)
+      return s !== undefined && s.state === "Z" && s.ppid === process.pid
+    })
     ;(async () => {
       const ms = []
       for (let i = 0; i < 3; i++) {

@@ -4,7 +4,9 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, expect } from "vitest"
+import { pids as allPids, stat } from "./procfs"
 
+export { PROCFS, alive, stat } from "./procfs"
 export const FIXTURES = path.resolve(__dirname, "..", "fixtures")
 export const fixture = (name: string) => path.join(FIXTURES, name)
 
@@ -14,34 +16,6 @@ const [MARK_KEY, MARK_VALUE] = MARK.split("=")
 /** Env for spawns in tests: inherited env plus the marker. */
 export const markedEnv = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({ ...extra, [MARK_KEY]: MARK_VALUE })
 process.env[MARK_KEY] = MARK_VALUE
-
-interface Stat {
-  pid: number
-  ppid: number
-  pgid: number
-  sid: number
-  state: string
-}
-
-export function stat(pid: number): Stat | undefined {
-  try {
-    const s = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
-    const rest = s.slice(s.lastIndexOf(")") + 2).split(" ")
-    return { pid, state: rest[0], ppid: Number(rest[1]), pgid: Number(rest[2]), sid: Number(rest[3]) }
-  } catch {
-    return undefined
-  }
-}
-
-/** Alive and not a zombie (pid 1 here reaps orphans slowly: a zombie is dead). */
-export function alive(pid: number): boolean {
-  const s = stat(pid)
-  return !!s && s.state !== "Z" && s.state !== "X"
-}
-
-function allPids(): number[] {
-  return fs.readdirSync("/proc").filter((n) => /^\d+$/.test(n)).map(Number)
-}
 
 /** Live processes carrying this run's marker, or descending from the test process. */
 export function ourProcesses(): number[] {
@@ -148,4 +122,14 @@ export function leakCheck(allow: () => number[] = () => []): void {
 /** Parses "pid <role> <pid>" lines printed by the fixtures. */
 export function pidsFrom(text: string): number[] {
   return [...text.matchAll(/^pid (?:\w+ )?(\d+)$/gm)].map((m) => Number(m[1]))
+}
+
+/** The error f throws synchronously (fails the test if it does not throw). */
+export function thrown(f: () => unknown): Error & { code?: string } {
+  try {
+    f()
+  } catch (e) {
+    return e as Error & { code?: string }
+  }
+  throw new Error("expected a synchronous throw")
 }

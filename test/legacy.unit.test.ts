@@ -3,6 +3,7 @@
 import { spawn as nodeSpawn } from "node:child_process"
 import { readFileSync } from "node:fs"
 import { afterEach, describe, expect, it, vi } from "vitest"
+import { alive as procAlive } from "./procfs"
 import {
   RunFailedError,
   TERMINATION_GRACE_MS,
@@ -26,15 +27,7 @@ const TEST_TIMEOUT = 30_000
  * not reap them stay zombies forever, and a signal-0 probe still succeeds on a zombie.)
  */
 function alive(pid: number): boolean {
-  if (process.platform === "linux") {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
-      const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3)
-      return state !== "Z" && state !== "X"
-    } catch {
-      return false
-    }
-  }
+  if (process.platform === "linux") return procAlive(pid)
   try {
     process.kill(pid, 0)
     return true

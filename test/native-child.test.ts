@@ -4,7 +4,7 @@ import { spawn as nodeSpawn } from "node:child_process"
 import * as fs from "node:fs"
 import { describe, expect, it } from "vitest"
 import { containment, supervise } from "../lib/index"
-import { fixture, leakCheck, markedEnv, within } from "./helpers"
+import { fixture, leakCheck, markedEnv, stat, within } from "./helpers"
 import { ROOT, capture, runNode } from "./native-helpers"
 
 leakCheck()
@@ -125,9 +125,8 @@ describe("the child's environment", () => {
     expect(s.sid).toBe(c.pid)
     expect(s.pgid).toBe(c.pid)
     // Not the host's session or group.
-    const host = fs.readFileSync("/proc/self/stat", "utf8")
-    const [, , pgid, sid] = host.slice(host.lastIndexOf(")") + 2).split(" ").map(Number)
-    expect(s.sid).not.toBe(sid)
-    expect(s.pgid).not.toBe(pgid)
+    const host = stat(process.pid)!
+    expect(s.sid).not.toBe(host.sid)
+    expect(s.pgid).not.toBe(host.pgid)
   })
 })

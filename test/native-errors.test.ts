@@ -9,21 +9,13 @@ import * as path from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 import { supervise, type SupervisedChild, type SuperviseOptions } from "../lib/index"
 import { supervisedCount } from "../lib/supervise"
-import { leakCheck, markedEnv, sleep, within } from "./helpers"
+import { leakCheck, markedEnv, sleep, thrown, within } from "./helpers"
 import { ROOT, runNode } from "./native-helpers"
 
 leakCheck()
 
 const env = markedEnv()
 
-function thrown(f: () => unknown): Error & { code?: string } {
-  try {
-    f()
-  } catch (e) {
-    return e as Error & { code?: string }
-  }
-  throw new Error("expected a synchronous throw")
-}
 
 interface Failure {
   err: NodeJS.ErrnoException & { spawnargs?: string[] }

@@ -3,12 +3,11 @@
 // root — and {pid: 0} the host's own group; exists(-1)/exists(0) answered true. Anything
 // that could signal what we do not own runs only inside a private pid namespace
 // (test/pidns.ts): a regression there kills the namespace, not the machine.
-import * as fs from "node:fs"
 import { describe, expect, it } from "vitest"
 import { native } from "../lib/native"
 import { legacy } from "../lib/legacy"
 import { Process, setImplementation } from "../lib/index"
-import { leakCheck, markedEnv, waitFor } from "./helpers"
+import { PROCFS, leakCheck, markedEnv, stat, waitFor } from "./helpers"
 import { ROOT } from "./native-helpers"
 import { runInPidNamespace } from "./pidns"
 
@@ -18,16 +17,7 @@ leakCheck()
 const script = `
 const { native, legacy, Process, setImplementation } = require(${JSON.stringify(ROOT)})
 const cp = require("node:child_process")
-const fs = require("node:fs")
-
-function state(pid) {
-  try {
-    const s = fs.readFileSync("/proc/" + pid + "/stat", "utf8")
-    return s.slice(s.lastIndexOf(")") + 2)[0]
-  } catch {
-    return "gone"
-  }
-}
+const procfs = require(${JSON.stringify(PROCFS)})
 const bound = (p, ms) => Promise.race([p, new Promise((_, rej) => setTimeout(() => rej(Object.assign(new Error("hang"), { code: "HANG" })), ms))])
 const outcome = async (f) => {
   try {
@@ -69,7 +59,7 @@ async function main() {
     results.push({ api, pid: "target with a bad finder", terminateTree: r, targetSignal: await bound(died, 5000).catch((e) => e.code) })
   }
   await new Promise((r) => setTimeout(r, 100))
-  const alive = sentinels.map((s) => s.exitCode === null && s.signalCode === null && !["Z", "X", "gone"].includes(state(s.pid)))
+  const alive = sentinels.map((s) => s.exitCode === null && s.signalCode === null && procfs.alive(s.pid))
   for (const s of sentinels) s.kill("SIGKILL")
   console.log(JSON.stringify({ results, sentinelsAlive: alive }))
 }
@@ -117,14 +107,7 @@ async function withZombie(f: (pid: number) => void): Promise<void> {
     parent.stdout!.on("data", (b) => (out += b))
     await waitFor(() => /^\d+\n/.test(out), 10_000, "the zombie's pid")
     const pid = Number(out.trim())
-    await waitFor(() => {
-      try {
-        const s = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
-        return s.slice(s.lastIndexOf(")") + 2)[0] === "Z"
-      } catch {
-        return false
-      }
-    }, 10_000, "state Z")
+    await waitFor(() => stat(pid)?.state === "Z", 10_000, "state Z")
     f(pid)
   } finally {
     parent.kill("SIGKILL")

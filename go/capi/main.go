@@ -1,12 +1,18 @@
 // Command capi is the C ABI of pawwork-supervisor, built with
 // `go build -buildmode=c-shared`. It holds only //export shims: every function is
-// documented in binding/pws.h, which is the contract; the logic is in go/core.
+// documented in go/capi/pws.h, which is the contract; the logic is in go/core.
 // Only integers and byte buffers cross; no Go pointer is handed out (handles are
 // integers into the tables below), and C buffers are copied before return.
 package main
 
 /*
-#include <stdint.h>
+#cgo CFLAGS: -I${SRCDIR}
+#include "pws.h"
+
+// cgo has no const: the //export signatures below say pws_in where pws.h says
+// `const uint8_t *`, so that the declarations cgo writes for them (beside pws.h's,
+// in _cgo_export.h) agree, and any other difference from pws.h fails the build.
+typedef const uint8_t pws_in;
 */
 import "C"
 
@@ -19,17 +25,6 @@ import (
 
 	"github.com/pawwork/pawwork-supervisor/go/core"
 )
-
-// Keep in step with PWS_ABI_VERSION in binding/pws.h.
-const abiVersion = 1
-
-const (
-	eBadHandle = -1
-	eClosed    = -2
-	eInval     = -3
-)
-
-const minBatch = 64<<10 + core.EventHeaderSize
 
 var (
 	mu       sync.Mutex
@@ -51,7 +46,7 @@ func child(h C.int64_t) *core.Child {
 }
 
 // goBytes copies a C buffer; a zero length gives an empty slice.
-func goBytes(p *C.uint8_t, n C.int64_t) []byte {
+func goBytes(p *C.pws_in, n C.int64_t) []byte {
 	if n <= 0 || p == nil {
 		return []byte{}
 	}
@@ -66,7 +61,7 @@ func cBuf(p *C.uint8_t, n C.int64_t) []byte {
 }
 
 //export pws_abi_version
-func pws_abi_version() C.int32_t { return abiVersion }
+func pws_abi_version() C.int32_t { return C.PWS_ABI_VERSION }
 
 //export pws_hub_open
 func pws_hub_open() C.int64_t {
@@ -85,7 +80,7 @@ func pws_hub_close(h C.int64_t) C.int32_t {
 	if hb == nil {
 		return 0
 	}
-	hb.Close(time.Second)
+	hb.Close(C.PWS_HUB_CLOSE_BOUND_MS * time.Millisecond)
 	// The hub stays in the table so that a pump still calling next sees ECLOSED.
 	return 0
 }
@@ -94,20 +89,20 @@ func pws_hub_close(h C.int64_t) C.int32_t {
 func pws_hub_next(h C.int64_t, buf *C.uint8_t, capacity C.int64_t, timeoutMs C.int32_t) C.int64_t {
 	hb := hub(h)
 	if hb == nil {
-		return eBadHandle
+		return C.PWS_EBADHANDLE
 	}
-	if capacity < minBatch || buf == nil {
-		return eInval
+	if capacity < C.PWS_BATCH_MIN || buf == nil {
+		return C.PWS_EINVAL
 	}
 	n := hb.Next(cBuf(buf, capacity), time.Duration(timeoutMs)*time.Millisecond)
 	if n < 0 {
-		return eClosed
+		return C.PWS_ECLOSED
 	}
 	return C.int64_t(n)
 }
 
 //export pws_spawn
-func pws_spawn(h C.int64_t, req *C.uint8_t, n C.int64_t, errBuf *C.uint8_t, errCap C.int64_t, pidOut *C.int64_t) C.int64_t {
+func pws_spawn(h C.int64_t, req *C.pws_in, n C.int64_t, errBuf *C.uint8_t, errCap C.int64_t, pidOut *C.int64_t) C.int64_t {
 	fail := func(err error) C.int64_t {
 		var e *core.Error
 		if !errors.As(err, &e) {
@@ -123,7 +118,7 @@ func pws_spawn(h C.int64_t, req *C.uint8_t, n C.int64_t, errBuf *C.uint8_t, errC
 		b, _ := json.Marshal(m)
 		w := copy(cBuf(errBuf, errCap), b)
 		if w == 0 {
-			return eInval
+			return C.PWS_EINVAL
 		}
 		return -C.int64_t(w)
 	}
@@ -149,13 +144,13 @@ func pws_spawn(h C.int64_t, req *C.uint8_t, n C.int64_t, errBuf *C.uint8_t, errC
 }
 
 //export pws_write
-func pws_write(h C.int64_t, data *C.uint8_t, n C.int64_t, seq C.int64_t) C.int32_t {
+func pws_write(h C.int64_t, data *C.pws_in, n C.int64_t, seq C.int64_t) C.int32_t {
 	c := child(h)
 	if c == nil {
-		return eBadHandle
+		return C.PWS_EBADHANDLE
 	}
 	if err := c.Write(goBytes(data, n), int64(seq)); err != nil {
-		return eInval
+		return C.PWS_EINVAL
 	}
 	return 0
 }
@@ -164,20 +159,27 @@ func pws_write(h C.int64_t, data *C.uint8_t, n C.int64_t, seq C.int64_t) C.int32
 func pws_close_stdin(h C.int64_t) C.int32_t {
 	c := child(h)
 	if c == nil {
-		return eBadHandle
+		return C.PWS_EBADHANDLE
 	}
 	c.CloseStdin()
 	return 0
 }
 
+// streams maps pws_flow's stream to the core's output event type.
+var streams = map[C.int32_t]uint32{C.PWS_STDOUT: core.EvStdout, C.PWS_STDERR: core.EvStderr}
+
 //export pws_flow
 func pws_flow(h C.int64_t, stream C.int32_t, paused C.int32_t) C.int32_t {
 	c := child(h)
 	if c == nil {
-		return eBadHandle
+		return C.PWS_EBADHANDLE
 	}
-	if err := c.SetFlow(uint32(stream), paused != 0); err != nil {
-		return eInval
+	kind, ok := streams[stream]
+	if !ok {
+		return C.PWS_EINVAL
+	}
+	if err := c.SetFlow(kind, paused != 0); err != nil {
+		return C.PWS_EINVAL
 	}
 	return 0
 }
@@ -186,10 +188,10 @@ func pws_flow(h C.int64_t, stream C.int32_t, paused C.int32_t) C.int32_t {
 func pws_signal(h C.int64_t, sig C.int32_t, tree C.int32_t) C.int32_t {
 	c := child(h)
 	if c == nil {
-		return eBadHandle
+		return C.PWS_EBADHANDLE
 	}
-	if sig < 0 || sig > 64 {
-		return eInval
+	if sig < 0 || sig > C.PWS_SIG_MAX {
+		return C.PWS_EINVAL
 	}
 	if err := c.Signal(int(sig), tree != 0); err != nil {
 		return -C.int32_t(errnoOf(err))
@@ -198,18 +200,19 @@ func pws_signal(h C.int64_t, sig C.int32_t, tree C.int32_t) C.int32_t {
 }
 
 var reasons = map[C.int32_t]string{
-	1: core.ReasonAbort, 2: core.ReasonTimeout, 3: core.ReasonStop, 4: core.ReasonHost,
+	C.PWS_REASON_ABORT: core.ReasonAbort, C.PWS_REASON_TIMEOUT: core.ReasonTimeout,
+	C.PWS_REASON_STOP: core.ReasonStop, C.PWS_REASON_HOST: core.ReasonHost,
 }
 
 //export pws_cancel
 func pws_cancel(h C.int64_t, reason C.int32_t, sig C.int32_t, graceMs C.int64_t) C.int32_t {
 	c := child(h)
 	if c == nil {
-		return eBadHandle
+		return C.PWS_EBADHANDLE
 	}
 	r, ok := reasons[reason]
-	if !ok || sig < 0 || sig > 64 || graceMs < 0 {
-		return eInval
+	if !ok || sig < 0 || sig > C.PWS_SIG_MAX || graceMs < 0 {
+		return C.PWS_EINVAL
 	}
 	c.Cancel(r, int(sig), time.Duration(graceMs)*time.Millisecond)
 	return 0
@@ -222,7 +225,7 @@ func pws_release(h C.int64_t) C.int32_t {
 	delete(children, int64(h))
 	mu.Unlock()
 	if c == nil {
-		return eBadHandle
+		return C.PWS_EBADHANDLE
 	}
 	c.Release()
 	return 0
@@ -242,13 +245,13 @@ func pws_descendants(pid C.int64_t, buf *C.uint8_t, capacity C.int64_t) C.int64_
 }
 
 //export pws_configure
-func pws_configure(buf *C.uint8_t, n C.int64_t) C.int32_t {
+func pws_configure(buf *C.pws_in, n C.int64_t) C.int32_t {
 	if n < 0 {
-		return eInval
+		return C.PWS_EINVAL
 	}
 	var cfg core.Config
-	if err := json.Unmarshal(cBuf(buf, n), &cfg); err != nil {
-		return eInval
+	if err := json.Unmarshal(goBytes(buf, n), &cfg); err != nil {
+		return C.PWS_EINVAL
 	}
 	core.Configure(cfg)
 	return 0

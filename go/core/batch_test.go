@@ -76,7 +76,7 @@ func TestNextMergesConsecutiveChunksOfOneStream(t *testing.T) {
 }
 
 func TestNextCapsRecordsAndSplitsOnlyChunksLargerThanABatch(t *testing.T) {
-	const capacity = 64<<10 + EventHeaderSize // the C ABI's minimum
+	const capacity = MinBatch // the C ABI's minimum
 	hub := NewHub()
 	defer hub.Close(time.Second)
 	var sent []byte

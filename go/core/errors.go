@@ -29,9 +29,6 @@ func usage(format string, args ...any) *Error {
 	return &Error{Code: "EINVAL", Syscall: "spawn", Errno: syscall.EINVAL, Msg: fmt.Sprintf(format, args...)}
 }
 
-// ErrAlreadyReleased is returned for calls on a child whose handle was released.
-var ErrAlreadyReleased = errors.New("pawwork-supervisor: child already released")
-
 // errnoCode maps an errno to the code Node uses for it.
 func errnoCode(err error) (string, syscall.Errno) {
 	var errno syscall.Errno

@@ -71,7 +71,7 @@ func newHarness(t *testing.T) *harness {
 
 func (h *harness) pump() {
 	defer close(h.pumpDone)
-	buf := make([]byte, 64<<10+EventHeaderSize)
+	buf := make([]byte, MinBatch)
 	for {
 		n := h.hub.Next(buf, 100*time.Millisecond)
 		if n < 0 {
@@ -99,8 +99,8 @@ func (h *harness) record(batch []byte) {
 			h.problems = append(h.problems, fmt.Sprintf("batch of %d ends inside a header at %d", len(batch), off))
 			break
 		}
-		typ, plen := leU32(batch[off:]), int(leU32(batch[off+4:]))
-		handle, aux := leI64(batch[off+8:]), leI64(batch[off+16:])
+		typ, plen := leU32(batch[off+RecordTypeAt:]), int(leU32(batch[off+RecordLenAt:]))
+		handle, aux := leI64(batch[off+RecordHandleAt:]), leI64(batch[off+RecordAuxAt:])
 		if off+EventHeaderSize+plen > len(batch) {
 			h.problems = append(h.problems, fmt.Sprintf("record at %d (type %d, len %d) overruns the batch of %d", off, typ, plen, len(batch)))
 			break

@@ -432,9 +432,9 @@ func (h *helper) reapOrphans() {
 // killAll ends every process the helper holds — its descendants, and the sessions
 // of the leaders it started — except what the host released (and their
 // descendants). Members are stopped first so that none forks out during the kill;
-// the whole thing is bounded.
+// the whole thing is bounded (killAllBound).
 func (h *helper) killAll() {
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(killAllBound)
 	h.mu.Lock()
 	for id, dir := range h.trees {
 		if !h.freeTree[id] {
@@ -458,9 +458,12 @@ func (h *helper) killAll() {
 	}
 	h.reapAll()
 	if left := h.held(); len(left) > 0 {
-		fmt.Fprintf(os.Stderr, "pawwork-supervisor-helper: %d processes survived the host-death kill (bound 5s)\n", len(left))
+		fmt.Fprintf(os.Stderr, "pawwork-supervisor-helper: %d processes survived the host-death kill (bound %v)\n", len(left), killAllBound)
 	}
 }
+
+// killAllBound caps the host-death kill; what survives it is reported on stderr.
+const killAllBound = 5 * time.Second
 
 // sweepTrees removes the cgroup of every tree the host has reaped as soon as it is
 // empty (a tree whose leftovers were let go empties when the last one ends; each

@@ -15,6 +15,21 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// inheritablePipe opens a pipe whose write end the host holds without close-on-exec
+// (closed when the test ends) and returns that end.
+func inheritablePipe(t *testing.T) *os.File {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close(); w.Close() })
+	if _, err := unix.FcntlInt(w.Fd(), unix.F_SETFD, 0); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
 // withHelper makes this test binary the library's helper for one test (TestMain runs
 // HelperMain when started with HelperArg) and stops it before the harness checks for
 // leaks: call it after newHarness.
@@ -138,15 +153,7 @@ func TestHelperChildStartsClean(t *testing.T) {
 	h := newHarness(t)
 	withHelper(t)
 	// An inheritable fd in the host, and a host-side ignore: neither may reach the child.
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	defer w.Close()
-	if _, err := unix.FcntlInt(w.Fd(), unix.F_SETFD, 0); err != nil {
-		t.Fatal(err)
-	}
+	inheritablePipe(t)
 	c := h.start(&Options{Argv: []string{"sh", fixturePath(t, "signal-state.sh")}, Stdout: StdioPipe})
 	h.waitExit(c)
 	out := string(h.stdout(c))
@@ -399,15 +406,7 @@ func TestHelperTakesRequestsLargerThanOneMessage(t *testing.T) {
 // close-on-exec, and the host's stderr, for its whole life.
 func TestHelperKeepsNoInheritedFdsAndNoHostStderr(t *testing.T) {
 	newHarness(t)
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	defer w.Close()
-	if _, err := unix.FcntlInt(w.Fd(), unix.F_SETFD, 0); err != nil {
-		t.Fatal(err)
-	}
+	w := inheritablePipe(t)
 	pipe, _ := os.Readlink("/proc/self/fd/" + strconv.Itoa(int(w.Fd())))
 	info := withHelper(t)
 	fdDir := "/proc/" + strconv.Itoa(info.HelperPid) + "/fd"

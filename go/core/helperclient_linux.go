@@ -64,7 +64,7 @@ type helperConn struct {
 // hello; a helper starts in a few ms. helloBound is how long a silent one is given
 // in the background before it is killed.
 const (
-	helloWait  = 250 * time.Millisecond
+	helloWait  = HelloWait // PWS_HELLO_WAIT_MS
 	helloBound = 5 * time.Second
 )
 

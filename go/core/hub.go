@@ -6,19 +6,6 @@ import (
 	"time"
 )
 
-// Event types; the numbers are the C ABI's PWS_EV_* values.
-const (
-	EvStdout    = 1
-	EvStderr    = 2
-	EvStdinAck  = 3
-	EvExit      = 4
-	EvStdoutEnd = 5
-	EvStderrEnd = 6
-)
-
-// EventHeaderSize is the size of one record header in a Next batch.
-const EventHeaderSize = 24
-
 // hubQueueLen bounds the events queued per hub: a slow consumer blocks the pipe
 // readers, which stops reading pipes, which blocks the children (backpressure).
 // With reads of up to chunkSize that is at most 4 MiB of output per hub.
@@ -156,7 +143,7 @@ type batch struct {
 func isOutput(ev *Event) bool { return ev.Type == EvStdout || ev.Type == EvStderr }
 
 // lastLen is the payload length of the batch's last record.
-func (b *batch) lastLen() int { return int(binary.LittleEndian.Uint32(b.buf[b.last+4:])) }
+func (b *batch) lastLen() int { return int(binary.LittleEndian.Uint32(b.buf[b.last+RecordLenAt:])) }
 
 // extends reports whether ev may continue the batch's last record: the same stream
 // of the same child, and room under maxRecord.
@@ -165,8 +152,8 @@ func (b *batch) extends(ev *Event) bool {
 		return false
 	}
 	r := b.buf[b.last:]
-	return binary.LittleEndian.Uint32(r[0:]) == ev.Type && int64(binary.LittleEndian.Uint64(r[8:])) == ev.Handle &&
-		int64(binary.LittleEndian.Uint64(r[16:])) == ev.Aux
+	return binary.LittleEndian.Uint32(r[RecordTypeAt:]) == ev.Type && int64(binary.LittleEndian.Uint64(r[RecordHandleAt:])) == ev.Handle &&
+		int64(binary.LittleEndian.Uint64(r[RecordAuxAt:])) == ev.Aux
 }
 
 // put writes ev into the batch. It reports false when ev, or the rest of an output
@@ -203,7 +190,7 @@ func (b *batch) put(ev *Event) bool {
 		take := min(len(ev.Payload), room)
 		if merge {
 			r := b.buf[b.last:]
-			binary.LittleEndian.PutUint32(r[4:], uint32(b.lastLen()+take))
+			binary.LittleEndian.PutUint32(r[RecordLenAt:], uint32(b.lastLen()+take))
 			b.n += copy(b.buf[b.n:], ev.Payload[:take])
 		} else {
 			part := *ev
@@ -228,10 +215,10 @@ func (b *batch) need(ev *Event) int {
 }
 
 func encode(buf []byte, ev Event) int {
-	binary.LittleEndian.PutUint32(buf[0:], ev.Type)
-	binary.LittleEndian.PutUint32(buf[4:], uint32(len(ev.Payload)))
-	binary.LittleEndian.PutUint64(buf[8:], uint64(ev.Handle))
-	binary.LittleEndian.PutUint64(buf[16:], uint64(ev.Aux))
+	binary.LittleEndian.PutUint32(buf[RecordTypeAt:], ev.Type)
+	binary.LittleEndian.PutUint32(buf[RecordLenAt:], uint32(len(ev.Payload)))
+	binary.LittleEndian.PutUint64(buf[RecordHandleAt:], uint64(ev.Handle))
+	binary.LittleEndian.PutUint64(buf[RecordAuxAt:], uint64(ev.Aux))
 	return EventHeaderSize + copy(buf[EventHeaderSize:], ev.Payload)
 }
 

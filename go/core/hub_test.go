@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-const batchCap = 64<<10 + EventHeaderSize // the C ABI's minimum batch
+const batchCap = MinBatch // the C ABI's minimum batch
 
 // nextWithin runs Next in a goroutine so that a Next that hangs fails the test.
 func nextWithin(t *testing.T, hub *Hub, buf []byte, timeout time.Duration) int {
@@ -65,11 +65,11 @@ func decode(t *testing.T, batch []byte) []Event {
 		if len(batch)-off < EventHeaderSize {
 			t.Fatalf("batch ends inside a header")
 		}
-		plen := int(leU32(batch[off+4:]))
+		plen := int(leU32(batch[off+RecordLenAt:]))
 		if off+EventHeaderSize+plen > len(batch) {
 			t.Fatalf("record of %d bytes at %d cut by the batch end %d", plen, off, len(batch))
 		}
-		evs = append(evs, Event{Type: leU32(batch[off:]), Handle: leI64(batch[off+8:]), Aux: leI64(batch[off+16:]),
+		evs = append(evs, Event{Type: leU32(batch[off+RecordTypeAt:]), Handle: leI64(batch[off+RecordHandleAt:]), Aux: leI64(batch[off+RecordAuxAt:]),
 			Payload: append([]byte(nil), batch[off+EventHeaderSize:off+EventHeaderSize+plen]...)})
 		off += EventHeaderSize + plen
 	}

@@ -5,19 +5,27 @@ package core
 // The test binary is its own helper child, as in os/exec's tests: started as
 // `<test binary> pws-helper <name> args...` it runs one tiny behaviour instead of
 // the tests. The helper is chosen by argv rather than by an environment variable
-// so that the environment tests see exactly the environment they passed.
+// so that the environment tests see exactly the environment they passed. Also as
+// there: a test naming an unknown command panics (helperName), the child given one
+// exits 2 saying so, and a full run fails if a command is used by no test.
 
 import (
 	"bufio"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"os/signal"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -50,12 +58,23 @@ func TestMain(m *testing.M) {
 		r.Close()
 		w.Close()
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	// As os/exec's tests do: a helper command no test uses is dead code; say so.
+	if code == 0 && fullRun() {
+		if unused := unusedHelperCommands(helperCommands, &helperCommandUsed); len(unused) > 0 {
+			fmt.Fprintf(os.Stderr, "helper commands no test uses: %s\n", strings.Join(unused, ", "))
+			code = 1
+		}
+	}
+	os.Exit(code)
 }
 
-// helperArgv is the argv that runs helper name in a child.
+// helperArgv is the argv that runs helper command name in a child.
 func helperArgv(name string, args ...string) []string {
-	return append([]string{selfExe(), helperArg, name}, args...)
+	if name == "fork" && len(args) > 2 {
+		helperName(args[2]) // the grandchild's command
+	}
+	return append([]string{selfExe(), helperArg, helperName(name)}, args...)
 }
 
 func selfExe() string {
@@ -66,124 +85,236 @@ func selfExe() string {
 	return p
 }
 
+// helperCommands are the behaviours the test binary runs as its own child. Each
+// returns the exit code.
+var helperCommands = map[string]func(args ...string) int{
+	"echo":           cmdEcho,
+	"write":          cmdWrite,
+	"pattern":        cmdPattern,
+	"writes":         cmdWrites,
+	"progress":       cmdProgress,
+	"interleave":     cmdInterleave,
+	"sleep":          cmdSleep,
+	"ignore-term":    cmdIgnoreTerm,
+	"tick":           cmdTick,
+	"fork":           cmdFork,
+	"tree":           cmdTree,
+	"cat":            cmdCat,
+	"ids":            cmdIds,
+	"env":            cmdEnv,
+	"host-sigstatus": hostSigstatus,
+}
+
+// helperCommandUsed holds the names of the helper commands some test asked for
+// (helperArgv, helperName); a full run fails in TestMain if a command is in no test.
+var helperCommandUsed sync.Map
+
+// helperName marks the helper command name used and returns it. helperArgv calls
+// it; call it directly where a command is named otherwise (the inner command of
+// "fork", an argv built by hand) or before a t.Skip that precedes its only use.
+// An unknown name panics: a typo fails the test that made it, loudly.
+func helperName(name string) string {
+	if _, ok := helperCommands[name]; !ok {
+		panic(fmt.Sprintf("unknown helper command %q", name))
+	}
+	helperCommandUsed.Store(name, true)
+	return name
+}
+
+// unusedHelperCommands are the commands in cmds that used does not hold, sorted.
+func unusedHelperCommands(cmds map[string]func(...string) int, used *sync.Map) []string {
+	var out []string
+	for name := range cmds {
+		if _, ok := used.Load(name); !ok {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// fullRun reports whether every test was asked for: no -test.run, -test.skip or
+// -test.list (-short skips none that name a helper command).
+func fullRun() bool {
+	for _, name := range []string{"test.run", "test.skip", "test.list"} {
+		if f := flag.Lookup(name); f != nil && f.Value.String() != "" {
+			return false
+		}
+	}
+	return true
+}
+
 func runHelper(name string, args []string) int {
-	switch name {
-	case "echo": // echo args... : the args joined by spaces, then a newline
-		fmt.Println(strings.Join(args, " "))
-	case "write": // write <stdout text> <stderr text> <exit code>
-		os.Stdout.WriteString(args[0])
-		os.Stderr.WriteString(args[1])
-		code, _ := strconv.Atoi(args[2])
-		return code
-	case "pattern": // pattern <n> <block>: n pattern bytes to stdout, then sha256=<hex> to stderr
-		n, _ := strconv.ParseInt(args[0], 10, 64)
-		block, _ := strconv.Atoi(args[1])
-		h := sha256.New()
-		buf := make([]byte, block)
-		for off := int64(0); off < n; {
-			b := buf[:min(int64(block), n-off)]
-			fillPattern(b, off)
-			if _, err := os.Stdout.Write(b); err != nil {
-				return 3
-			}
-			h.Write(b)
-			off += int64(len(b))
-		}
-		fmt.Fprintf(os.Stderr, "sha256=%s\n", hex.EncodeToString(h.Sum(nil)))
-	case "writes": // writes <n> <count> <pause ms>: count writes of n pattern bytes, paused between
-		n, _ := strconv.Atoi(args[0])
-		count, _ := strconv.Atoi(args[1])
-		ms, _ := strconv.Atoi(args[2])
-		b := make([]byte, n*count)
-		fillPattern(b, 0)
-		for i := 0; i < count; i++ {
-			if i > 0 {
-				time.Sleep(time.Duration(ms) * time.Millisecond)
-			}
-			os.Stdout.Write(b[i*n : (i+1)*n])
-		}
-	case "progress": // progress <n> <block>: pattern to stdout, "w=<total>" to stderr after each block
-		n, _ := strconv.ParseInt(args[0], 10, 64)
-		block, _ := strconv.Atoi(args[1])
-		buf := make([]byte, block)
-		for off := int64(0); off < n; {
-			b := buf[:min(int64(block), n-off)]
-			fillPattern(b, off)
-			if _, err := os.Stdout.Write(b); err != nil {
-				return 3
-			}
-			off += int64(len(b))
-			fmt.Fprintf(os.Stderr, "w=%d\n", off)
-		}
-	case "interleave": // interleave <n>: "out i" on stdout then "err i" on stderr, n times
-		n, _ := strconv.Atoi(args[0])
-		for i := 0; i < n; i++ {
-			fmt.Fprintf(os.Stdout, "out %d\n", i)
-			fmt.Fprintf(os.Stderr, "err %d\n", i)
-		}
-	case "sleep": // prints "ready pid=N", then sleeps
-		fmt.Printf("ready pid=%d\n", os.Getpid())
-		time.Sleep(helperLife)
-	case "ignore-term": // ignores SIGTERM, prints "ready pid=N", sleeps
-		signal.Ignore(syscall.SIGTERM)
-		fmt.Printf("ready pid=%d\n", os.Getpid())
-		time.Sleep(helperLife)
-	case "tick": // prints "ready pid=N", then "tick" every 100 ms
-		fmt.Printf("ready pid=%d\n", os.Getpid())
-		for end := time.Now().Add(helperLife); time.Now().Before(end); {
-			time.Sleep(100 * time.Millisecond)
-			if _, err := os.Stdout.WriteString("tick\n"); err != nil {
-				return 3
-			}
-		}
-	case "fork": // fork <wait|exit|stdin-eof> <setsid 0|1> <helper> args...
-		// Starts a grandchild running <helper> with stdin on /dev/null and stdout and
-		// stderr inherited, prints "gc=<pid>", then sleeps, exits, or exits at stdin EOF.
-		cmd := exec.Command(selfExe(), append([]string{helperArg}, args[2:]...)...)
-		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: args[1] == "1"}
-		if err := cmd.Start(); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 2
-		}
-		fmt.Printf("gc=%d\n", cmd.Process.Pid)
-		switch args[0] {
-		case "wait":
-			time.Sleep(helperLife)
-		case "stdin-eof":
-			io.Copy(io.Discard, os.Stdin)
-		}
-	case "tree": // tree <depth> <width>: a tree of sleeping processes, each prints "node pid=N"
-		depth, _ := strconv.Atoi(args[0])
-		width, _ := strconv.Atoi(args[1])
-		if depth > 0 {
-			for i := 0; i < width; i++ {
-				cmd := exec.Command(selfExe(), helperArg, "tree", strconv.Itoa(depth-1), args[1])
-				cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-				if err := cmd.Start(); err != nil {
-					fmt.Fprintln(os.Stderr, err)
-					return 2
-				}
-			}
-		}
-		fmt.Printf("node pid=%d ppid=%d\n", os.Getpid(), os.Getppid())
-		time.Sleep(helperLife)
-	case "cat": // copies stdin to stdout until EOF
-		if _, err := io.Copy(os.Stdout, os.Stdin); err != nil {
+	f, ok := helperCommands[name]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "unknown helper command %q\n", name)
+		return 2
+	}
+	return f(args...)
+}
+
+// echo args... : the args joined by spaces, then a newline
+func cmdEcho(args ...string) int {
+	fmt.Println(strings.Join(args, " "))
+	return 0
+}
+
+// write <stdout text> <stderr text> <exit code>
+func cmdWrite(args ...string) int {
+	os.Stdout.WriteString(args[0])
+	os.Stderr.WriteString(args[1])
+	code, _ := strconv.Atoi(args[2])
+	return code
+}
+
+// pattern <n> <block>: n pattern bytes to stdout, then sha256=<hex> to stderr
+func cmdPattern(args ...string) int {
+	n, _ := strconv.ParseInt(args[0], 10, 64)
+	block, _ := strconv.Atoi(args[1])
+	h := sha256.New()
+	buf := make([]byte, block)
+	for off := int64(0); off < n; {
+		b := buf[:min(int64(block), n-off)]
+		fillPattern(b, off)
+		if _, err := os.Stdout.Write(b); err != nil {
 			return 3
 		}
-	case "ids": // pid, session id and process group id
-		sid, _ := unix.Getsid(0)
-		fmt.Printf("pid=%d sid=%d pgid=%d\n", os.Getpid(), sid, unix.Getpgrp())
-	case "env": // every environment entry on its own line
-		for _, kv := range os.Environ() {
-			fmt.Println(kv)
+		h.Write(b)
+		off += int64(len(b))
+	}
+	fmt.Fprintf(os.Stderr, "sha256=%s\n", hex.EncodeToString(h.Sum(nil)))
+	return 0
+}
+
+// writes <n> <count> <pause ms>: count writes of n pattern bytes, paused between
+func cmdWrites(args ...string) int {
+	n, _ := strconv.Atoi(args[0])
+	count, _ := strconv.Atoi(args[1])
+	ms, _ := strconv.Atoi(args[2])
+	b := make([]byte, n*count)
+	fillPattern(b, 0)
+	for i := 0; i < count; i++ {
+		if i > 0 {
+			time.Sleep(time.Duration(ms) * time.Millisecond)
 		}
-	case "host-sigstatus": // host-sigstatus <cat>: a nested host that supervises `cat /proc/self/status`
-		return hostSigstatus(args[0])
-	default:
-		fmt.Fprintf(os.Stderr, "unknown helper %q\n", name)
+		os.Stdout.Write(b[i*n : (i+1)*n])
+	}
+	return 0
+}
+
+// progress <n> <block>: pattern to stdout, "w=<total>" to stderr after each block
+func cmdProgress(args ...string) int {
+	n, _ := strconv.ParseInt(args[0], 10, 64)
+	block, _ := strconv.Atoi(args[1])
+	buf := make([]byte, block)
+	for off := int64(0); off < n; {
+		b := buf[:min(int64(block), n-off)]
+		fillPattern(b, off)
+		if _, err := os.Stdout.Write(b); err != nil {
+			return 3
+		}
+		off += int64(len(b))
+		fmt.Fprintf(os.Stderr, "w=%d\n", off)
+	}
+	return 0
+}
+
+// interleave <n>: "out i" on stdout then "err i" on stderr, n times
+func cmdInterleave(args ...string) int {
+	n, _ := strconv.Atoi(args[0])
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(os.Stdout, "out %d\n", i)
+		fmt.Fprintf(os.Stderr, "err %d\n", i)
+	}
+	return 0
+}
+
+// sleep: prints "ready pid=N", then sleeps
+func cmdSleep(args ...string) int {
+	fmt.Printf("ready pid=%d\n", os.Getpid())
+	time.Sleep(helperLife)
+	return 0
+}
+
+// ignore-term: ignores SIGTERM, prints "ready pid=N", sleeps
+func cmdIgnoreTerm(args ...string) int {
+	signal.Ignore(syscall.SIGTERM)
+	fmt.Printf("ready pid=%d\n", os.Getpid())
+	time.Sleep(helperLife)
+	return 0
+}
+
+// tick: prints "ready pid=N", then "tick" every 100 ms
+func cmdTick(args ...string) int {
+	fmt.Printf("ready pid=%d\n", os.Getpid())
+	for end := time.Now().Add(helperLife); time.Now().Before(end); {
+		time.Sleep(100 * time.Millisecond)
+		if _, err := os.Stdout.WriteString("tick\n"); err != nil {
+			return 3
+		}
+	}
+	return 0
+}
+
+// fork <wait|exit|stdin-eof> <setsid 0|1> <helper> args...: starts a grandchild
+// running <helper> with stdin on /dev/null and stdout and stderr inherited, prints
+// "gc=<pid>", then sleeps, exits, or exits at stdin EOF.
+func cmdFork(args ...string) int {
+	cmd := exec.Command(selfExe(), append([]string{helperArg}, args[2:]...)...)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: args[1] == "1"}
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		return 2
+	}
+	fmt.Printf("gc=%d\n", cmd.Process.Pid)
+	switch args[0] {
+	case "wait":
+		time.Sleep(helperLife)
+	case "stdin-eof":
+		io.Copy(io.Discard, os.Stdin)
+	}
+	return 0
+}
+
+// tree <depth> <width>: a tree of sleeping processes, each prints "node pid=N"
+func cmdTree(args ...string) int {
+	depth, _ := strconv.Atoi(args[0])
+	width, _ := strconv.Atoi(args[1])
+	if depth > 0 {
+		for i := 0; i < width; i++ {
+			cmd := exec.Command(selfExe(), helperArg, "tree", strconv.Itoa(depth-1), args[1])
+			cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+			if err := cmd.Start(); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 2
+			}
+		}
+	}
+	fmt.Printf("node pid=%d ppid=%d\n", os.Getpid(), os.Getppid())
+	time.Sleep(helperLife)
+	return 0
+}
+
+// cat: copies stdin to stdout until EOF
+func cmdCat(args ...string) int {
+	if _, err := io.Copy(os.Stdout, os.Stdin); err != nil {
+		return 3
+	}
+	return 0
+}
+
+// ids: pid, session id and process group id
+func cmdIds(args ...string) int {
+	sid, _ := unix.Getsid(0)
+	fmt.Printf("pid=%d sid=%d pgid=%d\n", os.Getpid(), sid, unix.Getpgrp())
+	return 0
+}
+
+// env: every environment entry on its own line
+func cmdEnv(args ...string) int {
+	for _, kv := range os.Environ() {
+		fmt.Println(kv)
 	}
 	return 0
 }
@@ -213,10 +344,11 @@ func fillPattern(b []byte, off int64) {
 	}
 }
 
-// hostSigstatus is a host started with SIGPIPE ignored (as Node runs): it
-// supervises `cat /proc/self/status` and copies the child's Sig* lines to stdout,
+// host-sigstatus <cat>: a host started with SIGPIPE ignored (as Node runs): it
+// supervises `<cat> /proc/self/status` and copies the child's Sig* lines to stdout,
 // and its own to stderr.
-func hostSigstatus(cat string) int {
+func hostSigstatus(args ...string) int {
+	cat := args[0]
 	if b, err := os.ReadFile("/proc/self/status"); err == nil {
 		for _, l := range strings.Split(string(b), "\n") {
 			if strings.HasPrefix(l, "Sig") {
@@ -231,11 +363,11 @@ func hostSigstatus(cat string) int {
 		return 2
 	}
 	var out []byte
-	buf := make([]byte, 64<<10+EventHeaderSize)
+	buf := make([]byte, MinBatch)
 	for end := time.Now().Add(20 * time.Second); time.Now().Before(end); {
 		n := hub.Next(buf, 100*time.Millisecond)
 		for off := 0; off < n; {
-			typ, plen := leU32(buf[off:]), int(leU32(buf[off+4:]))
+			typ, plen := leU32(buf[off+RecordTypeAt:]), int(leU32(buf[off+RecordLenAt:]))
 			payload := buf[off+EventHeaderSize : off+EventHeaderSize+plen]
 			off += EventHeaderSize + plen
 			switch typ {
@@ -280,4 +412,36 @@ func markInheritedFdsCloexec() []string {
 		unix.FcntlInt(uintptr(fd), unix.F_SETFD, flags|unix.FD_CLOEXEC)
 	}
 	return found
+}
+
+// The fixture switch's own checks, in os/exec's manner: an unknown command fails
+// loudly on both sides (the test that names it panics; the child given it exits 2
+// naming it), and a command no test names is found.
+func TestHelperCommandsUnknownAndUnused(t *testing.T) {
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("helperArgv of an unknown command did not panic")
+			}
+		}()
+		helperArgv("no-such-command")
+	}()
+	if _, ok := helperCommandUsed.Load("no-such-command"); ok {
+		t.Error("an unknown command was recorded as used")
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, selfExe(), helperArg, "no-such-command").CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(string(out), `unknown helper command "no-such-command"`) {
+		t.Errorf("child given an unknown command: %v, %q; want exit status 2 naming it", err, out)
+	}
+
+	var used sync.Map
+	used.Store("a", true)
+	cmds := map[string]func(...string) int{"a": cmdEcho, "b": cmdEcho, "c": cmdEcho}
+	if got := unusedHelperCommands(cmds, &used); !slices.Equal(got, []string{"b", "c"}) {
+		t.Errorf("unused commands %q, want [b c]", got)
+	}
 }

@@ -183,7 +183,7 @@ func runHost(args []string) int {
 	done := make(chan *Outcome, 1)
 	stdout := make(chan string, 64)
 	go func() {
-		buf := make([]byte, 64<<10+EventHeaderSize)
+		buf := make([]byte, MinBatch)
 		var partial []byte
 		for {
 			n := hub.Next(buf, 100*time.Millisecond)

@@ -14,7 +14,8 @@ const (
 	StdioStdout  = "stdout"  // stderr only: the same pipe as stdout (2>&1), one ordered stream
 )
 
-// Defaults for the zero value of the corresponding Options fields.
+// Defaults for the zero value of the corresponding Options fields (the first three
+// are the C ABI's PWS_DEFAULT_*_MS, checked against go/capi/pws.h by go/capi).
 const (
 	// DefaultGrace is the time between the first signal and SIGKILL: BASELINE's
 	// `timeout` option default, so a Process call site sees the same ladder.
@@ -114,14 +115,14 @@ func (o *Options) validate() error {
 			return usage("%s: unknown stdio mode %q", s.name, s.v)
 		}
 	}
-	if o.KillSignal < 0 || o.KillSignal > 64 {
+	if o.KillSignal < 0 || o.KillSignal > MaxSignal {
 		return usage("killSignal %d out of range", o.KillSignal)
 	}
 	for _, d := range []struct {
 		name string
 		v    *int64
 	}{{"graceMs", o.GraceMs}, {"timeoutMs", o.TimeoutMs}, {"drainIdleMs", o.DrainIdleMs}, {"drainMaxMs", o.DrainMaxMs}} {
-		if d.v != nil && (*d.v < 0 || *d.v > 1<<40) {
+		if d.v != nil && (*d.v < 0 || *d.v > MaxMs) {
 			return usage("%s %d out of range", d.name, *d.v)
 		}
 	}

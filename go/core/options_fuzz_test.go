@@ -65,11 +65,11 @@ func FuzzParseOptions(f *testing.F) {
 		if o.Stderr == StdioStdout && o.Stdout != StdioPipe {
 			t.Fatalf("accepted stderr \"stdout\" without a stdout pipe")
 		}
-		if o.KillSignal < 0 || o.KillSignal > 64 {
+		if o.KillSignal < 0 || o.KillSignal > MaxSignal {
 			t.Fatalf("accepted killSignal %d", o.KillSignal)
 		}
 		for _, d := range []*int64{o.GraceMs, o.TimeoutMs, o.DrainIdleMs, o.DrainMaxMs} {
-			if d != nil && (*d < 0 || *d > 1<<40) {
+			if d != nil && (*d < 0 || *d > MaxMs) {
 				t.Fatalf("accepted a time of %d ms", *d)
 			}
 			// The duration conversions must not overflow for anything accepted.

@@ -27,6 +27,10 @@ var (
 // killed by SIGKILL.
 const killExitCode = 1
 
+// failedStartWaitMs bounds the wait for a leader killed because its start failed
+// after CreateProcess (the spawn fails either way; its handles are closed after).
+const failedStartWaitMs = 5000
+
 // proc is a started leader on Windows and the Job Object that holds its tree (see
 // job_windows.go). Windows has no signals: SIGKILL is TerminateJobObject (or
 // TerminateProcess for the leader alone), every other signal is CTRL_BREAK_EVENT to
@@ -122,7 +126,7 @@ func startProc(path string, o *Options, env []string, files []*os.File) (*proc, 
 	}
 	fail := func(call string, err error) (*proc, error) {
 		windows.TerminateProcess(pi.Process, killExitCode)
-		windows.WaitForSingleObject(pi.Process, 5000)
+		windows.WaitForSingleObject(pi.Process, failedStartWaitMs)
 		windows.CloseHandle(pi.Thread)
 		windows.CloseHandle(pi.Process)
 		windows.CloseHandle(job)

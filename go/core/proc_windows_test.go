@@ -31,8 +31,8 @@ func uintptrOf[T any](p *T) uintptr { return uintptr(unsafe.Pointer(p)) }
 // forEachEvent walks one Next batch.
 func forEachEvent(batch []byte, f func(typ uint32, payload []byte)) {
 	for off := 0; off+EventHeaderSize <= len(batch); {
-		typ := binary.LittleEndian.Uint32(batch[off:])
-		n := int(binary.LittleEndian.Uint32(batch[off+4:]))
+		typ := binary.LittleEndian.Uint32(batch[off+RecordTypeAt:])
+		n := int(binary.LittleEndian.Uint32(batch[off+RecordLenAt:]))
 		f(typ, batch[off+EventHeaderSize:off+EventHeaderSize+n])
 		off += EventHeaderSize + n
 	}
@@ -62,7 +62,7 @@ func newWinHarness(t *testing.T) *winHarness {
 	h := &winHarness{t: t, hub: NewHub(), changed: make(chan struct{}),
 		out: map[int64]*bytes.Buffer{}, exits: map[int64]*Outcome{}, tracked: map[int]windows.Handle{}}
 	go func() {
-		buf := make([]byte, 64<<10+EventHeaderSize)
+		buf := make([]byte, MinBatch)
 		for {
 			n := h.hub.Next(buf, 50*time.Millisecond)
 			if n < 0 {
@@ -70,9 +70,9 @@ func newWinHarness(t *testing.T) *winHarness {
 			}
 			h.mu.Lock()
 			for off := 0; off+EventHeaderSize <= n; {
-				typ := binary.LittleEndian.Uint32(buf[off:])
-				plen := int(binary.LittleEndian.Uint32(buf[off+4:]))
-				id := int64(binary.LittleEndian.Uint64(buf[off+8:]))
+				typ := binary.LittleEndian.Uint32(buf[off+RecordTypeAt:])
+				plen := int(binary.LittleEndian.Uint32(buf[off+RecordLenAt:]))
+				id := int64(binary.LittleEndian.Uint64(buf[off+RecordHandleAt:]))
 				payload := buf[off+EventHeaderSize : off+EventHeaderSize+plen]
 				off += EventHeaderSize + plen
 				switch typ {

@@ -249,7 +249,7 @@ func TestStartTypedErrorsLeaveNothingBehind(t *testing.T) {
 	if kids := waitNoChildren(0); len(kids) > 0 {
 		t.Errorf("live children after failed starts: %v", kids)
 	}
-	if n := h.hub.Next(make([]byte, 64<<10+EventHeaderSize), 1); n != 0 {
+	if n := h.hub.Next(make([]byte, MinBatch), 1); n != 0 {
 		t.Errorf("a failed start queued events (Next = %d)", n)
 	}
 }
@@ -266,13 +266,13 @@ func TestRelativeArgv0WithRelativeCwd(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Chdir(base)
-	c := h.start(&Options{Argv: []string{"./probe", helperArg, "echo", "ran"}, Cwd: "sub", Stdout: StdioPipe})
+	c := h.start(&Options{Argv: []string{"./probe", helperArg, helperName("echo"), "ran"}, Cwd: "sub", Stdout: StdioPipe})
 	h.waitExit(c)
 	if got := string(h.stdout(c)); got != "ran\n" {
 		t.Errorf("stdout %q", got)
 	}
 	env := []string{"PATH=."}
-	c = h.start(&Options{Argv: []string{"probe", helperArg, "echo", "ran"}, Cwd: "sub", Env: &env, Stdout: StdioPipe})
+	c = h.start(&Options{Argv: []string{"probe", helperArg, helperName("echo"), "ran"}, Cwd: "sub", Env: &env, Stdout: StdioPipe})
 	h.waitExit(c)
 	if got := string(h.stdout(c)); got != "ran\n" {
 		t.Errorf("PATH=. stdout %q", got)
@@ -319,7 +319,7 @@ func TestPathLookupUsesChildPath(t *testing.T) {
 		t.Fatalf("%s is in the host's PATH", name)
 	}
 	env := []string{"PATH=/nonexistent-dir:" + dir}
-	c := h.start(&Options{Argv: []string{name, helperArg, "echo", "found"}, Env: &env, Stdout: StdioPipe})
+	c := h.start(&Options{Argv: []string{name, helperArg, helperName("echo"), "found"}, Env: &env, Stdout: StdioPipe})
 	h.waitExit(c)
 	if got := string(h.stdout(c)); got != "found\n" {
 		t.Errorf("stdout %q", got)
@@ -519,6 +519,7 @@ func TestChildSignalMaskEmptyWhenSpawnedFromThreadBlockingSignals(t *testing.T) 
 // SIGPIPE only (see runtime.sigInstallGoHandler), so SIGXFSZ stays ignored in the
 // children there — not observable from this test binary.
 func TestChildOfSigpipeIgnoringHostHasDefaultSigpipe(t *testing.T) {
+	helperName("host-sigstatus") // its one use, below, may be skipped
 	h := newHarness(t)
 	sh, err := exec.LookPath("sh")
 	if err != nil {

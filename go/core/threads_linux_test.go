@@ -78,7 +78,7 @@ func TestThreadsDoNotGrowWithSpawnsAndCancels(t *testing.T) {
 // waitPoll (kernels without pollable pidfds) reports the exit without reaping, and
 // holds no thread while it waits: it polls.
 func TestWaitPollReportsTheExitWithoutReaping(t *testing.T) {
-	cmd := exec.Command(selfExe(), helperArg, "write", "", "", "7")
+	cmd := exec.Command(selfExe(), helperArg, helperName("write"), "", "", "7")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -55,13 +55,12 @@ func lookPath(argv0, cwd string, env []string) (string, error) {
 		return execPath(p, cwd), nil
 	}
 	// With no PATH at all, libuv (like execvp) searches the default path.
-	path, found := "/usr/local/bin:/usr/bin:/bin", false
+	path := "/usr/local/bin:/usr/bin:/bin"
 	for _, kv := range env {
 		if k, v, ok := strings.Cut(kv, "="); ok && (k == "PATH" || runtime.GOOS == "windows" && strings.EqualFold(k, "PATH")) {
-			path, found = v, true
+			path = v
 		}
 	}
-	_ = found
 	var firstErr error
 	for _, dir := range filepath.SplitList(path) {
 		if dir == "" {

@@ -8,8 +8,11 @@
 
 const MB = 1 << 20
 
-/** Spawns through an API and reports how it ended: throws / rejects / exit N. */
-async function spawnVia(h, api, argv, opts) {
+/**
+ * Spawns through an API and reports how it ended: throws / rejects / exit N; `why`
+ * adds to a rejection what the error says beyond its type and code.
+ */
+async function spawnVia(h, api, argv, opts, why = () => "") {
   let c
   try {
     c = h.api(api).spawn(argv, opts)
@@ -20,28 +23,15 @@ async function spawnVia(h, api, argv, opts) {
   return h.bound(
     c.exited.then(
       (code) => `exit ${code}`,
-      (e) => `rejects ${h.typed(e)}`,
+      (e) => `rejects ${h.typed(e)}${why(e)}`,
     ),
     15_000,
   )
 }
 
 /** As spawnVia, adding where a spawn error points (syscall, and path as "cwd"/"cmd"/other). */
-async function spawnWhere(h, api, argv, opts) {
-  let c
-  try {
-    c = h.api(api).spawn(argv, opts)
-  } catch (e) {
-    return `throws ${h.typed(e)}`
-  }
-  h.track(c.pid)
-  return h.bound(
-    c.exited.then(
-      (code) => `exit ${code}`,
-      (e) => `rejects ${h.typed(e)} syscall=${e.syscall} path=${e.path === opts.cwd ? "cwd" : e.path === argv[0] ? "cmd" : e.path}`,
-    ),
-    15_000,
-  )
+function spawnWhere(h, api, argv, opts) {
+  return spawnVia(h, api, argv, opts, (e) => ` syscall=${e.syscall} path=${e.path === opts.cwd ? "cwd" : e.path === argv[0] ? "cmd" : e.path}`)
 }
 
 const SUP = "supervise"

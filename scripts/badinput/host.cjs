@@ -6,6 +6,7 @@
 const fs = require("node:fs")
 const path = require("node:path")
 const { cases } = require("./cases.cjs")
+const { alive, pids, stat } = require("../procfs.cjs")
 
 const ROOT = path.resolve(__dirname, "..", "..")
 const lib = require(ROOT)
@@ -13,31 +14,15 @@ const lib = require(ROOT)
 const tracked = []
 let reported = false
 
-function stat(pid) {
-  try {
-    const s = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
-    const rest = s.slice(s.lastIndexOf(")") + 2).split(" ")
-    return { state: rest[0], ppid: Number(rest[1]) }
-  } catch {
-    return undefined
-  }
-}
-
-const alive = (pid) => {
-  const s = stat(pid)
-  return !!s && s.state !== "Z" && s.state !== "X"
-}
-
 /** Zombies among this process's descendants (read from /proc). */
 function zombies() {
   const kids = new Map()
   const states = new Map()
-  for (const n of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(n)) continue
-    const s = stat(Number(n))
+  for (const n of pids()) {
+    const s = stat(n)
     if (!s) continue
-    states.set(Number(n), s.state)
-    kids.set(s.ppid, [...(kids.get(s.ppid) ?? []), Number(n)])
+    states.set(n, s.state)
+    kids.set(s.ppid, [...(kids.get(s.ppid) ?? []), n])
   }
   const out = []
   const queue = [process.pid]

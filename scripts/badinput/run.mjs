@@ -70,19 +70,7 @@ function nsPrefix() {
 const NS = selected.some((c) => c.ns) ? nsPrefix() : undefined
 
 // --- /proc ----------------------------------------------------------------------------------
-function stat(pid) {
-  try {
-    const s = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
-    const rest = s.slice(s.lastIndexOf(")") + 2).split(" ")
-    return { state: rest[0], ppid: Number(rest[1]) }
-  } catch {
-    return undefined
-  }
-}
-const alive = (pid) => {
-  const s = stat(pid)
-  return !!s && s.state !== "Z" && s.state !== "X"
-}
+const { alive } = require("../procfs.cjs")
 
 /** Live processes whose environment carries this marker (one read of /proc). */
 function marked(mark) {

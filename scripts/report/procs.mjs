@@ -2,6 +2,7 @@
 // started. A zombie counts as dead (pid 1 here reaps orphans slowly); a pid is matched
 // with its start time, so a re-used pid is never mistaken for (or killed as) ours.
 import fs from "node:fs"
+import { parseStat } from "../procfs.cjs"
 
 export const MARK_KEY = "PWS_REPORT_MARK"
 
@@ -44,9 +45,7 @@ function readProc(file) {
 export function stat(pid) {
   const len = readProc(`/proc/${pid}/stat`)
   if (typeof len !== "number") return undefined
-  const s = buf.latin1Slice(0, len)
-  const rest = s.slice(s.lastIndexOf(")") + 2).split(" ")
-  return { state: rest[0], ppid: Number(rest[1]), pgid: Number(rest[2]), sid: Number(rest[3]), start: rest[19] }
+  return parseStat(buf.latin1Slice(0, len))
 }
 
 /** Alive, not a zombie, and (when start is given) the same process as recorded. */

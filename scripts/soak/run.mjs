@@ -6,7 +6,7 @@
 // exits non-zero unless nothing was lost, left or unsettled and the host's and the
 // helper's fds, threads and memory did not grow beyond noise.
 import { createHash } from "node:crypto"
-import { readFileSync, readdirSync, readlinkSync, writeFileSync, mkdirSync } from "node:fs"
+import { readFileSync, readdirSync, writeFileSync, mkdirSync } from "node:fs"
 import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -42,19 +42,7 @@ function within(p, ms, what) {
   return Promise.race([p, new Promise((_, rej) => (t = setTimeout(() => rej(new Error(`unsettled: ${what} after ${ms} ms`)), ms)))]).finally(() => clearTimeout(t))
 }
 
-function stat(pid) {
-  try {
-    const s = readFileSync(`/proc/${pid}/stat`, "latin1")
-    const f = s.slice(s.lastIndexOf(")") + 2).split(" ")
-    return { state: f[0], ppid: Number(f[1]) }
-  } catch {
-    return undefined
-  }
-}
-const liveNotZombie = (pid) => {
-  const s = stat(pid)
-  return !!s && s.state !== "Z" && s.state !== "X"
-}
+const { pids: procPids, stat } = require("../procfs.cjs")
 
 /** Every process on the machine whose environment carries this run's marker. */
 function marked() {
@@ -70,10 +58,9 @@ function marked() {
 function zombiesOf(ppid) {
   const out = []
   if (!ppid) return out
-  for (const name of readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue
-    const s = stat(name)
-    if (s && s.ppid === ppid && s.state === "Z") out.push(Number(name))
+  for (const pid of procPids()) {
+    const s = stat(pid)
+    if (s && s.ppid === ppid && s.state === "Z") out.push(pid)
   }
   return out
 }
