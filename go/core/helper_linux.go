@@ -448,10 +448,10 @@ func (h *helper) killAll() {
 			break
 		}
 		for _, st := range victims {
-			signalStat(st, unix.SIGSTOP)
+			signalMember(st, unix.SIGSTOP)
 		}
 		for _, st := range victims {
-			signalStat(st, unix.SIGKILL)
+			signalMember(st, unix.SIGKILL)
 		}
 		time.Sleep(5 * time.Millisecond)
 		h.reapAll()
@@ -680,22 +680,4 @@ func (h *helper) held() []procStat {
 		}
 	}
 	return out
-}
-
-// signalStat signals the process st describes through a pidfd, if it is still
-// that process (same start time): a re-used pid is never hit.
-func signalStat(st procStat, sig unix.Signal) {
-	fd, err := unix.PidfdOpen(st.pid, 0)
-	if err != nil {
-		if err == unix.ENOSYS {
-			if now, ok := readStat(st.pid); ok && now.start == st.start {
-				unix.Kill(st.pid, sig)
-			}
-		}
-		return
-	}
-	defer unix.Close(fd)
-	if now, ok := readStat(st.pid); ok && now.start == st.start {
-		unix.PidfdSendSignal(fd, sig, nil, 0)
-	}
 }

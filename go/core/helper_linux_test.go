@@ -226,13 +226,13 @@ func TestStaleMemberRecordNeverSignalsARecycledPid(t *testing.T) {
 	if now.start == stale.start {
 		t.Fatalf("recycled process has the same start time %d: the identity check cannot tell them apart", now.start)
 	}
-	signalStat(stale, unix.SIGKILL)
+	signalMember(stale, unix.SIGKILL)
 	time.Sleep(100 * time.Millisecond)
 	if st, ok := readStat(stale.pid); !ok || st.start != now.start || st.state == 'Z' {
 		t.Fatalf("the recycled pid %d was hit through a stale record", stale.pid)
 	}
 	// Control: the current record does reach it.
-	signalStat(now, unix.SIGKILL)
+	signalMember(now, unix.SIGKILL)
 	err := fresh.Wait()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
 		t.Errorf("control: fresh process ended with %v, want SIGKILL", err)

@@ -286,46 +286,47 @@ const reapBound = 2 * time.Second
 
 func (p *proc) reap() {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	if p.reaped {
-		return
-	}
-	if p.helper != nil {
-		// The helper reaps the leader and every zombie it holds then (the tree's
-		// killed members among them) and says so: "gone" means reaped, so that the
-		// outcome never settles while a pid of the tree still shows in /proc.
-		done := p.helper.awaitReaped(p.hid)
-		err := p.helper.send(helperMsg{Op: "reap", ID: p.hid}, nil)
-		p.reaped = true
-		if p.pidf != nil {
-			p.pidf.Close()
-		}
-		live.Lock()
-		delete(live.trees, p)
-		live.Unlock()
 		p.mu.Unlock()
-		if err == nil {
-			select {
-			case <-done:
-			case <-time.After(reapBound):
-				p.note(fmt.Sprintf("the helper did not confirm reaping the tree within %v", reapBound))
-			}
-		}
-		p.helper.forget(p.hid)
-		p.mu.Lock() // for the deferred unlock
 		return
-	}
-	var ws unix.WaitStatus
-	for {
-		_, err := unix.Wait4(p.pid, &ws, 0, nil)
-		if err != unix.EINTR {
-			break
-		}
 	}
 	p.reaped = true
+	if p.helper == nil {
+		var ws unix.WaitStatus
+		for {
+			_, err := unix.Wait4(p.pid, &ws, 0, nil)
+			if err != unix.EINTR {
+				break
+			}
+		}
+	}
 	if p.pidf != nil {
 		p.pidf.Close()
 	}
+	p.mu.Unlock()
+	if p.helper != nil {
+		p.reapViaHelper()
+	}
+}
+
+// reapViaHelper asks the helper to reap the leader. It reaps the leader and every
+// zombie it holds then (the tree's killed members among them) and says so: "gone"
+// means reaped, so that the outcome never settles while a pid of the tree still
+// shows in /proc. Waited for without p.mu held (bounded by reapBound, reported).
+func (p *proc) reapViaHelper() {
+	done := p.helper.awaitReaped(p.hid)
+	err := p.helper.send(helperMsg{Op: "reap", ID: p.hid}, nil)
+	live.Lock()
+	delete(live.trees, p)
+	live.Unlock()
+	if err == nil {
+		select {
+		case <-done:
+		case <-time.After(reapBound):
+			p.note(fmt.Sprintf("the helper did not confirm reaping the tree within %v", reapBound))
+		}
+	}
+	p.helper.forget(p.hid)
 }
 
 func (p *proc) signalLeader(sig int) error {
@@ -411,8 +412,10 @@ func (p *proc) remember(st procStat) {
 	p.mu.Unlock()
 }
 
-// signalMember is signalStat that says whether the signal reached the process: false
-// when it was gone, a zombie, or its pid was re-used.
+// signalMember signals the process st describes through a pidfd, if it is still
+// that process (same start time) and not a zombie: a re-used pid is never hit. It
+// says whether the signal reached it (false when it was gone, a zombie, or its pid
+// was re-used).
 func signalMember(st procStat, sig unix.Signal) bool {
 	fd, err := unix.PidfdOpen(st.pid, 0)
 	if err != nil {
