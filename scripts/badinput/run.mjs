@@ -88,6 +88,18 @@ function marked(mark) {
   return out
 }
 
+/** A leftover as the report shows it: pid, state, parent and what it runs. */
+function describe(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "latin1")
+    const [state, ppid] = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+    const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, "latin1").split("\0").filter(Boolean).join(" ").slice(0, 60)
+    return `${pid} (${state}, ppid ${ppid}: ${cmd})`
+  } catch {
+    return `${pid} (gone)`
+  }
+}
+
 function killAll(pids) {
   for (const p of pids) {
     try {
@@ -157,7 +169,7 @@ async function runCase(c, index) {
     left = [...new Set([...marked(mark), ...result.pids.filter(alive)])]
   }
   if (left.length) {
-    problems.push(`left alive: ${left.slice(0, 5).join(" ")}${left.length > 5 ? ` (+${left.length - 5})` : ""}`)
+    problems.push(`left alive: ${left.slice(0, 5).map(describe).join(", ")}${left.length > 5 ? ` (+${left.length - 5})` : ""}`)
     killAll(left)
   }
   if (r.err.trim() && !ok) problems.push(`stderr: ${r.err.trim().split("\n").slice(-2).join(" | ").slice(0, 200)}`)
