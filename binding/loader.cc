@@ -195,8 +195,10 @@ PWS_SAME_TYPE(pws_close_stdin);
 PWS_SAME_TYPE(pws_flow);
 PWS_SAME_TYPE(pws_signal);
 PWS_SAME_TYPE(pws_cancel);
-PWS_SAME_TYPE(pws_release);
+PWS_SAME_TYPE(pws_forget);
 PWS_SAME_TYPE(pws_descendants);
+PWS_SAME_TYPE(pws_process_state);
+PWS_SAME_TYPE(pws_signal_tree);
 PWS_SAME_TYPE(pws_containment);
 PWS_SAME_TYPE(pws_configure);
 #undef PWS_SAME_TYPE
@@ -227,8 +229,10 @@ bool TryLoad(const std::string& path, std::string* why) {
       !Resolve(lib, "pws_flow", &a.flow, why) ||
       !Resolve(lib, "pws_signal", &a.signal, why) ||
       !Resolve(lib, "pws_cancel", &a.cancel, why) ||
-      !Resolve(lib, "pws_release", &a.release, why) ||
+      !Resolve(lib, "pws_forget", &a.forget, why) ||
       !Resolve(lib, "pws_descendants", &a.descendants, why) ||
+      !Resolve(lib, "pws_process_state", &a.process_state, why) ||
+      !Resolve(lib, "pws_signal_tree", &a.signal_tree, why) ||
       !Resolve(lib, "pws_containment", &a.containment, why) ||
       !Resolve(lib, "pws_configure", &a.configure, why)) {
     return false;
