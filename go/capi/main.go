@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"errors"
 	"sync"
+	"syscall"
 	"time"
 	"unsafe"
 
@@ -199,6 +200,15 @@ func pws_signal(h C.int64_t, sig C.int32_t, tree C.int32_t) C.int32_t {
 		return -C.int32_t(errnoOf(err))
 	}
 	return 0
+}
+
+// errnoOf is err's errno, EINVAL when it has none.
+func errnoOf(err error) int {
+	var e syscall.Errno
+	if errors.As(err, &e) {
+		return int(e)
+	}
+	return int(syscall.EINVAL)
 }
 
 var reasons = map[C.int32_t]string{

@@ -1,7 +1,5 @@
 package core
 
-import "strings"
-
 // Config holds the settings a host may pass after load (see pws_configure); nil
 // fields keep their value.
 type Config struct {
@@ -22,7 +20,3 @@ type ContainmentInfo struct {
 	// Guarantees lists what holds in this mode.
 	Guarantees []string `json:"guarantees"`
 }
-
-// containmentString is how the outcome reports a tree's containment: the names
-// of its mechanisms (session, pgroup, ptable, job, ...) joined by "+".
-func containmentString(mechanisms []string) string { return strings.Join(mechanisms, "+") }

@@ -2,6 +2,7 @@ package core
 
 import (
 	"os"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -59,9 +60,10 @@ func (p *proc) signalLeader(sig int) error {
 	return unix.Kill(p.pid, unix.Signal(sig))
 }
 
-// containment: the leader's process group, and the process table's parent links
-// for what left the group.
-func (p *proc) containment() string { return containmentString(darwinContainment) }
+// containment names the mechanisms that hold the tree, joined by "+" in the
+// outcome: the leader's process group, and the process table's parent links for
+// what left the group.
+func (p *proc) containment() string { return strings.Join(darwinContainment, "+") }
 
 var darwinContainment = []string{"pgroup", "ptable"}
 

@@ -281,7 +281,7 @@ func (p *proc) signalLeader(sig int) error {
 	return p.ctrlBreak()
 }
 
-func (p *proc) containment() string { return containmentString(windowsContainment) }
+func (p *proc) containment() string { return strings.Join(windowsContainment, "+") }
 
 var windowsContainment = []string{"job"}
 
