@@ -41,10 +41,12 @@ Napi::Value Descendants(const Napi::CallbackInfo& info) {
                                   std::to_string(pid) + ") failed");
 }
 
+constexpr double kInitPid = 1;  // the smallest pid of a process
+
 Napi::Value ProcessState(const Napi::CallbackInfo& info) {
   static const char kUsage[] = "processState(pid: number)";
   Napi::Env env = info.Env();
-  int64_t pid = IntArg(info, 0, "pid", 1, kInt32Max, kUsage);
+  int64_t pid = IntArg(info, 0, "pid", kInitPid, kInt32Max, kUsage);
   switch (Load(env).process_state(pid)) {
     case PWS_PROC_GONE:
       return Napi::String::New(env, "gone");
@@ -64,7 +66,8 @@ constexpr size_t kSignalTreeCap = 12 * 65536;
 Napi::Value SignalTree(const Napi::CallbackInfo& info) {
   static const char kUsage[] = "signalTree(pid: number, sig: number)";
   Napi::Env env = info.Env();
-  int64_t pid = IntArg(info, 0, "pid", 2, kInt32Max, kUsage);
+  // Never init (pid 1): the core refuses it, and so does the call's shape.
+  int64_t pid = IntArg(info, 0, "pid", kInitPid + 1, kInt32Max, kUsage);
   int64_t sig = IntArg(info, 1, "sig", 0, PWS_SIG_MAX, kUsage);
   std::vector<uint8_t> buf(kSignalTreeCap);
   int64_t n = Load(env).signal_tree(pid, static_cast<int32_t>(sig), buf.data(),

@@ -46,6 +46,8 @@ std::string failure;
 // environment's pump thread, plus a margin. A Go runtime that cannot create a
 // thread aborts the process, so the load goes ahead only if these can be had.
 constexpr int kThreadsToLoad = 22;
+// A probe thread only waits: a small stack will do.
+constexpr size_t kProbeStack = 64 * 1024;
 
 struct Candidate {
   std::string path;    // UTF-8; empty if it could not even be worked out
@@ -275,7 +277,7 @@ bool ProbeThreads(int n, int* err) {
   std::vector<pthread_t> threads;
   pthread_attr_t attr;
   pthread_attr_init(&attr);
-  pthread_attr_setstacksize(&attr, 64 * 1024);
+  pthread_attr_setstacksize(&attr, kProbeStack);
   *err = 0;
   for (int i = 0; i < n && *err == 0; i++) {
     pthread_t t;

@@ -252,6 +252,9 @@ func pws_descendants(pid C.int64_t, buf *C.uint8_t, capacity C.int64_t) C.int64_
 	return C.int64_t(copy(cBuf(buf, capacity), b))
 }
 
+// emptyPidList is the shortest list pws_signal_tree writes: its smallest buffer.
+const emptyPidList = "[]"
+
 // pidList is the JSON array pws_descendants and pws_signal_tree write.
 func pidList(pids []int) []byte {
 	if pids == nil {
@@ -275,7 +278,7 @@ func pws_process_state(pid C.int64_t) C.int32_t {
 
 //export pws_signal_tree
 func pws_signal_tree(pid C.int64_t, sig C.int32_t, buf *C.uint8_t, capacity C.int64_t) C.int64_t {
-	if pid <= 1 || pid > C.INT32_MAX || sig < 0 || sig > C.PWS_SIG_MAX || buf == nil || capacity < 2 {
+	if pid <= 1 || pid > C.INT32_MAX || sig < 0 || sig > C.PWS_SIG_MAX || buf == nil || capacity < C.int64_t(len(emptyPidList)) {
 		return C.PWS_EINVAL
 	}
 	pids, err := core.SignalTree(int(pid), int(sig))
@@ -288,7 +291,7 @@ func pws_signal_tree(pid C.int64_t, sig C.int32_t, buf *C.uint8_t, capacity C.in
 		if k := bytes.LastIndexByte(b[:capacity], ','); k > 0 {
 			b = append(b[:k], ']')
 		} else {
-			b = []byte("[]")
+			b = []byte(emptyPidList)
 		}
 	}
 	return C.int64_t(copy(cBuf(buf, capacity), b))
