@@ -11,7 +11,8 @@ import (
 
 var lastHandle atomic.Int64
 
-// Child is one supervised child and, through its process group and session, its tree.
+// Child is the handle on one leader we started and its tree (the leader and every
+// process containment attributes to it).
 //
 // Lifecycle: starting → running → (cancelling) → reaped → draining → done. The EXIT
 // event is queued only after the leader was reaped, every tree member that a cancel
@@ -62,17 +63,17 @@ func Start(hub *Hub, o *Options) (c *Child, err error) {
 
 	// Every fd made here is closed on the way out if the start fails halfway; the
 	// leader's ends are closed in the parent once the leader holds them.
-	var s stdio
+	var fds stdio
 	started := false
-	defer func() { s.closeAfterStart(started) }()
+	defer func() { fds.closeAfterStart(started) }()
 	files := make([]*os.File, 3)
-	if files[0], err = c.childStdin(&s); err != nil {
+	if files[0], err = c.childStdin(&fds); err != nil {
 		return nil, err
 	}
-	if files[1], err = c.childStdout(&s); err != nil {
+	if files[1], err = c.childStdout(&fds); err != nil {
 		return nil, err
 	}
-	if files[2], err = c.childStderr(&s, files[1]); err != nil {
+	if files[2], err = c.childStderr(&fds, files[1]); err != nil {
 		return nil, err
 	}
 

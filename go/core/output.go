@@ -71,7 +71,7 @@ func (c *Child) childOutput(s *stdio, mode string, which Stream) (*os.File, erro
 // outStream reads one output pipe and emits its chunks in order.
 //
 // While the leader runs, a pause by the host stops the reads (backpressure: the
-// child blocks on a full pipe). Once the drain has started (the leader is reaped and
+// leader blocks on a full pipe). Once the drain has started (the leader is reaped and
 // a cancelled tree is gone) a pause no longer holds anything: what is in the pipe is
 // taken at once into the host's buffer (bounded by the pipe's size), and if a writer
 // outside the tree still holds the pipe, the drain bounds run whether the host reads

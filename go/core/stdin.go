@@ -23,7 +23,7 @@ func (c *Child) childStdin(s *stdio) (*os.File, error) {
 	return s.devNull(false)
 }
 
-// stdinPipe performs queued writes to the child's stdin in order.
+// stdinPipe performs queued writes to the leader's stdin in order.
 type stdinPipe struct {
 	c    *Child
 	f    *os.File
@@ -70,7 +70,7 @@ func (p *stdinPipe) close() {
 	p.mu.Unlock()
 }
 
-// abort closes the pipe at once; a write blocked on a child that never reads
+// abort closes the pipe at once; a write blocked on a leader that never reads
 // returns, and what is still queued is failed.
 func (p *stdinPipe) abort() {
 	p.mu.Lock()
