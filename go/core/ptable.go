@@ -3,6 +3,7 @@ package core
 import (
 	"math"
 	"os"
+	"slices"
 )
 
 // The process table: the parent links of every process, read from the OS (each
@@ -92,3 +93,30 @@ func SignalTree(pid, sig int) ([]int, error) {
 // mayTouch reports whether a process the walk found may be signalled: never init,
 // never the host.
 func mayTouch(pid int) bool { return pid > 1 && pid != os.Getpid() }
+
+// signalTable signals pid's tree as one read of the table shows it: first the
+// group at once (killGroup, when group, the members of the group pid leads, is
+// not empty), then pid and each process below it through signal, never init or
+// the host. It returns the processes reached, in that order (the group's others
+// last), each once.
+func signalTable(pid int, t procTable, group []int, killGroup func() bool, signal func(pid int) bool) []int {
+	groupReached := len(group) > 0 && killGroup()
+	var out []int
+	seen := map[int]bool{}
+	for _, m := range append([]int{pid}, t.below(pid)...) {
+		if mayTouch(m) && signal(m) && !seen[m] {
+			seen[m] = true
+			out = append(out, m)
+		}
+	}
+	if groupReached {
+		slices.Sort(group)
+		for _, m := range group {
+			if mayTouch(m) && !seen[m] {
+				seen[m] = true
+				out = append(out, m)
+			}
+		}
+	}
+	return out
+}

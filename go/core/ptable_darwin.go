@@ -59,26 +59,12 @@ func signalTree(pid, sig int) []int {
 		}
 		alive[kp.pid] = true
 		kids[kp.ppid] = append(kids[kp.ppid], kp.pid)
-		if kp.pgid == pid && mayTouch(kp.pid) {
+		if kp.pgid == pid {
 			group = append(group, kp.pid)
 		}
 	}
-	var out []int
-	seen := map[int]bool{}
-	if unix.Getpgrp() != pid && len(group) > 0 && unix.Kill(-pid, unix.Signal(sig)) == nil {
-		for _, m := range group {
-			seen[m] = true
-			out = append(out, m)
-		}
-	}
-	for _, m := range append([]int{pid}, procTable{kids: kids}.below(pid)...) {
-		if !alive[m] || !mayTouch(m) {
-			continue
-		}
-		if unix.Kill(m, unix.Signal(sig)) == nil && !seen[m] {
-			seen[m] = true
-			out = append(out, m)
-		}
-	}
-	return out
+	killGroup := func() bool { return unix.Getpgrp() != pid && unix.Kill(-pid, unix.Signal(sig)) == nil }
+	return signalTable(pid, procTable{kids: kids}, group, killGroup, func(m int) bool {
+		return alive[m] && unix.Kill(m, unix.Signal(sig)) == nil
+	})
 }

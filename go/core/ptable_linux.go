@@ -28,40 +28,24 @@ func processState(pid int) ProcState {
 	return ProcGone // reaped between the two looks
 }
 
-// signalTree: the group at once if pid leads one (and the host is not in it), then
-// pid and each descendant through a pidfd, each confirmed to be the process the
-// scan listed (signalMember).
+// signalTree: the group at once if pid leads one (and the host is not in it),
+// then pid and each descendant through a pidfd, each confirmed to be the process
+// the scan listed (signalMember).
 func signalTree(pid, sig int) []int {
 	all, kids := func() (map[int]procStat, map[int][]int) {
 		defer blocking()()
 		return liveTable()
 	}()
-	var out []int
-	seen := map[int]bool{}
-	if unix.Getpgrp() != pid {
-		var group []int
-		for _, st := range all {
-			if st.pgid == pid && mayTouch(st.pid) {
-				group = append(group, st.pid)
-			}
-		}
-		// A group id is not re-used while the group has a member.
-		if len(group) > 0 && unix.Kill(-pid, unix.Signal(sig)) == nil {
-			for _, m := range group {
-				seen[m] = true
-				out = append(out, m)
-			}
+	var group []int
+	for _, st := range all {
+		if st.pgid == pid {
+			group = append(group, st.pid)
 		}
 	}
-	for _, m := range append([]int{pid}, procTable{kids: kids}.below(pid)...) {
+	// A group id is not re-used while the group has a member.
+	killGroup := func() bool { return unix.Getpgrp() != pid && unix.Kill(-pid, unix.Signal(sig)) == nil }
+	return signalTable(pid, procTable{kids: kids}, group, killGroup, func(m int) bool {
 		st, ok := all[m]
-		if !ok || !mayTouch(m) {
-			continue
-		}
-		if signalMember(st, unix.Signal(sig)) && !seen[m] {
-			seen[m] = true
-			out = append(out, m)
-		}
-	}
-	return out
+		return ok && signalMember(st, unix.Signal(sig))
+	})
 }

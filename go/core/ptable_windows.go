@@ -74,13 +74,7 @@ func processState(pid int) ProcState {
 // console to; as libuv's kill, any signal but 0 terminates the process (pid first,
 // then its descendants), and 0 only checks that it runs.
 func signalTree(pid, sig int) []int {
-	var out []int
-	for _, m := range append([]int{pid}, descendantsTable(pid).below(pid)...) {
-		if mayTouch(m) && terminate(m, sig) {
-			out = append(out, m)
-		}
-	}
-	return out
+	return signalTable(pid, descendantsTable(pid), nil, nil, func(m int) bool { return terminate(m, sig) })
 }
 
 func terminate(pid, sig int) bool {
