@@ -474,7 +474,7 @@ func TestWindowsStartBGrandchildIsInTheTree(t *testing.T) {
 	script := filepath.Join(dir, "detach me.cmd")
 	pidfile := filepath.Join(dir, "gc.pid")
 	// cmd waits until the grandchild runs (Wine's start returns before it does).
-	body := "@echo off\r\nstart \"\" /b \"" + exe + "\" " + helperArg + " sleep-pidfile \"" + pidfile + "\"\r\n" +
+	body := "@echo off\r\nstart \"\" /b \"" + exe + "\" " + helperArg + " " + helperName("sleep-pidfile") + " \"" + pidfile + "\"\r\n" +
 		":wait\r\nif not exist \"" + pidfile + "\" goto wait\r\n"
 	if err := os.WriteFile(script, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
