@@ -5,7 +5,7 @@
       "sources": [
         "binding/addon.cc",
         "binding/child.cc",
-        "binding/hub.cc",
+        "binding/pump.cc",
         "binding/loader.cc",
         "binding/sigchld.cc"
       ],

@@ -1,13 +1,13 @@
 // Module init. The Go library is loaded on first use (abiVersion, descendants,
-// containment, configure or new Child), so requiring the addon costs nothing until
-// then; `constants` are the numbers of pws.h as this addon was compiled with them.
+// processState, signalTree, containment, configure or new Child), so requiring the
+// addon costs nothing until then; `constants` are the numbers of pws.h as this addon was compiled with them.
 #include <napi.h>
 
 #include <string>
 #include <vector>
 
 #include "child.h"
-#include "hub.h"
+#include "pump.h"
 #include "loader.h"
 #include "pws.h"
 #include "util.h"
@@ -39,6 +39,48 @@ Napi::Value Descendants(const Napi::CallbackInfo& info) {
   }
   throw Napi::Error::New(env, "pawwork-supervisor: pws_descendants(" +
                                   std::to_string(pid) + ") failed");
+}
+
+constexpr double kInitPid = 1;  // the smallest pid of a process
+
+Napi::Value ProcessState(const Napi::CallbackInfo& info) {
+  static const char kUsage[] = "processState(pid: number)";
+  Napi::Env env = info.Env();
+  int64_t pid = IntArg(info, 0, "pid", kInitPid, kInt32Max, kUsage);
+  switch (Load(env).process_state(pid)) {
+    case PWS_PROC_GONE:
+      return Napi::String::New(env, "gone");
+    case PWS_PROC_ALIVE:
+      return Napi::String::New(env, "alive");
+    case PWS_PROC_ZOMBIE:
+      return Napi::String::New(env, "zombie");
+  }
+  throw Napi::Error::New(env, "pawwork-supervisor: pws_process_state(" +
+                                  std::to_string(pid) + ") failed");
+}
+
+// The pids pws_signal_tree can list in its buffer (pws.h: 12 bytes each); the
+// signals go out to the whole tree whatever the buffer holds.
+constexpr size_t kSignalTreeCap = 12 * 65536;
+
+Napi::Value SignalTree(const Napi::CallbackInfo& info) {
+  static const char kUsage[] = "signalTree(pid: number, sig: number)";
+  Napi::Env env = info.Env();
+  // Never init (pid 1): the core refuses it, and so does the call's shape.
+  int64_t pid = IntArg(info, 0, "pid", kInitPid + 1, kInt32Max, kUsage);
+  int64_t sig = IntArg(info, 1, "sig", 0, PWS_SIG_MAX, kUsage);
+  std::vector<uint8_t> buf(kSignalTreeCap);
+  int64_t n = Load(env).signal_tree(pid, static_cast<int32_t>(sig), buf.data(),
+                                    static_cast<int64_t>(buf.size()));
+  if (n < 0) {
+    // PWS_EINVAL: the core refuses pids whose tree is never ours to signal.
+    Napi::Error err = Napi::RangeError::New(
+        env, std::string("Usage: ") + kUsage + ": pid " + std::to_string(pid) +
+                 " is refused (the host itself, or beyond any process)");
+    err.Set("code", "ERR_OUT_OF_RANGE");
+    throw err;
+  }
+  return ParseJson(env, buf.data(), static_cast<size_t>(n));
 }
 
 Napi::Value Containment(const Napi::CallbackInfo& info) {
@@ -81,8 +123,11 @@ Napi::Object Constants(Napi::Env env) {
   PWS_EXPORT(EV_EXIT);
   PWS_EXPORT(EV_STDOUT_END);
   PWS_EXPORT(EV_STDERR_END);
-  PWS_EXPORT(STDOUT);
-  PWS_EXPORT(STDERR);
+  PWS_EXPORT(STREAM_STDOUT);
+  PWS_EXPORT(STREAM_STDERR);
+  PWS_EXPORT(PROC_GONE);
+  PWS_EXPORT(PROC_ALIVE);
+  PWS_EXPORT(PROC_ZOMBIE);
   PWS_EXPORT(REASON_ABORT);
   PWS_EXPORT(REASON_TIMEOUT);
   PWS_EXPORT(REASON_STOP);
@@ -104,10 +149,12 @@ Napi::Object Constants(Napi::Env env) {
 }  // namespace
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  Hub::Install(env);
+  Pump::Install(env);
   exports.Set("Child", NativeChild::Define(env));
   exports.Set("abiVersion", Napi::Function::New<AbiVersion>(env, "abiVersion"));
   exports.Set("descendants", Napi::Function::New<Descendants>(env, "descendants"));
+  exports.Set("processState", Napi::Function::New<ProcessState>(env, "processState"));
+  exports.Set("signalTree", Napi::Function::New<SignalTree>(env, "signalTree"));
   exports.Set("containment", Napi::Function::New<Containment>(env, "containment"));
   exports.Set("configure", Napi::Function::New<Configure>(env, "configure"));
   exports.Set("constants", Constants(env));

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <string>
 
-#include "hub.h"
+#include "pump.h"
 #include "loader.h"
 #include "util.h"
 
@@ -66,19 +66,19 @@ NativeChild::NativeChild(const Napi::CallbackInfo& info)
   if (!info[1].IsFunction()) ThrowUsage(env, kUsage);
   Napi::Uint8Array request = info[0].As<Napi::Uint8Array>();
 
-  Hub& hub = Hub::Of(env);
-  int64_t hub_id = hub.Open(env);
+  Pump& pump = Pump::Of(env);
+  int64_t hub = pump.Open(env);
   uint8_t err[kErrCap];
   int64_t pid = 0;
   int64_t handle =
-      hub.api().spawn(hub_id, request.Data(), request.ByteLength(), err,
+      pump.api().spawn(hub, request.Data(), request.ByteLength(), err,
                       kErrCap, &pid);
   if (handle <= 0) {
     ThrowSpawnError(env, err, static_cast<size_t>(std::min(-handle, kErrCap)));
   }
   handle_ = handle;
   pid_ = pid;
-  hub.Add(env, handle, info[1].As<Napi::Function>());
+  pump.Add(env, handle, info[1].As<Napi::Function>());
 }
 
 Napi::Value NativeChild::Pid(const Napi::CallbackInfo& info) {
@@ -136,11 +136,11 @@ Napi::Value NativeChild::Cancel(const Napi::CallbackInfo& info) {
 }
 
 void NativeChild::Ref(const Napi::CallbackInfo& info) {
-  Hub::Of(info.Env()).SetRef(info.Env(), handle_, true);
+  Pump::Of(info.Env()).SetRef(info.Env(), handle_, true);
 }
 
 void NativeChild::Unref(const Napi::CallbackInfo& info) {
-  Hub::Of(info.Env()).SetRef(info.Env(), handle_, false);
+  Pump::Of(info.Env()).SetRef(info.Env(), handle_, false);
 }
 
 }  // namespace pws

@@ -1,5 +1,5 @@
 // One supervised child process as seen from JS (exported as `Child`). JS holds
-// only the integer handle; the hub owns the child's onEvent callback.
+// only the integer handle; the pump owns the child's onEvent callback.
 #ifndef PAWWORK_SUPERVISOR_CHILD_H
 #define PAWWORK_SUPERVISOR_CHILD_H
 

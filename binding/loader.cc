@@ -46,6 +46,8 @@ std::string failure;
 // environment's pump thread, plus a margin. A Go runtime that cannot create a
 // thread aborts the process, so the load goes ahead only if these can be had.
 constexpr int kThreadsToLoad = 22;
+// A probe thread only waits: a small stack will do.
+constexpr size_t kProbeStack = 64 * 1024;
 
 struct Candidate {
   std::string path;    // UTF-8; empty if it could not even be worked out
@@ -195,8 +197,10 @@ PWS_SAME_TYPE(pws_close_stdin);
 PWS_SAME_TYPE(pws_flow);
 PWS_SAME_TYPE(pws_signal);
 PWS_SAME_TYPE(pws_cancel);
-PWS_SAME_TYPE(pws_release);
+PWS_SAME_TYPE(pws_forget);
 PWS_SAME_TYPE(pws_descendants);
+PWS_SAME_TYPE(pws_process_state);
+PWS_SAME_TYPE(pws_signal_tree);
 PWS_SAME_TYPE(pws_containment);
 PWS_SAME_TYPE(pws_configure);
 #undef PWS_SAME_TYPE
@@ -227,8 +231,10 @@ bool TryLoad(const std::string& path, std::string* why) {
       !Resolve(lib, "pws_flow", &a.flow, why) ||
       !Resolve(lib, "pws_signal", &a.signal, why) ||
       !Resolve(lib, "pws_cancel", &a.cancel, why) ||
-      !Resolve(lib, "pws_release", &a.release, why) ||
+      !Resolve(lib, "pws_forget", &a.forget, why) ||
       !Resolve(lib, "pws_descendants", &a.descendants, why) ||
+      !Resolve(lib, "pws_process_state", &a.process_state, why) ||
+      !Resolve(lib, "pws_signal_tree", &a.signal_tree, why) ||
       !Resolve(lib, "pws_containment", &a.containment, why) ||
       !Resolve(lib, "pws_configure", &a.configure, why)) {
     return false;
@@ -271,7 +277,7 @@ bool ProbeThreads(int n, int* err) {
   std::vector<pthread_t> threads;
   pthread_attr_t attr;
   pthread_attr_init(&attr);
-  pthread_attr_setstacksize(&attr, 64 * 1024);
+  pthread_attr_setstacksize(&attr, kProbeStack);
   *err = 0;
   for (int i = 0; i < n && *err == 0; i++) {
     pthread_t t;

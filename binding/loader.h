@@ -26,8 +26,10 @@ struct Api {
   pws_flow_fn flow;
   pws_signal_fn signal;
   pws_cancel_fn cancel;
-  pws_release_fn release;
+  pws_forget_fn forget;
   pws_descendants_fn descendants;
+  pws_process_state_fn process_state;
+  pws_signal_tree_fn signal_tree;
   pws_containment_fn containment;
   pws_configure_fn configure;
 };

@@ -37,6 +37,20 @@ const (
 	_ = uint(core.EvStderrEnd - C.PWS_EV_STDERR_END)
 )
 
+// Streams and process states.
+const (
+	_ = uint(C.PWS_STREAM_STDOUT - core.StreamStdout)
+	_ = uint(core.StreamStdout - C.PWS_STREAM_STDOUT)
+	_ = uint(C.PWS_STREAM_STDERR - core.StreamStderr)
+	_ = uint(core.StreamStderr - C.PWS_STREAM_STDERR)
+	_ = uint(C.PWS_PROC_GONE - core.ProcGone)
+	_ = uint(core.ProcGone - C.PWS_PROC_GONE)
+	_ = uint(C.PWS_PROC_ALIVE - core.ProcAlive)
+	_ = uint(core.ProcAlive - C.PWS_PROC_ALIVE)
+	_ = uint(C.PWS_PROC_ZOMBIE - core.ProcZombie)
+	_ = uint(core.ProcZombie - C.PWS_PROC_ZOMBIE)
+)
+
 // The record header: its size, each field's offset, and the smallest batch.
 var hdr C.pws_record_header
 

@@ -17,9 +17,11 @@ typedef const uint8_t pws_in;
 import "C"
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"sync"
+	"syscall"
 	"time"
 	"unsafe"
 
@@ -45,12 +47,13 @@ func child(h C.int64_t) *core.Child {
 	return children[int64(h)]
 }
 
-// goBytes copies a C buffer; a zero length gives an empty slice.
+// goBytes copies a C buffer; a zero length gives an empty slice. (Not C.GoBytes:
+// its length is a C int, which a buffer beyond 2 GiB would overflow.)
 func goBytes(p *C.pws_in, n C.int64_t) []byte {
 	if n <= 0 || p == nil {
 		return []byte{}
 	}
-	return C.GoBytes(unsafe.Pointer(p), C.int(n))
+	return bytes.Clone(unsafe.Slice((*byte)(unsafe.Pointer(p)), int(n)))
 }
 
 func cBuf(p *C.uint8_t, n C.int64_t) []byte {
@@ -165,8 +168,8 @@ func pws_close_stdin(h C.int64_t) C.int32_t {
 	return 0
 }
 
-// streams maps pws_flow's stream to the core's output event type.
-var streams = map[C.int32_t]uint32{C.PWS_STDOUT: core.EvStdout, C.PWS_STDERR: core.EvStderr}
+// streams maps pws_flow's stream to the core's.
+var streams = map[C.int32_t]core.Stream{C.PWS_STREAM_STDOUT: core.StreamStdout, C.PWS_STREAM_STDERR: core.StreamStderr}
 
 //export pws_flow
 func pws_flow(h C.int64_t, stream C.int32_t, paused C.int32_t) C.int32_t {
@@ -174,11 +177,11 @@ func pws_flow(h C.int64_t, stream C.int32_t, paused C.int32_t) C.int32_t {
 	if c == nil {
 		return C.PWS_EBADHANDLE
 	}
-	kind, ok := streams[stream]
+	s, ok := streams[stream]
 	if !ok {
 		return C.PWS_EINVAL
 	}
-	if err := c.SetFlow(kind, paused != 0); err != nil {
+	if err := c.SetFlow(s, paused != 0); err != nil {
 		return C.PWS_EINVAL
 	}
 	return 0
@@ -199,6 +202,15 @@ func pws_signal(h C.int64_t, sig C.int32_t, tree C.int32_t) C.int32_t {
 	return 0
 }
 
+// errnoOf is err's errno, EINVAL when it has none.
+func errnoOf(err error) int {
+	var e syscall.Errno
+	if errors.As(err, &e) {
+		return int(e)
+	}
+	return int(syscall.EINVAL)
+}
+
 var reasons = map[C.int32_t]string{
 	C.PWS_REASON_ABORT: core.ReasonAbort, C.PWS_REASON_TIMEOUT: core.ReasonTimeout,
 	C.PWS_REASON_STOP: core.ReasonStop, C.PWS_REASON_HOST: core.ReasonHost,
@@ -211,15 +223,15 @@ func pws_cancel(h C.int64_t, reason C.int32_t, sig C.int32_t, graceMs C.int64_t)
 		return C.PWS_EBADHANDLE
 	}
 	r, ok := reasons[reason]
-	if !ok || sig < 0 || sig > C.PWS_SIG_MAX || graceMs < 0 {
+	if !ok || sig < 0 || sig > C.PWS_SIG_MAX || graceMs < 0 || graceMs > C.PWS_MS_MAX {
 		return C.PWS_EINVAL
 	}
 	c.Cancel(r, int(sig), time.Duration(graceMs)*time.Millisecond)
 	return 0
 }
 
-//export pws_release
-func pws_release(h C.int64_t) C.int32_t {
+//export pws_forget
+func pws_forget(h C.int64_t) C.int32_t {
 	mu.Lock()
 	c := children[int64(h)]
 	delete(children, int64(h))
@@ -227,19 +239,60 @@ func pws_release(h C.int64_t) C.int32_t {
 	if c == nil {
 		return C.PWS_EBADHANDLE
 	}
-	c.Release()
+	c.Forget()
 	return 0
 }
 
 //export pws_descendants
 func pws_descendants(pid C.int64_t, buf *C.uint8_t, capacity C.int64_t) C.int64_t {
-	pids := core.Descendants(int(pid))
+	b := pidList(core.Descendants(int(pid)))
+	if int64(len(b)) > int64(capacity) {
+		return -C.int64_t(len(b))
+	}
+	return C.int64_t(copy(cBuf(buf, capacity), b))
+}
+
+// emptyPidList is the shortest list pws_signal_tree writes: its smallest buffer.
+const emptyPidList = "[]"
+
+// pidList is the JSON array pws_descendants and pws_signal_tree write.
+func pidList(pids []int) []byte {
 	if pids == nil {
 		pids = []int{}
 	}
 	b, _ := json.Marshal(pids)
+	return b
+}
+
+//export pws_process_state
+func pws_process_state(pid C.int64_t) C.int32_t {
+	if pid < 1 || pid > C.INT32_MAX {
+		return C.PWS_EINVAL
+	}
+	st, err := core.ProcessState(int(pid))
+	if err != nil {
+		return C.PWS_EINVAL
+	}
+	return C.int32_t(st)
+}
+
+//export pws_signal_tree
+func pws_signal_tree(pid C.int64_t, sig C.int32_t, buf *C.uint8_t, capacity C.int64_t) C.int64_t {
+	if pid <= 1 || pid > C.INT32_MAX || sig < 0 || sig > C.PWS_SIG_MAX || buf == nil || capacity < C.int64_t(len(emptyPidList)) {
+		return C.PWS_EINVAL
+	}
+	pids, err := core.SignalTree(int(pid), int(sig))
+	if err != nil {
+		return C.PWS_EINVAL
+	}
+	b := pidList(pids)
 	if int64(len(b)) > int64(capacity) {
-		return -C.int64_t(len(b))
+		// What does not fit is left off the list (the signals went out all the same).
+		if k := bytes.LastIndexByte(b[:capacity], ','); k > 0 {
+			b = append(b[:k], ']')
+		} else {
+			b = []byte(emptyPidList)
+		}
 	}
 	return C.int64_t(copy(cBuf(buf, capacity), b))
 }

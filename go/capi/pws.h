@@ -30,8 +30,8 @@
  *  - A hub (pws_hub_open) is one event queue, one per JavaScript environment
  *    (main thread or worker). It lives until pws_hub_close.
  *  - A child handle (pws_spawn) lives from a successful spawn until
- *    pws_release; after the EXIT event of that child no further event for it
- *    is queued. Calls on a released or unknown handle return PWS_EBADHANDLE.
+ *    pws_forget; after the EXIT event of that child no further event for it
+ *    is queued. Calls on a forgotten or unknown handle return PWS_EBADHANDLE.
  */
 #ifndef PWS_H
 #define PWS_H
@@ -52,10 +52,10 @@ extern "C" {
 
 /* Bumped whenever a signature or an event layout changes; the addon refuses
  * to run against a library that answers another number. */
-#define PWS_ABI_VERSION 1
+#define PWS_ABI_VERSION 2
 
 /* Error returns that are not errno-style JSON. */
-#define PWS_EBADHANDLE (-1)   /* unknown or released handle                  */
+#define PWS_EBADHANDLE (-1)   /* unknown or forgotten handle                 */
 #define PWS_ECLOSED    (-2)   /* hub closed (pws_hub_next: closed and empty) */
 #define PWS_EINVAL     (-3)   /* an argument is out of range                 */
 
@@ -69,9 +69,14 @@ extern "C" {
 #define PWS_EV_STDOUT_END 5 /* stdout reached EOF (or was cut: see outcome.truncated)  */
 #define PWS_EV_STDERR_END 6 /* stderr reached EOF (or was cut)                        */
 
-/* Streams for pws_flow. */
-#define PWS_STDOUT 1
-#define PWS_STDERR 2
+/* Streams for pws_flow (each the number of its output event). */
+#define PWS_STREAM_STDOUT 1
+#define PWS_STREAM_STDERR 2
+
+/* What pws_process_state answers. */
+#define PWS_PROC_GONE   0 /* no such process, or it was reaped              */
+#define PWS_PROC_ALIVE  1 /* running, asleep or stopped: anything but ended */
+#define PWS_PROC_ZOMBIE 2 /* ended, not reaped yet by its parent            */
 
 /* Reasons for pws_cancel (they appear in outcome.reason as "abort", "timeout",
  * "stop", "host"; "exit", the leader exiting by itself, is never asked for). */
@@ -189,7 +194,7 @@ int32_t pws_write(int64_t h, const uint8_t *data, int64_t len, int64_t seq);
 int32_t pws_close_stdin(int64_t h);
 
 /* Pauses (paused=1) or resumes (paused=0) reading one output stream
- * (PWS_STDOUT or PWS_STDERR): while paused, the pipe is not read, so the child
+ * (PWS_STREAM_STDOUT or PWS_STREAM_STDERR): while paused, the pipe is not read, so the child
  * blocks once the pipe is full (backpressure). Time spent paused never counts
  * against the drain bounds. Returns 0, PWS_EBADHANDLE, or PWS_EINVAL (not a
  * stream, or that stream is not a pipe). */
@@ -203,21 +208,43 @@ int32_t pws_signal(int64_t h, int32_t sig, int32_t tree);
 
 /* Starts the cancellation ladder on the child's whole tree: sig (0..PWS_SIG_MAX;
  * 0: the request's killSignal, SIGTERM by default) to every member, up to
- * grace_ms (>= 0) for all of them to be gone, SIGKILL to the rest, confirm.
- * reason is one of PWS_REASON_*. Returns at once (0); the EXIT event reports the
- * outcome with the given reason. Returns PWS_EBADHANDLE, or PWS_EINVAL for an
- * unknown reason, a signal out of range or a negative grace. Cancelling twice
+ * grace_ms (0..PWS_MS_MAX) for all of them to be gone, SIGKILL to the rest,
+ * confirm. reason is one of PWS_REASON_*. Returns at once (0); the EXIT event
+ * reports the outcome with the given reason. Returns PWS_EBADHANDLE, or
+ * PWS_EINVAL for an unknown reason, a signal or a grace out of range. Cancelling twice
  * or after exit is a no-op returning 0. */
 int32_t pws_cancel(int64_t h, int32_t reason, int32_t sig, int64_t grace_ms);
 
-/* Forgets the handle. If the child is still running it is cancelled first
- * (reason "host", SIGKILL). After this call no event of the child is queued. */
-int32_t pws_release(int64_t h);
+/* Forgets the handle: the library stops tracking the child. If it is still
+ * running it is cancelled first (reason "host", SIGKILL to its tree). After this
+ * call no event of the child is queued. Returns 0 or PWS_EBADHANDLE. */
+int32_t pws_forget(int64_t h);
 
 /* Writes the pids of every live descendant of pid (children first, not pid
  * itself) as a JSON array into buf. Returns bytes written, or -(needed) when
  * cap is too small. Works for any pid, supervised or not. */
 int64_t pws_descendants(int64_t pid, uint8_t *buf, int64_t cap);
+
+/* Whether pid (1..INT32_MAX) is a live process: PWS_PROC_ALIVE (a process of
+ * another user counts, even where the OS hides it), PWS_PROC_ZOMBIE (ended, not
+ * reaped; Windows has none), PWS_PROC_GONE; or PWS_EINVAL for a pid out of range.
+ * Works for any pid, supervised or not. Any thread. */
+int32_t pws_process_state(int64_t pid);
+
+/* Sends sig (0..PWS_SIG_MAX; 0 only checks) once to pid's tree, for a pid that
+ * is not supervised (a supervised child's tree is pws_signal's): to pid's process
+ * group if pid leads one, to pid, and to every descendant of pid that the process
+ * table shows (as pws_descendants), each through the core's own checks: never
+ * init, never the host (nor its group), and on Linux only the very process the
+ * table listed (a pidfd and its start time), so a re-used pid is not hit.
+ * Windows has no signals: any sig but 0 terminates each process (as libuv's kill).
+ * Writes the pids it reached as a JSON array into buf, as pws_descendants does,
+ * and returns the bytes written; the signals are sent whatever cap is: when the
+ * list does not fit, the pids that fit are written (still an array), so give 12
+ * bytes per process that may be listed. Returns PWS_EINVAL for pid <= 1, the
+ * host's own pid, a pid beyond INT32_MAX, a signal out of range, or a cap below
+ * 2. Any thread. */
+int64_t pws_signal_tree(int64_t pid, int32_t sig, uint8_t *buf, int64_t cap);
 
 /* Settings, as a JSON object in json[0..len) (UTF-8, copied):
  *   "helper": "" for the default (pawwork-supervisor-helper beside this library),
@@ -254,8 +281,10 @@ typedef int32_t (*pws_close_stdin_fn)(int64_t);
 typedef int32_t (*pws_flow_fn)(int64_t, int32_t, int32_t);
 typedef int32_t (*pws_signal_fn)(int64_t, int32_t, int32_t);
 typedef int32_t (*pws_cancel_fn)(int64_t, int32_t, int32_t, int64_t);
-typedef int32_t (*pws_release_fn)(int64_t);
+typedef int32_t (*pws_forget_fn)(int64_t);
 typedef int64_t (*pws_descendants_fn)(int64_t, uint8_t *, int64_t);
+typedef int32_t (*pws_process_state_fn)(int64_t);
+typedef int64_t (*pws_signal_tree_fn)(int64_t, int32_t, uint8_t *, int64_t);
 typedef int64_t (*pws_containment_fn)(uint8_t *, int64_t);
 typedef int32_t (*pws_configure_fn)(const uint8_t *, int64_t);
 

@@ -5,6 +5,9 @@ package main
 #include <pthread.h>
 #include <stdlib.h>
 
+// A probe thread only waits: the smallest stack that every libc accepts will do.
+#define PWS_PROBE_STACK (64 * 1024)
+
 typedef struct {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -27,7 +30,7 @@ static int pws_probe_threads(int n) {
 	if (t == NULL) return ENOMEM;
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, 64 * 1024);
+	pthread_attr_setstacksize(&attr, PWS_PROBE_STACK);
 	int made = 0, err = 0;
 	for (; made < n; made++) {
 		err = pthread_create(&t[made], &attr, pws_probe_thread, &p);

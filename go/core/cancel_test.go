@@ -248,15 +248,15 @@ func TestTimeoutEscalatesToSigkill(t *testing.T) {
 	}
 }
 
-func TestReleaseKillsTreeAndEmitsNothing(t *testing.T) {
+func TestForgetKillsTreeAndEmitsNothing(t *testing.T) {
 	h := newHarness(t)
 	c, pids := startTree(h, &Options{})
 	n := len(h.kidCopy(c).types)
-	c.Release()
+	c.Forget()
 	waitDone(t, c)
-	assertAllDead(t, "after Release", pids...)
+	assertAllDead(t, "after Forget", pids...)
 	time.Sleep(100 * time.Millisecond)
 	if k := h.kidCopy(c); k.exited {
-		t.Errorf("EXIT after Release; events after it: %v", k.types[n:])
+		t.Errorf("EXIT after Forget; events after it: %v", k.types[n:])
 	}
 }

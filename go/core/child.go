@@ -3,20 +3,16 @@ package core
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// chunkSize is the largest pipe read: a fast producer's grown pipe (growPipe) is
-// emptied in one read; Next splits and merges chunks into the host's batches.
-const chunkSize = 256 << 10
-
 var lastHandle atomic.Int64
 
-// Child is one supervised child and, through its process group and session, its tree.
+// Child is the handle on one leader we started and its tree (the leader and every
+// process containment attributes to it).
 //
 // Lifecycle: starting → running → (cancelling) → reaped → draining → done. The EXIT
 // event is queued only after the leader was reaped, every tree member that a cancel
@@ -35,7 +31,7 @@ type Child struct {
 	mu         sync.Mutex
 	reason     string        // first cancellation's reason; "" while none
 	exited     bool          // the leader has exited
-	released   atomic.Bool   // the host forgot the handle: emit nothing more
+	forgotten  atomic.Bool   // the host forgot the handle: emit nothing more
 	ladderDone chan struct{} // closed when a running ladder finished; nil if none
 	timer      *time.Timer
 	phases     Phases
@@ -66,59 +62,19 @@ func Start(hub *Hub, o *Options) (c *Child, err error) {
 	c = &Child{id: lastHandle.Add(1), hub: hub, opts: o, done: make(chan struct{})}
 
 	// Every fd made here is closed on the way out if the start fails halfway; the
-	// child's ends are closed in the parent once the child holds them.
-	var childEnds, parentEnds []*os.File
+	// leader's ends are closed in the parent once the leader holds them.
+	var fds stdio
 	started := false
-	defer func() {
-		for _, f := range childEnds {
-			f.Close()
-		}
-		if !started {
-			for _, f := range parentEnds {
-				f.Close()
-			}
-		}
-	}()
+	defer func() { fds.closeAfterStart(started) }()
 	files := make([]*os.File, 3)
-	var stdoutW *os.File
-	for i, mode := range []string{o.Stdin, o.Stdout, o.Stderr} {
-		switch mode {
-		case "", StdioIgnore:
-			flag := os.O_RDONLY
-			if i > 0 {
-				flag = os.O_WRONLY
-			}
-			f, err := os.OpenFile(os.DevNull, flag, 0)
-			if err != nil {
-				return nil, &Error{Code: "EIO", Syscall: "open", Path: os.DevNull, Msg: err.Error(), Err: err}
-			}
-			childEnds = append(childEnds, f)
-			files[i] = f
-		case StdioInherit:
-			files[i] = []*os.File{os.Stdin, os.Stdout, os.Stderr}[i]
-		case StdioStdout:
-			files[i] = stdoutW
-		case StdioPipe:
-			r, w, err := newPipe(i != 0)
-			if err != nil {
-				return nil, &Error{Code: "EMFILE", Syscall: "pipe", Msg: err.Error(), Err: err}
-			}
-			if i == 0 {
-				childEnds, parentEnds = append(childEnds, r), append(parentEnds, w)
-				files[i] = r
-				c.stdin = newStdinPipe(c, w)
-			} else {
-				childEnds, parentEnds = append(childEnds, w), append(parentEnds, r)
-				files[i] = w
-				kind := uint32(EvStdout)
-				if i == 2 {
-					kind = EvStderr
-				} else {
-					stdoutW = w
-				}
-				c.outs = append(c.outs, &outStream{c: c, kind: kind, f: r, done: make(chan struct{})})
-			}
-		}
+	if files[0], err = c.childStdin(&fds); err != nil {
+		return nil, err
+	}
+	if files[1], err = c.childStdout(&fds); err != nil {
+		return nil, err
+	}
+	if files[2], err = c.childStderr(&fds, files[1]); err != nil {
+		return nil, err
 	}
 
 	c.start = time.Now()
@@ -146,6 +102,57 @@ func Start(hub *Hub, o *Options) (c *Child, err error) {
 	return c, nil
 }
 
+// stdio is the set-up of the leader's standard fds, in the manner of os/exec:
+// childStdin, childStdout and childStderr each give the file the leader gets as
+// its fd 0, 1 or 2 and note here what to close after the start.
+type stdio struct {
+	leaderEnds []*os.File // closed in the parent once the leader holds them, or the start failed
+	ourEnds    []*os.File // the child's ends of its pipes: closed only if the start failed
+}
+
+// devNull opens the null device for the leader: for reading (stdin) or writing.
+func (s *stdio) devNull(write bool) (*os.File, error) {
+	flag := os.O_RDONLY
+	if write {
+		flag = os.O_WRONLY
+	}
+	f, err := os.OpenFile(os.DevNull, flag, 0)
+	if err != nil {
+		return nil, &Error{Code: "EIO", Syscall: "open", Path: os.DevNull, Msg: err.Error(), Err: err}
+	}
+	s.leaderEnds = append(s.leaderEnds, f)
+	return f, nil
+}
+
+// pipe makes one stdio pipe; ourEndReads says which end the child keeps (the read
+// end for an output stream, the write end for stdin).
+func (s *stdio) pipe(ourEndReads bool) (leaderEnd, ourEnd *os.File, err error) {
+	r, w, err := newPipe(ourEndReads)
+	if err != nil {
+		return nil, nil, &Error{Code: "EMFILE", Syscall: "pipe", Msg: err.Error(), Err: err}
+	}
+	if ourEndReads {
+		leaderEnd, ourEnd = w, r
+	} else {
+		leaderEnd, ourEnd = r, w
+	}
+	s.leaderEnds = append(s.leaderEnds, leaderEnd)
+	s.ourEnds = append(s.ourEnds, ourEnd)
+	return leaderEnd, ourEnd, nil
+}
+
+// closeAfterStart closes the leader's ends, and ours too when the start failed.
+func (s *stdio) closeAfterStart(started bool) {
+	for _, f := range s.leaderEnds {
+		f.Close()
+	}
+	if !started {
+		for _, f := range s.ourEnds {
+			f.Close()
+		}
+	}
+}
+
 // ID is the child's handle, unique within the process.
 func (c *Child) ID() int64 { return c.id }
 
@@ -156,7 +163,7 @@ func (c *Child) Pid() int { return c.p.pid }
 func (c *Child) Done() <-chan struct{} { return c.done }
 
 func (c *Child) emit(ev Event) {
-	if c.released.Load() {
+	if c.forgotten.Load() {
 		return
 	}
 	ev.Handle = c.id
@@ -213,15 +220,15 @@ func (c *Child) Signal(sig int, tree bool) error {
 	return c.p.signalLeader(sig)
 }
 
-// Release forgets the child: nothing more is emitted, and a running tree is killed.
-func (c *Child) Release() {
-	c.abandon()
-	c.released.Store(true)
+// Forget drops the handle: nothing more is emitted, and a running tree is killed.
+func (c *Child) Forget() {
+	c.killTree()
+	c.forgotten.Store(true)
 }
 
-// abandon kills the tree for a host that will read no more: a stream the host
+// killTree kills the tree for a host that will read no more: a stream the host
 // paused is resumed, or its reader would wait forever and EXIT never come.
-func (c *Child) abandon() {
+func (c *Child) killTree() {
 	c.Cancel(ReasonHost, sigKILL, 0)
 	for _, s := range c.outs {
 		s.setPaused(false)
@@ -243,15 +250,15 @@ func (c *Child) CloseStdin() {
 	}
 }
 
-// SetFlow pauses or resumes reading stdout (EvStdout) or stderr (EvStderr).
-func (c *Child) SetFlow(kind uint32, paused bool) error {
+// SetFlow pauses or resumes reading one output stream.
+func (c *Child) SetFlow(stream Stream, paused bool) error {
 	for _, s := range c.outs {
-		if s.kind == kind {
+		if s.stream == stream {
 			s.setPaused(paused)
 			return nil
 		}
 	}
-	return usage("stream %d is not a pipe", kind)
+	return usage("%s is not a pipe", stream)
 }
 
 // ladder applies the graceful → forceful sequence to the whole tree.
@@ -374,7 +381,7 @@ func (c *Child) supervise() {
 			if c.opts.KillTreeOnExit {
 				c.ladder(c.opts.killSignal(), c.opts.grace())
 			} else {
-				c.p.release(rest)
+				c.p.letGo(rest)
 			}
 		}
 	} else if ladderDone != nil {
@@ -395,7 +402,7 @@ func (c *Child) supervise() {
 		if s.truncated {
 			out.Truncated = true
 		}
-		if s.kind == EvStdout {
+		if s.stream == StreamStdout {
 			out.StdoutBytes = s.bytes.Load()
 		} else {
 			out.StderrBytes = s.bytes.Load()
@@ -446,324 +453,4 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 type exitStatus struct {
 	code   int
 	signal int
-}
-
-// outStream reads one output pipe and emits its chunks in order.
-//
-// While the leader runs, a pause by the host stops the reads (backpressure: the
-// child blocks on a full pipe). Once the drain has started (the leader is reaped and
-// a cancelled tree is gone) a pause no longer holds anything: what is in the pipe is
-// taken at once into the host's buffer (bounded by the pipe's size), and if a writer
-// outside the tree still holds the pipe, the drain bounds run whether the host reads
-// or not. A bound never waits on the consumer.
-type outStream struct {
-	c     *Child
-	kind  uint32 // EvStdout or EvStderr
-	f     *os.File
-	bytes atomic.Int64
-	done  chan struct{}
-
-	mu          sync.Mutex
-	cond        *sync.Cond
-	paused      bool
-	swept       bool // a paused drain already took what the pipe held
-	draining    bool
-	idle        time.Duration
-	maxDeadline time.Time
-	truncated   bool // only read after done is closed
-}
-
-// readStep is what the reader does next (beforeRead's answer).
-type readStep int
-
-const (
-	stepRead    readStep = iota // read, waiting for data (with the drain's deadline if draining)
-	stepSweep                   // paused while draining: take what is in the pipe without waiting
-	stepExpired                 // paused while draining and a drain bound passed
-)
-
-// setPaused pauses or resumes the stream. A pause takes effect after the read under
-// way; during the drain it changes nothing but the sweep (see outStream).
-func (s *outStream) setPaused(p bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if p == s.paused {
-		return
-	}
-	s.paused = p
-	if !p {
-		s.swept = false
-		s.broadcastLocked()
-	}
-}
-
-func (s *outStream) broadcastLocked() {
-	if s.cond != nil {
-		s.cond.Broadcast()
-	}
-}
-
-// startDrain arms the drain bounds: from now on each read waits at most idle for
-// data, and the stream is cut at the latest max from now, paused or not. A reader
-// waiting on a pause is woken to sweep the pipe.
-func (s *outStream) startDrain(idle, max time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.draining = true
-	s.idle = idle
-	s.maxDeadline = time.Now().Add(max)
-	s.f.SetReadDeadline(s.deadlineLocked())
-	s.broadcastLocked()
-}
-
-func (s *outStream) deadlineLocked() time.Time {
-	d := time.Now().Add(s.idle)
-	if d.After(s.maxDeadline) {
-		d = s.maxDeadline
-	}
-	return d
-}
-
-// waitLocked waits on the stream's condition until woken or, if until is set, until
-// then (s.mu held).
-func (s *outStream) waitLocked(until time.Time) {
-	if s.cond == nil {
-		s.cond = sync.NewCond(&s.mu)
-	}
-	if until.IsZero() {
-		s.cond.Wait()
-		return
-	}
-	t := time.AfterFunc(time.Until(until), func() {
-		s.mu.Lock()
-		s.cond.Broadcast()
-		s.mu.Unlock()
-	})
-	s.cond.Wait()
-	t.Stop()
-}
-
-// beforeRead waits while the host has paused the stream before the drain, and says
-// what the reader does next.
-func (s *outStream) beforeRead() readStep {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var idleAt time.Time
-	for s.paused {
-		if !s.draining {
-			s.waitLocked(time.Time{})
-			continue
-		}
-		if !s.swept {
-			s.swept = true
-			return stepSweep
-		}
-		if idleAt.IsZero() {
-			idleAt = s.deadlineLocked()
-		}
-		if !time.Now().Before(idleAt) {
-			return stepExpired
-		}
-		s.waitLocked(idleAt)
-	}
-	if s.draining {
-		s.f.SetReadDeadline(s.deadlineLocked())
-	}
-	return stepRead
-}
-
-// sweepMax bounds what one sweep takes from the pipe without waiting: more than a
-// grown pipe holds (so a pipe whose writers are all gone is emptied to its EOF in
-// one sweep), and a holder that keeps writing cannot make a sweep endless.
-const sweepMax = pipeMax + chunkSize
-
-// deliver hands the first n bytes of the pooled buffer chunk over with the event
-// (no copy; Next recycles it), or recycles it at once when n is 0.
-func (s *outStream) deliver(chunk *[]byte, n int) {
-	if n <= 0 {
-		chunkPool.Put(chunk)
-		return
-	}
-	s.bytes.Add(int64(n))
-	s.c.emit(Event{Type: s.kind, Payload: (*chunk)[:n], chunk: chunk})
-}
-
-// sweep takes what is already in the pipe without waiting: it was written before
-// the bound fired (with drainIdleMs 0, or after a resume, the deadline can pass
-// before the next read even starts), or, in a paused drain, before the tree ended.
-// It reports whether the stream reached EOF.
-func (s *outStream) sweep() bool {
-	for total := 0; total < sweepMax; {
-		chunk := chunkPool.Get().(*[]byte)
-		n, eof, err := readNow(s.f, *chunk)
-		s.deliver(chunk, n)
-		if n > 0 {
-			total += n
-			continue
-		}
-		return eof && err == nil
-	}
-	return false
-}
-
-// cut ends the stream because a drain bound fired before EOF.
-func (s *outStream) cut() {
-	s.mu.Lock()
-	bound := "drainIdleMs"
-	if !time.Now().Before(s.maxDeadline) {
-		bound = "drainMaxMs"
-	}
-	s.truncated = true
-	s.mu.Unlock()
-	s.c.noteError("%s: %s bound fired before EOF; a process outside the tree still holds the pipe", streamName(s.kind), bound)
-}
-
-func (s *outStream) read() {
-	defer close(s.done)
-	grown := false
-loop:
-	for {
-		switch s.beforeRead() {
-		case stepSweep:
-			if s.sweep() {
-				break loop
-			}
-			continue
-		case stepExpired:
-			if !s.sweep() {
-				s.cut()
-			}
-			break loop
-		}
-		chunk := chunkPool.Get().(*[]byte)
-		n, err := s.f.Read(*chunk)
-		if !grown && n >= pipeDefault {
-			// A full default pipe: a fast producer. A larger pipe lets it write
-			// more per wakeup of ours; others keep the default (the kernel limits
-			// a user's pipe memory in total).
-			growPipe(s.f)
-			grown = true
-		}
-		s.deliver(chunk, n)
-		if err == nil {
-			continue
-		}
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			if !s.sweep() {
-				s.cut() // everything that was there is delivered; the holder is not done
-			}
-		} else if err != io.EOF {
-			s.c.noteError("%s: read: %v", streamName(s.kind), err)
-			s.mu.Lock()
-			s.truncated = true
-			s.mu.Unlock()
-		}
-		break
-	}
-	s.f.Close()
-	s.c.emit(Event{Type: s.kind + (EvStdoutEnd - EvStdout)})
-}
-
-func streamName(kind uint32) string {
-	if kind == EvStdout {
-		return "stdout"
-	}
-	return "stderr"
-}
-
-// stdinPipe performs queued writes to the child's stdin in order.
-type stdinPipe struct {
-	c    *Child
-	f    *os.File
-	done chan struct{}
-	wake chan struct{}
-
-	mu      sync.Mutex
-	queue   []stdinReq
-	closing bool // close after the queue is written
-	aborted bool // the child is done: fail what is left
-}
-
-type stdinReq struct {
-	data []byte
-	seq  int64
-}
-
-func newStdinPipe(c *Child, f *os.File) *stdinPipe {
-	return &stdinPipe{c: c, f: f, done: make(chan struct{}), wake: make(chan struct{}, 1)}
-}
-
-func (p *stdinPipe) write(data []byte, seq int64) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closing || p.aborted {
-		return usage("stdin is closed")
-	}
-	p.queue = append(p.queue, stdinReq{data: data, seq: seq})
-	p.poke()
-	return nil
-}
-
-func (p *stdinPipe) poke() {
-	select {
-	case p.wake <- struct{}{}:
-	default:
-	}
-}
-
-func (p *stdinPipe) close() {
-	p.mu.Lock()
-	p.closing = true
-	p.poke()
-	p.mu.Unlock()
-}
-
-// abort closes the pipe at once; a write blocked on a child that never reads
-// returns, and what is still queued is failed.
-func (p *stdinPipe) abort() {
-	p.mu.Lock()
-	p.aborted = true
-	p.poke()
-	p.mu.Unlock()
-	p.f.Close()
-}
-
-func (p *stdinPipe) run() {
-	defer close(p.done)
-	defer p.f.Close()
-	for {
-		p.mu.Lock()
-		if len(p.queue) == 0 {
-			if p.closing || p.aborted {
-				p.mu.Unlock()
-				return
-			}
-			p.mu.Unlock()
-			<-p.wake
-			continue
-		}
-		req := p.queue[0]
-		p.queue = p.queue[1:]
-		aborted := p.aborted
-		p.mu.Unlock()
-		var err error
-		if aborted {
-			err = os.ErrClosed
-		} else {
-			_, err = p.f.Write(req.data)
-		}
-		var payload []byte
-		if err != nil {
-			payload = mustJSON(writeError(err))
-		}
-		p.c.emit(Event{Type: EvStdinAck, Aux: req.seq, Payload: payload})
-	}
-}
-
-func writeError(err error) map[string]string {
-	if errors.Is(err, os.ErrClosed) {
-		return map[string]string{"code": "EPIPE", "message": "pawwork-supervisor: write to stdin after the child ended"}
-	}
-	code, _ := errnoCode(err)
-	return map[string]string{"code": code, "message": "pawwork-supervisor: write to stdin: " + err.Error()}
 }

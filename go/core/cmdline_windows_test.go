@@ -110,7 +110,7 @@ func runBatchVectors(t *testing.T, vectors [][]string) (problems []string) {
 	dir := tempDir(t)
 	exe, _ := os.Executable()
 	script := filepath.Join(dir, "echo args.cmd")
-	if err := os.WriteFile(script, []byte("@echo off\r\n\""+exe+"\" "+helperArg+" args %*\r\n"), 0o644); err != nil {
+	if err := os.WriteFile(script, []byte("@echo off\r\n\""+exe+"\" "+helperArg+" "+helperName("args")+" %*\r\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	marker := filepath.Join(dir, "pwned")

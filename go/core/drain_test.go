@@ -76,7 +76,7 @@ func TestDrainIdleZeroStillDeliversBufferedOutput(t *testing.T) {
 	h := newHarness(t)
 	c := h.start(&Options{Argv: helperArgv("writes", strconv.Itoa(n), "3", "300"), Stdout: StdioPipe, DrainIdleMs: i64(0), DrainMaxMs: i64(0)})
 	h.waitFor(c, "the first write", func(k *kid) bool { return len(k.stdout) >= n })
-	if err := c.SetFlow(EvStdout, true); err != nil {
+	if err := c.SetFlow(StreamStdout, true); err != nil {
 		t.Fatal(err)
 	}
 	o := h.waitExit(c)
@@ -99,7 +99,7 @@ func TestUnreadStdoutDoesNotHoldExitAfterTimeout(t *testing.T) {
 				o.TimeoutMs = i64(500)
 			}
 			c := h.start(o)
-			if err := c.SetFlow(EvStdout, true); err != nil {
+			if err := c.SetFlow(StreamStdout, true); err != nil {
 				t.Fatal(err)
 			}
 			if cancel == "cancel" {
@@ -131,7 +131,7 @@ func TestDrainBoundsRunWhilePaused(t *testing.T) {
 	h.waitStdout(c, "gc=")
 	h.trackPrinted(c)
 	time.Sleep(50 * time.Millisecond) // the reader is back in read() on an empty pipe
-	if err := c.SetFlow(EvStdout, true); err != nil {
+	if err := c.SetFlow(StreamStdout, true); err != nil {
 		t.Fatal(err)
 	}
 	c.CloseStdin() // the leader exits; the grandchild holds stdout silently
@@ -156,7 +156,7 @@ func TestPausedDrainWithWritingHolderEndsWithinBounds(t *testing.T) {
 	h.waitStdout(c, "ready pid=")
 	h.waitStdout(c, "gc=")
 	h.trackPrinted(c)
-	if err := c.SetFlow(EvStdout, true); err != nil {
+	if err := c.SetFlow(StreamStdout, true); err != nil {
 		t.Fatal(err)
 	}
 	c.CloseStdin()
@@ -199,7 +199,7 @@ func TestPauseStopsDeliveryResumeDeliversEverything(t *testing.T) {
 	h := newHarness(t)
 	c := h.start(&Options{Argv: helperArgv("progress", strconv.Itoa(n), "4096"), Stdout: StdioPipe, Stderr: StdioPipe})
 	h.waitFor(c, "256 KiB of stdout", func(k *kid) bool { return len(k.stdout) >= 256<<10 })
-	if err := c.SetFlow(EvStdout, true); err != nil {
+	if err := c.SetFlow(StreamStdout, true); err != nil {
 		t.Fatal(err)
 	}
 	written := func() int64 {
@@ -234,7 +234,7 @@ func TestPauseStopsDeliveryResumeDeliversEverything(t *testing.T) {
 	if last-int64(got) > 1<<20 {
 		t.Errorf("%d bytes written but undelivered while paused", last-int64(got))
 	}
-	if err := c.SetFlow(EvStdout, false); err != nil {
+	if err := c.SetFlow(StreamStdout, false); err != nil {
 		t.Fatal(err)
 	}
 	o := h.waitExit(c)
@@ -250,7 +250,7 @@ func TestSetFlowOnUnpipedStreamIsUsageError(t *testing.T) {
 	h := newHarness(t)
 	c := h.start(&Options{Argv: helperArgv("sleep"), Stdout: StdioPipe})
 	h.waitStdout(c, "ready")
-	wantError(t, c.SetFlow(EvStderr, true), "EINVAL", "not a pipe")
+	wantError(t, c.SetFlow(StreamStderr, true), "EINVAL", "not a pipe")
 	wantError(t, c.SetFlow(EvExit, true), "EINVAL", "not a pipe")
 	wantError(t, c.Write([]byte("x"), 1), "EINVAL", "stdin is not a pipe")
 	c.Cancel(ReasonStop, 0, -1)

@@ -286,7 +286,7 @@ func (h *harness) cleanup() {
 	h.mu.Lock()
 	var running []*Child
 	for _, k := range h.kids {
-		if k.c != nil && !k.exited && !k.c.released.Load() {
+		if k.c != nil && !k.exited && !k.c.forgotten.Load() {
 			running = append(running, k.c)
 		}
 	}
@@ -375,7 +375,7 @@ func checkOrder(t *testing.T, id int64, k *kid) {
 			}
 		}
 	}
-	if exits != 1 && !k.c.released.Load() {
+	if exits != 1 && !k.c.forgotten.Load() {
 		t.Errorf("child %d: %d EXIT events", id, exits)
 	}
 	o := k.c.opts

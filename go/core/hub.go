@@ -245,7 +245,7 @@ func (h *Hub) Close(bound time.Duration) bool {
 	}
 	h.mu.Unlock()
 	for _, c := range kids {
-		c.abandon()
+		c.killTree()
 	}
 	deadline := time.After(bound)
 	ok := true

@@ -4,6 +4,7 @@ package core
 
 import (
 	"os"
+	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -13,6 +14,12 @@ var (
 	errENOENT  = syscall.ENOENT
 	errENOTDIR = syscall.ENOTDIR
 )
+
+// hasDirPart reports whether argv0 names a path rather than a bare command.
+func hasDirPart(argv0 string) bool { return strings.ContainsRune(argv0, '/') }
+
+// isPathVar reports whether an environment key is PATH.
+func isPathVar(key string) bool { return key == "PATH" }
 
 func candidates(p string, _ []string) []string { return []string{p} }
 

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -31,10 +32,27 @@ func TestMain(m *testing.M) {
 	if len(os.Args) > 2 && os.Args[1] == helperArg {
 		os.Exit(runHelper(os.Args[2], os.Args[3:]))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	// As os/exec's tests do: a helper command no test uses is dead code; say so.
+	if code == 0 && fullRun() {
+		if unused := unusedHelperCommands(helperCommands, &helperCommandUsed); len(unused) > 0 {
+			fmt.Fprintf(os.Stderr, "helper commands no test uses: %s\n", strings.Join(unused, ", "))
+			code = 1
+		}
+	}
+	os.Exit(code)
 }
 
+// helperArgv is the argv that runs helper command args[0] with the rest of args,
+// for a test (it marks the command used).
 func helperArgv(args ...string) []string {
+	helperName(args[0])
+	return selfArgv(args...)
+}
+
+// selfArgv is helperArgv for the helper commands themselves (a command that starts
+// another does not make it used by a test).
+func selfArgv(args ...string) []string {
 	exe, err := os.Executable()
 	if err != nil {
 		panic(err)
@@ -47,127 +65,189 @@ func helperCmd(args ...string) *exec.Cmd {
 	return exec.Command(argv[0], argv[1:]...)
 }
 
+func selfCmd(args ...string) *exec.Cmd {
+	argv := selfArgv(args...)
+	return exec.Command(argv[0], argv[1:]...)
+}
+
 func say(format string, args ...any) {
 	fmt.Fprintf(os.Stdout, format+"\n", args...)
 }
 
+// helperCommands are the behaviours the test binary runs as its own child. Each
+// returns the exit code.
+var helperCommands = map[string]func(args ...string) int{
+	"exit":          cmdExit,
+	"sleep":         cmdSleep,
+	"args":          cmdArgs,
+	"env":           cmdEnv,
+	"cwd":           cmdCwd,
+	"echo-stdin":    cmdEchoStdin,
+	"tree":          cmdTree,
+	"sleep-pidfile": cmdSleepPidfile,
+	"breakaway":     cmdBreakaway,
+	"break-exit":    cmdBreakExit,
+	"ignore-break":  cmdIgnoreBreak,
+	"host":          cmdHost,
+}
+
+// helperCommandUsed holds the names of the helper commands some test asked for
+// (helperArgv); a full run fails in TestMain if a command is in no test.
+var helperCommandUsed sync.Map
+
+// helperName marks the helper command name used and returns it; an unknown name
+// panics, so a typo fails the test that made it.
+func helperName(name string) string {
+	if _, ok := helperCommands[name]; !ok {
+		panic(fmt.Sprintf("unknown helper command %q", name))
+	}
+	helperCommandUsed.Store(name, true)
+	return name
+}
+
 func runHelper(name string, args []string) int {
-	switch name {
-	case "exit":
-		n, _ := strconv.Atoi(args[0])
-		return n
-	case "sleep":
-		say("pid=%d", os.Getpid())
+	f, ok := helperCommands[name]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "unknown helper %q\n", name)
+		return 2
+	}
+	return f(args...)
+}
+
+func cmdExit(args ...string) int {
+	n, _ := strconv.Atoi(args[0])
+	return n
+}
+
+func cmdSleep(_ ...string) int {
+	say("pid=%d", os.Getpid())
+	time.Sleep(helperLife)
+	return 0
+}
+
+// The parsed argv (Go's parser) and CommandLineToArgvW's, and the raw line.
+func cmdArgs(_ ...string) int {
+	line := windows.UTF16PtrToString(windows.GetCommandLine())
+	var argc int32
+	argv, err := windows.CommandLineToArgv(windows.GetCommandLine(), &argc)
+	var w32 []string
+	if err == nil {
+		for i := 0; i < int(argc); i++ {
+			w32 = append(w32, windows.UTF16PtrToString(&argv[i][0]))
+		}
+		windows.LocalFree(windows.Handle(uintptrOf(argv)))
+	}
+	b, _ := json.Marshal(map[string]any{"go": os.Args, "w32": w32, "line": line})
+	os.Stdout.Write(append(b, '\n'))
+	return 0
+}
+
+func cmdEnv(_ ...string) int {
+	b, _ := json.Marshal(os.Environ())
+	os.Stdout.Write(append(b, '\n'))
+	return 0
+}
+
+func cmdCwd(_ ...string) int {
+	wd, _ := os.Getwd()
+	say("%s", wd)
+	return 0
+}
+
+func cmdEchoStdin(_ ...string) int {
+	sc := bufio.NewScanner(os.Stdin)
+	for sc.Scan() {
+		say("in:%s", sc.Text())
+	}
+	return 0
+}
+
+// tree <depth> <exitEarly> <dir>: a chain of <depth> descendants below this
+// node, the deepest sleeping; with exitEarly=1 every intermediate exits once
+// its child runs. Each node announces itself as the file <dir>/node-<pid>;
+// only the leader holds the output pipe (a pipe held by a leftover is read
+// with a bounded drain only where it supports deadlines, see pipe_windows.go).
+func cmdTree(args ...string) int {
+	depth, _ := strconv.Atoi(args[0])
+	dir := args[2]
+	total := strconv.Itoa(depth + 1) // nodes in the whole chain, from the leader
+	if len(args) > 3 {
+		total = args[3]
+	}
+	os.WriteFile(filepath.Join(dir, "node-"+strconv.Itoa(os.Getpid())), nil, 0o644)
+	if depth == 0 {
 		time.Sleep(helperLife)
 		return 0
-	case "args":
-		// The parsed argv (Go's parser) and CommandLineToArgvW's, and the raw line.
-		line := windows.UTF16PtrToString(windows.GetCommandLine())
-		var argc int32
-		argv, err := windows.CommandLineToArgv(windows.GetCommandLine(), &argc)
-		var w32 []string
-		if err == nil {
-			for i := 0; i < int(argc); i++ {
-				w32 = append(w32, windows.UTF16PtrToString(&argv[i][0]))
-			}
-			windows.LocalFree(windows.Handle(uintptrOf(argv)))
-		}
-		b, _ := json.Marshal(map[string]any{"go": os.Args, "w32": w32, "line": line})
-		os.Stdout.Write(append(b, '\n'))
+	}
+	c := selfCmd("tree", strconv.Itoa(depth-1), args[1], dir, total)
+	if err := c.Start(); err != nil {
+		say("start failed: %v", err)
+		return 3
+	}
+	if args[1] == "1" {
+		// Exit early, but only once the whole chain runs.
+		n, _ := strconv.Atoi(total)
+		waitNodes(dir, n, 20*time.Second)
 		return 0
-	case "env":
-		b, _ := json.Marshal(os.Environ())
-		os.Stdout.Write(append(b, '\n'))
+	}
+	c.Wait()
+	return 0
+}
+
+// Writes its pid to args[0] (for processes whose stdout is not ours).
+func cmdSleepPidfile(args ...string) int {
+	os.WriteFile(args[0]+".tmp", []byte(strconv.Itoa(os.Getpid())), 0o644)
+	os.Rename(args[0]+".tmp", args[0])
+	time.Sleep(helperLife)
+	return 0
+}
+
+// Try to start a child outside the job; the job allows no breakaway.
+func cmdBreakaway(_ ...string) int {
+	c := selfCmd("sleep")
+	c.SysProcAttr = &syscall.SysProcAttr{CreationFlags: windows.CREATE_BREAKAWAY_FROM_JOB}
+	c.Stdout = os.Stdout
+	if err := c.Start(); err != nil {
+		say("breakaway refused: %v", err)
+	} else {
+		say("breakaway started pid=%d", c.Process.Pid)
+	}
+	time.Sleep(helperLife)
+	return 0
+}
+
+// Exit 7 on CTRL_BREAK_EVENT (Go reports it as os.Interrupt).
+func cmdBreakExit(_ ...string) int {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, os.Interrupt)
+	say("ready pid=%d", os.Getpid())
+	select {
+	case <-ch:
+		say("got break")
+		return 7
+	case <-time.After(helperLife):
 		return 0
-	case "cwd":
-		wd, _ := os.Getwd()
-		say("%s", wd)
-		return 0
-	case "echo-stdin":
-		sc := bufio.NewScanner(os.Stdin)
-		for sc.Scan() {
-			say("in:%s", sc.Text())
-		}
-		return 0
-	case "tree":
-		// tree <depth> <exitEarly> <dir>: a chain of <depth> descendants below this
-		// node, the deepest sleeping; with exitEarly=1 every intermediate exits once
-		// its child runs. Each node announces itself as the file <dir>/node-<pid>;
-		// only the leader holds the output pipe (a pipe held by a leftover is read
-		// with a bounded drain only where it supports deadlines, see pipe_windows.go).
-		depth, _ := strconv.Atoi(args[0])
-		dir := args[2]
-		total := strconv.Itoa(depth + 1) // nodes in the whole chain, from the leader
-		if len(args) > 3 {
-			total = args[3]
-		}
-		os.WriteFile(filepath.Join(dir, "node-"+strconv.Itoa(os.Getpid())), nil, 0o644)
-		if depth == 0 {
-			time.Sleep(helperLife)
-			return 0
-		}
-		c := helperCmd("tree", strconv.Itoa(depth-1), args[1], dir, total)
-		if err := c.Start(); err != nil {
-			say("start failed: %v", err)
-			return 3
-		}
-		if args[1] == "1" {
-			// Exit early, but only once the whole chain runs.
-			n, _ := strconv.Atoi(total)
-			waitNodes(dir, n, 20*time.Second)
-			return 0
-		}
-		c.Wait()
-		return 0
-	case "sleep-pidfile":
-		// Writes its pid to args[0] (for processes whose stdout is not ours).
-		os.WriteFile(args[0]+".tmp", []byte(strconv.Itoa(os.Getpid())), 0o644)
-		os.Rename(args[0]+".tmp", args[0])
-		time.Sleep(helperLife)
-		return 0
-	case "breakaway":
-		// Try to start a child outside the job; the job allows no breakaway.
-		c := helperCmd("sleep")
-		c.SysProcAttr = &syscall.SysProcAttr{CreationFlags: windows.CREATE_BREAKAWAY_FROM_JOB}
-		c.Stdout = os.Stdout
-		if err := c.Start(); err != nil {
-			say("breakaway refused: %v", err)
-		} else {
-			say("breakaway started pid=%d", c.Process.Pid)
-		}
-		time.Sleep(helperLife)
-		return 0
-	case "break-exit":
-		// Exit 7 on CTRL_BREAK_EVENT (Go reports it as os.Interrupt).
-		ch := make(chan os.Signal, 1)
-		signal.Notify(ch, os.Interrupt)
-		say("ready pid=%d", os.Getpid())
+	}
+}
+
+// Handle CTRL_BREAK_EVENT by ignoring it; only a kill ends this one.
+func cmdIgnoreBreak(_ ...string) int {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, os.Interrupt)
+	say("ready pid=%d", os.Getpid())
+	deadline := time.After(helperLife)
+	for {
 		select {
 		case <-ch:
-			say("got break")
-			return 7
-		case <-time.After(helperLife):
+			say("ignored break")
+		case <-deadline:
 			return 0
 		}
-	case "ignore-break":
-		// Handle CTRL_BREAK_EVENT by ignoring it; only a kill ends this one.
-		ch := make(chan os.Signal, 1)
-		signal.Notify(ch, os.Interrupt)
-		say("ready pid=%d", os.Getpid())
-		deadline := time.After(helperLife)
-		for {
-			select {
-			case <-ch:
-				say("ignored break")
-			case <-deadline:
-				return 0
-			}
-		}
-	case "host":
-		return runHost(args)
 	}
-	fmt.Fprintf(os.Stderr, "unknown helper %q\n", name)
-	return 2
+}
+
+func cmdHost(args ...string) int {
+	return runHost(args)
 }
 
 // runHost is a host process of its own, for what the test process cannot do to
@@ -226,7 +306,7 @@ func runHost(args []string) int {
 	switch args[0] {
 	case "tree":
 		// host tree <dir>
-		c, err := Start(hub, &Options{Argv: helperArgv("tree", "2", "0", args[1]), Stdout: StdioPipe})
+		c, err := Start(hub, &Options{Argv: selfArgv("tree", "2", "0", args[1]), Stdout: StdioPipe})
 		if err != nil {
 			say("start failed: %v", err)
 			return 3
@@ -247,7 +327,7 @@ func runHost(args []string) int {
 				say("AllocConsole: %v", err)
 			}
 		}
-		c, err := Start(hub, &Options{Argv: helperArgv("break-exit"), Stdout: StdioPipe, GraceMs: &grace})
+		c, err := Start(hub, &Options{Argv: selfArgv("break-exit"), Stdout: StdioPipe, GraceMs: &grace})
 		if err != nil {
 			say("start failed: %v", err)
 			return 3

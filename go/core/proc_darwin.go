@@ -2,6 +2,7 @@ package core
 
 import (
 	"os"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -59,7 +60,12 @@ func (p *proc) signalLeader(sig int) error {
 	return unix.Kill(p.pid, unix.Signal(sig))
 }
 
-func (p *proc) containment() string { return "pgroup+ptable" }
+// containment names the mechanisms that hold the tree, joined by "+" in the
+// outcome: the leader's process group, and the process table's parent links for
+// what left the group.
+func (p *proc) containment() string { return strings.Join(darwinContainment, "+") }
+
+var darwinContainment = []string{"pgroup", "ptable"}
 
 func (p *proc) signalTree(sig int) {
 	members := p.members()
@@ -74,66 +80,26 @@ func (p *proc) signalTree(sig int) {
 
 func (p *proc) freezeTree() { p.signalTree(int(unix.SIGSTOP)) }
 
+// members lists the live members: the leader's process group, and everything
+// below its members in the process table.
 func (p *proc) members() []int {
-	procs, err := unix.SysctlKinfoProcSlice("kern.proc.all")
-	if err != nil {
+	procs, ok := readKinfo()
+	if !ok {
 		return nil
 	}
-	const zombie = 5 // SZOMB
-	in := map[int]bool{}
+	var group []int
 	kids := map[int][]int{}
 	for _, kp := range procs {
-		pid := int(kp.Proc.P_pid)
-		if kp.Proc.P_stat == zombie {
+		if kp.zombie {
 			continue
 		}
-		if int(kp.Eproc.Pgid) == p.pid {
-			in[pid] = true
+		if kp.pgid == p.pid {
+			group = append(group, kp.pid)
 		}
-		kids[int(kp.Eproc.Ppid)] = append(kids[int(kp.Eproc.Ppid)], pid)
+		kids[kp.ppid] = append(kids[kp.ppid], kp.pid)
 	}
-	var out []int
-	queue := make([]int, 0, len(in))
-	for pid := range in {
-		queue = append(queue, pid)
-	}
-	for len(queue) > 0 {
-		pid := queue[0]
-		queue = queue[1:]
-		out = append(out, pid)
-		for _, k := range kids[pid] {
-			if !in[k] {
-				in[k] = true
-				queue = append(queue, k)
-			}
-		}
-	}
-	return out
+	return append(group, procTable{kids: kids}.below(group...)...)
 }
 
-// Descendants lists every live descendant of pid, children first.
-func Descendants(pid int) []int {
-	procs, err := unix.SysctlKinfoProcSlice("kern.proc.all")
-	if err != nil {
-		return nil
-	}
-	kids := map[int][]int{}
-	for _, kp := range procs {
-		kids[int(kp.Eproc.Ppid)] = append(kids[int(kp.Eproc.Ppid)], int(kp.Proc.P_pid))
-	}
-	var out []int
-	queue := []int{pid}
-	for len(queue) > 0 {
-		for _, k := range kids[queue[0]] {
-			if k != pid {
-				out = append(out, k)
-				queue = append(queue, k)
-			}
-		}
-		queue = queue[1:]
-	}
-	return out
-}
-
-// release: nothing to hand back without a helper.
-func (p *proc) release(pids []int) {}
+// letGo: the leftovers are not held by anything to let go of (no helper).
+func (p *proc) letGo(pids []int) {}

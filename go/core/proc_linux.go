@@ -363,9 +363,9 @@ func (p *proc) containment() string {
 	return s
 }
 
-// release lets leftovers go at natural exit: the helper will not kill them when
+// letGo lets leftovers go at natural exit: the helper will not kill them when
 // the host dies, and they are never attributed to another tree.
-func (p *proc) release(pids []int) {
+func (p *proc) letGo(pids []int) {
 	if p.helper == nil || len(pids) == 0 {
 		return
 	}
@@ -947,25 +947,4 @@ func scanProc(fn func(procStat)) {
 			fn(st)
 		}
 	}
-}
-
-// Descendants lists every live descendant of pid, children first.
-func Descendants(pid int) []int {
-	defer blocking()()
-	_, kids := liveTable()
-	var out []int
-	queue := []int{pid}
-	seen := map[int]bool{pid: true}
-	for len(queue) > 0 {
-		p := queue[0]
-		queue = queue[1:]
-		for _, k := range kids[p] {
-			if !seen[k] {
-				seen[k] = true
-				out = append(out, k)
-				queue = append(queue, k)
-			}
-		}
-	}
-	return out
 }

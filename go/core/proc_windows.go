@@ -6,7 +6,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/windows"
@@ -15,11 +14,6 @@ import (
 const (
 	sigTERM = 15
 	sigKILL = 9
-)
-
-var (
-	errENOENT  = syscall.ERROR_FILE_NOT_FOUND
-	errENOTDIR = syscall.Errno(267) // ERROR_DIRECTORY
 )
 
 // killExitCode is the exit code TerminateJobObject and TerminateProcess give, as
@@ -40,15 +34,16 @@ type proc struct {
 	process       windows.Handle // open until reap: the pid cannot be re-used before
 	sharedConsole bool           // the child is on the host's console (else its own)
 
-	mu       sync.Mutex
-	job      windows.Handle // 0 after reap
-	exited   bool
-	killed   bool // we terminated the job or the leader
-	released bool // the leftovers were let go: closing the job must not kill them
+	mu             sync.Mutex
+	job            windows.Handle // 0 after reap
+	exited         bool
+	killed         bool // we terminated the job or the leader
+	leftoversLetGo bool // the leftovers were let go: closing the job must not kill them
 }
 
-// live maps the leaders' pids to their procs, for Descendants.
-var live = struct {
+// leaders maps the pids of our running leaders to their procs: Descendants of one
+// is its job's members.
+var leaders = struct {
 	sync.Mutex
 	m map[int]*proc
 }{m: map[int]*proc{}}
@@ -142,9 +137,9 @@ func startProc(path string, o *Options, env []string, files []*os.File) (*proc, 
 	}
 	windows.CloseHandle(pi.Thread)
 	p := &proc{pid: int(pi.ProcessId), process: pi.Process, sharedConsole: shared, job: job}
-	live.Lock()
-	live.m[p.pid] = p
-	live.Unlock()
+	leaders.Lock()
+	leaders.m[p.pid] = p
+	leaders.Unlock()
 	return p, nil
 }
 
@@ -242,29 +237,29 @@ func (p *proc) wait() (exitStatus, error) {
 }
 
 // reap closes the leader's handles and the job's. Closing the job kills what is
-// still in it (kill-on-close), unless release let those processes go first.
+// still in it (kill-on-close), unless letGo let those processes go first.
 func (p *proc) reap() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.job == 0 {
 		return
 	}
-	if p.released {
+	if p.leftoversLetGo {
 		setJobKillOnClose(p.job, false)
 	}
 	windows.CloseHandle(p.job)
 	windows.CloseHandle(p.process)
 	p.job = 0
-	live.Lock()
-	delete(live.m, p.pid)
-	live.Unlock()
+	leaders.Lock()
+	delete(leaders.m, p.pid)
+	leaders.Unlock()
 }
 
-// release lets the leftovers of a natural exit go: the job stays their container
+// letGo lets the leftovers of a natural exit go: the job stays their container
 // but no longer kills them when its handle closes (at reap, or when the host dies).
-func (p *proc) release(pids []int) {
+func (p *proc) letGo(pids []int) {
 	p.mu.Lock()
-	p.released = true
+	p.leftoversLetGo = true
 	p.mu.Unlock()
 }
 
@@ -286,7 +281,9 @@ func (p *proc) signalLeader(sig int) error {
 	return p.ctrlBreak()
 }
 
-func (p *proc) containment() string { return "job" }
+func (p *proc) containment() string { return strings.Join(windowsContainment, "+") }
+
+var windowsContainment = []string{"job"}
 
 // signalTree: SIGKILL terminates the job (every member at once, and the job then
 // refuses new processes); any other signal is CTRL_BREAK_EVENT to the group.
@@ -372,52 +369,6 @@ func isConsoleHost(pid int) bool {
 	return strings.EqualFold(windows.UTF16ToString(buf[:n]), filepath.Join(sys, "conhost.exe"))
 }
 
-// Descendants lists the live descendants of pid, children first. For a leader of
-// ours that is its job (which keeps grandchildren whose parent is gone); for any
-// other pid, the parent links of a process snapshot, where a "child" older than its
-// parent is a re-used id and not followed.
-func Descendants(pid int) []int {
-	live.Lock()
-	p := live.m[pid]
-	live.Unlock()
-	if p != nil {
-		return without(p.members(), pid)
-	}
-	snap, err := windows.CreateToolhelp32Snapshot(windows.TH32CS_SNAPPROCESS, 0)
-	if err != nil {
-		return nil
-	}
-	defer windows.CloseHandle(snap)
-	kids := map[int][]int{}
-	var e windows.ProcessEntry32
-	e.Size = uint32(unsafe.Sizeof(e))
-	for err = windows.Process32First(snap, &e); err == nil; err = windows.Process32Next(snap, &e) {
-		if e.ProcessID != 0 && e.ProcessID != e.ParentProcessID {
-			kids[int(e.ParentProcessID)] = append(kids[int(e.ParentProcessID)], int(e.ProcessID))
-		}
-	}
-	var out []int
-	queue := []int{pid}
-	seen := map[int]bool{pid: true}
-	for len(queue) > 0 {
-		parent := queue[0]
-		queue = queue[1:]
-		born, okParent := createdAt(parent)
-		for _, k := range kids[parent] {
-			if seen[k] {
-				continue
-			}
-			if kb, ok := createdAt(k); ok && okParent && kb < born {
-				continue
-			}
-			seen[k] = true
-			out = append(out, k)
-			queue = append(queue, k)
-		}
-	}
-	return out
-}
-
 func createdAt(pid int) (int64, bool) {
 	h, err := windows.OpenProcess(windows.PROCESS_QUERY_LIMITED_INFORMATION, false, uint32(pid))
 	if err != nil {
@@ -429,48 +380,4 @@ func createdAt(pid int) (int64, bool) {
 		return 0, false
 	}
 	return c.Nanoseconds(), true
-}
-
-func candidates(p string, env []string) []string {
-	exts := []string{".com", ".exe", ".bat", ".cmd"}
-	for _, kv := range env {
-		if len(kv) > 8 && strings.EqualFold(kv[:8], "PATHEXT=") {
-			exts = filepathSplit(kv[8:])
-		}
-	}
-	// A name without an extension is not a program CreateProcess runs: only the
-	// PATHEXT candidates are tried for it (libuv tries the name itself first only
-	// when it has an extension).
-	var out []string
-	if filepath.Ext(p) != "" {
-		out = append(out, p)
-	}
-	for _, e := range exts {
-		out = append(out, p+e)
-	}
-	return out
-}
-
-func filepathSplit(s string) []string {
-	var out []string
-	for _, part := range strings.Split(s, ";") {
-		if part != "" {
-			out = append(out, part)
-		}
-	}
-	return out
-}
-
-func checkExecutable(p string) error {
-	fi, err := os.Stat(p)
-	if err != nil {
-		if pe, ok := err.(*os.PathError); ok {
-			return pe.Err
-		}
-		return err
-	}
-	if fi.IsDir() {
-		return syscall.ERROR_ACCESS_DENIED
-	}
-	return nil
 }

@@ -224,7 +224,7 @@ func (h *winHarness) cleanup() {
 	h.tracked = map[int]windows.Handle{}
 	h.mu.Unlock()
 	for pid, ph := range tracked {
-		// Release/Close kills running trees: give it a moment before judging.
+		// Forget/Close kills running trees: give it a moment before judging.
 		if ev, _ := windows.WaitForSingleObject(ph, 5000); ev == uint32(windows.WAIT_TIMEOUT) {
 			h.t.Errorf("leak: process %d still runs after the test", pid)
 			windows.TerminateProcess(ph, 1)
@@ -474,7 +474,7 @@ func TestWindowsStartBGrandchildIsInTheTree(t *testing.T) {
 	script := filepath.Join(dir, "detach me.cmd")
 	pidfile := filepath.Join(dir, "gc.pid")
 	// cmd waits until the grandchild runs (Wine's start returns before it does).
-	body := "@echo off\r\nstart \"\" /b \"" + exe + "\" " + helperArg + " sleep-pidfile \"" + pidfile + "\"\r\n" +
+	body := "@echo off\r\nstart \"\" /b \"" + exe + "\" " + helperArg + " " + helperName("sleep-pidfile") + " \"" + pidfile + "\"\r\n" +
 		":wait\r\nif not exist \"" + pidfile + "\" goto wait\r\n"
 	if err := os.WriteFile(script, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
@@ -690,12 +690,12 @@ func resumeProcess(t *testing.T, pid int) {
 	t.Fatalf("no thread of %d", pid)
 }
 
-func TestWindowsReleaseKillsRunningTree(t *testing.T) {
+func TestWindowsForgetKillsRunningTree(t *testing.T) {
 	h := newWinHarness(t)
 	c, pids := h.startTree(&Options{Stdout: StdioPipe}, 2, false)
-	c.Release()
+	c.Forget()
 	if left := h.waitGone(pids, 10*time.Second); len(left) > 0 {
-		t.Errorf("after Release, %v still run", left)
+		t.Errorf("after Forget, %v still run", left)
 	}
 }
 

@@ -43,16 +43,6 @@ const (
 	spareThreads = 3
 )
 
-var slots = make(chan struct{}, blockingSlots)
-
-// blocking takes one of the blockingSlots for a stretch of slow blocking syscalls
-// (a /proc scan, a fork+exec) and returns its release. Use: defer blocking()().
-// Never call it while holding a slot.
-func blocking() (release func()) {
-	slots <- struct{}{}
-	return func() { <-slots }
-}
-
 var reserve struct {
 	once    sync.Once
 	procs   int

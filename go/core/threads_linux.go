@@ -7,6 +7,16 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+var slots = make(chan struct{}, blockingSlots)
+
+// blocking takes one of the blockingSlots for a stretch of slow blocking syscalls
+// (a /proc scan, a fork+exec) and returns its release. Use: defer blocking()().
+// Never call it while holding a slot.
+func blocking() (release func()) {
+	slots <- struct{}{}
+	return func() { <-slots }
+}
+
 // waitPoll waits for pid to exit without reaping it (WNOWAIT), by polling: a
 // blocking waitid would hold an OS thread per waiting child. Only for kernels
 // without pollable pidfds (before 5.3), where the netpoller cannot do it.

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 )
 
@@ -44,7 +43,7 @@ func checkDir(dir string) error {
 // lookPath resolves argv0 the way libuv does: a name with a separator is taken
 // relative to cwd; a bare name is searched in the child's PATH.
 func lookPath(argv0, cwd string, env []string) (string, error) {
-	if strings.ContainsRune(argv0, '/') || (runtime.GOOS == "windows" && strings.ContainsAny(argv0, `\:`)) {
+	if hasDirPart(argv0) {
 		p := argv0
 		if !filepath.IsAbs(p) && cwd != "" {
 			p = filepath.Join(cwd, p)
@@ -57,7 +56,7 @@ func lookPath(argv0, cwd string, env []string) (string, error) {
 	// With no PATH at all, libuv (like execvp) searches the default path.
 	path := "/usr/local/bin:/usr/bin:/bin"
 	for _, kv := range env {
-		if k, v, ok := strings.Cut(kv, "="); ok && (k == "PATH" || runtime.GOOS == "windows" && strings.EqualFold(k, "PATH")) {
+		if k, v, ok := strings.Cut(kv, "="); ok && isPathVar(k) {
 			path = v
 		}
 	}

@@ -1,4 +1,4 @@
-#include "hub.h"
+#include "pump.h"
 
 #include <cerrno>
 #include <cstring>
@@ -9,22 +9,26 @@
 namespace pws {
 namespace {
 
-// Room for several pipe reads per batch (the binding's choice; pws_hub_next takes
-// any buffer of PWS_BATCH_MIN bytes or more).
-constexpr int64_t kBatchCap = 256 * 1024 + 64;
+// Room for a whole chunk of the core's largest read (256 KiB) and its header, or
+// several smaller ones (the binding's choice; pws_hub_next takes any buffer of
+// PWS_BATCH_MIN bytes or more).
+constexpr int64_t kBatchCap = 256 * 1024 + PWS_RECORD_HEADER_SIZE;
 static_assert(kBatchCap >= PWS_BATCH_MIN, "pws_hub_next refuses a batch this small");
 // Batches in flight to JS. A full queue blocks the pump, which stops Go's pipe
 // readers, which blocks the children: backpressure with bounded memory.
 constexpr size_t kQueueLen = 8;
 constexpr size_t kHeader = PWS_RECORD_HEADER_SIZE;
+// How long one pws_hub_next waits before the pump asks again (it also notices a
+// closed hub then at the latest).
+constexpr int32_t kNextWaitMs = 1000;
 
 }  // namespace
 
-void Hub::Install(Napi::Env env) { env.SetInstanceData(new Hub()); }
+void Pump::Install(Napi::Env env) { env.SetInstanceData(new Pump()); }
 
-Hub& Hub::Of(Napi::Env env) { return *env.GetInstanceData<Hub>(); }
+Pump& Pump::Of(Napi::Env env) { return *env.GetInstanceData<Pump>(); }
 
-int64_t Hub::Open(Napi::Env env) {
+int64_t Pump::Open(Napi::Env env) {
   if (id_ != 0) return id_;
   if (!hooked_) {
     // Added before the TSFN exists so that Node's own hook for the TSFN,
@@ -51,7 +55,7 @@ int64_t Hub::Open(Napi::Env env) {
   api_ = &api;
   try {
     AsyncSignalsBlocked blocked;  // inherited by the pump, which lives inside Go
-    pump_ = std::thread(Pump, this, api_, id, tsfn_);
+    thread_ = std::thread(Run, this, api_, id, tsfn_);
   } catch (const std::system_error& e) {
     // No thread to be had (the user's process limit): refuse this spawn as
     // child_process would, with EAGAIN; the next spawn tries again.
@@ -70,15 +74,15 @@ int64_t Hub::Open(Napi::Env env) {
 }
 
 // A dedicated thread, not the libuv pool: it spends its life blocked in Go.
-void Hub::Pump(Hub* hub, const Api* api, int64_t id, Tsfn tsfn) {
+void Pump::Run(Pump* pump, const Api* api, int64_t hub, Tsfn tsfn) {
   bool deliver = true;
   std::unique_ptr<Batch> batch;
   for (;;) {
     if (!batch) {
       batch.reset(new Batch);
-      batch->bytes = hub->TakeBuffer();
+      batch->bytes = pump->TakeBuffer();
     }
-    int64_t n = api->hub_next(id, batch->bytes.get(), kBatchCap, 1000);
+    int64_t n = api->hub_next(hub, batch->bytes.get(), kBatchCap, kNextWaitMs);
     if (n == 0) continue;
     if (n < 0) break;  // PWS_ECLOSED: closed and drained
     // Once JS is gone, keep taking events so that Go's readers never block
@@ -93,7 +97,7 @@ void Hub::Pump(Hub* hub, const Api* api, int64_t id, Tsfn tsfn) {
   }
 }
 
-std::unique_ptr<uint8_t[]> Hub::TakeBuffer() {
+std::unique_ptr<uint8_t[]> Pump::TakeBuffer() {
   {
     std::lock_guard<std::mutex> lock(spare_mu_);
     if (!spare_.empty()) {
@@ -105,27 +109,27 @@ std::unique_ptr<uint8_t[]> Hub::TakeBuffer() {
   return std::unique_ptr<uint8_t[]>(new uint8_t[kBatchCap]);
 }
 
-void Hub::GiveBuffer(std::unique_ptr<uint8_t[]> bytes) {
+void Pump::GiveBuffer(std::unique_ptr<uint8_t[]> bytes) {
   std::lock_guard<std::mutex> lock(spare_mu_);
   // At most every batch in flight plus the one being filled: bounded memory.
   if (spare_.size() < kQueueLen + 2) spare_.push_back(std::move(bytes));
 }
 
-void Hub::Deliver(Napi::Env env, Napi::Function, Hub* hub, Batch* raw) {
+void Pump::Deliver(Napi::Env env, Napi::Function, Pump* pump, Batch* raw) {
   std::unique_ptr<Batch> batch(raw);
   // A null env means Node is emptying the queue of a TSFN being finalized:
-  // only the memory is left to free (the hub may be gone already).
+  // only the memory is left to free (the pump may be gone already).
   if (static_cast<napi_env>(env) == nullptr) return;
   // Handed back even when onEvent throws: Dispatch rethrows only at its end.
   struct Recycle {
-    Hub* hub;
+    Pump* pump;
     Batch* batch;
-    ~Recycle() { hub->GiveBuffer(std::move(batch->bytes)); }
-  } recycle{hub, batch.get()};
-  hub->Dispatch(env, batch->bytes.get(), static_cast<size_t>(batch->len));
+    ~Recycle() { pump->GiveBuffer(std::move(batch->bytes)); }
+  } recycle{pump, batch.get()};
+  pump->Dispatch(env, batch->bytes.get(), static_cast<size_t>(batch->len));
 }
 
-void Hub::Dispatch(Napi::Env env, const uint8_t* p, size_t len) {
+void Pump::Dispatch(Napi::Env env, const uint8_t* p, size_t len) {
   // A throwing onEvent must not cost other children their events (an EXIT
   // lost would leave its ref held forever), so the batch is finished first
   // and the first exception rethrown afterwards for N-API to report.
@@ -141,7 +145,7 @@ void Hub::Dispatch(Napi::Env env, const uint8_t* p, size_t len) {
     off += kHeader + plen;
 
     auto it = children_.find(handle);
-    if (it == children_.end()) continue;  // released: nobody listens
+    if (it == children_.end()) continue;  // forgotten: nobody listens
     try {
       Napi::HandleScope scope(env);
       // Copied out first: onEvent may spawn, which may rehash the table.
@@ -160,21 +164,21 @@ void Hub::Dispatch(Napi::Env env, const uint8_t* p, size_t len) {
 }
 
 // A child's EXIT is its last event: its handle and its ref go with it.
-void Hub::Forget(Napi::Env env, int64_t handle) {
+void Pump::Forget(Napi::Env env, int64_t handle) {
   auto it = children_.find(handle);
   if (it == children_.end()) return;
   bool ref = it->second.ref;
   children_.erase(it);
-  api_->release(handle);
+  api_->forget(handle);
   if (ref) Drop(env);
 }
 
-void Hub::Add(Napi::Env env, int64_t handle, Napi::Function on_event) {
+void Pump::Add(Napi::Env env, int64_t handle, Napi::Function on_event) {
   children_.emplace(handle, Entry{Napi::Persistent(on_event), true});
   Hold(env);
 }
 
-void Hub::SetRef(Napi::Env env, int64_t handle, bool ref) {
+void Pump::SetRef(Napi::Env env, int64_t handle, bool ref) {
   auto it = children_.find(handle);
   if (it == children_.end() || it->second.ref == ref) return;
   it->second.ref = ref;
@@ -185,27 +189,27 @@ void Hub::SetRef(Napi::Env env, int64_t handle, bool ref) {
   }
 }
 
-void Hub::Hold(Napi::Env env) {
+void Pump::Hold(Napi::Env env) {
   if (refs_++ == 0) tsfn_.Ref(env);
 }
 
-void Hub::Drop(Napi::Env env) {
+void Pump::Drop(Napi::Env env) {
   if (--refs_ == 0) tsfn_.Unref(env);
 }
 
 // Runs on the environment's thread as it is torn down (worker terminated or
 // process exiting): no more JS will run here.
-void Hub::Cleanup(void* arg) {
-  Hub* hub = static_cast<Hub*>(arg);
-  if (hub->id_ != 0) {
-    hub->tsfn_.Abort();  // a pump blocked in BlockingCall gets napi_closing
+void Pump::Cleanup(void* arg) {
+  Pump* pump = static_cast<Pump*>(arg);
+  if (pump->id_ != 0) {
+    pump->tsfn_.Abort();  // a pump blocked in BlockingCall gets napi_closing
     // Kills this environment's children; hub_next returns ECLOSED once drained.
-    hub->api_->hub_close(hub->id_);
-    hub->pump_.join();
-    for (auto& kv : hub->children_) hub->api_->release(kv.first);
-    hub->children_.clear();
+    pump->api_->hub_close(pump->id_);
+    pump->thread_.join();
+    for (auto& kv : pump->children_) pump->api_->forget(kv.first);
+    pump->children_.clear();
   }
-  hub->sigchld_.Stop();
+  pump->sigchld_.Stop();
 }
 
 }  // namespace pws

@@ -1,8 +1,9 @@
-// Per-environment state: one Go hub, one pump thread, one thread-safe function
-// and the table of this environment's children. Each JavaScript environment
+// The pump: per-environment state that moves a Go hub's event records into JS —
+// one Go hub, one thread blocked in pws_hub_next, one thread-safe function and
+// the table of this environment's children. Each JavaScript environment
 // (main thread or worker) has its own, kept as the addon's instance data.
-#ifndef PAWWORK_SUPERVISOR_HUB_H
-#define PAWWORK_SUPERVISOR_HUB_H
+#ifndef PAWWORK_SUPERVISOR_PUMP_H
+#define PAWWORK_SUPERVISOR_PUMP_H
 
 #include <napi.h>
 
@@ -18,11 +19,11 @@
 
 namespace pws {
 
-class Hub {
+class Pump {
  public:
-  // Gives the environment its hub; called once per environment at module init.
+  // Gives the environment its pump; called once per environment at module init.
   static void Install(Napi::Env env);
-  static Hub& Of(Napi::Env env);
+  static Pump& Of(Napi::Env env);
 
   // The Go hub id; on first use loads the library, opens the hub and starts
   // the pump. Throws the load error, or an EAGAIN Error (syscall
@@ -44,10 +45,10 @@ class Hub {
     Napi::FunctionReference on_event;
     bool ref;
   };
-  static void Deliver(Napi::Env env, Napi::Function, Hub* hub, Batch* batch);
-  using Tsfn = Napi::TypedThreadSafeFunction<Hub, Batch, &Hub::Deliver>;
+  static void Deliver(Napi::Env env, Napi::Function, Pump* pump, Batch* batch);
+  using Tsfn = Napi::TypedThreadSafeFunction<Pump, Batch, &Pump::Deliver>;
 
-  static void Pump(Hub* hub, const Api* api, int64_t id, Tsfn tsfn);
+  static void Run(Pump* pump, const Api* api, int64_t hub, Tsfn tsfn);
   // Batch buffers are reused: a fresh 256 KiB buffer per batch costs page faults
   // on every byte (it is above malloc's mmap threshold), measured as the largest
   // single cost of streaming. Any thread.
@@ -55,16 +56,17 @@ class Hub {
   void GiveBuffer(std::unique_ptr<uint8_t[]> bytes);
   static void Cleanup(void* arg);
   void Dispatch(Napi::Env env, const uint8_t* p, size_t len);
+  // Drops a child after its EXIT: pws_forget, and its ref.
   void Forget(Napi::Env env, int64_t handle);
   void Hold(Napi::Env env);
   void Drop(Napi::Env env);
 
   const Api* api_ = nullptr;
-  int64_t id_ = 0;
+  int64_t id_ = 0;  // the Go hub's id; 0 until Open
   bool hooked_ = false;  // the cleanup hook is registered
   ChildSignalPin sigchld_;
   Tsfn tsfn_;
-  std::thread pump_;
+  std::thread thread_;  // Run: the pump itself
   // Touched only on this environment's JS thread (the pump sees only the hub
   // id and the TSFN), so it needs no lock.
   std::unordered_map<int64_t, Entry> children_;
