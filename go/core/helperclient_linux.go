@@ -1,6 +1,7 @@
 package core
 
-// The host's side of the helper (see helper_proto.go and helper_linux.go).
+// The host's side of the helper: the helper executable's side is
+// go/internal/helperserver, what they say to each other go/internal/wire.
 //
 // The helper is started at the first spawn, from the executable named by the
 // environment variable PAWWORK_SUPERVISOR_HELPER ("0" or "off" disables it) or, by
@@ -28,11 +29,22 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pawwork/pawwork-supervisor/go/internal/pidfd"
+	"github.com/pawwork/pawwork-supervisor/go/internal/procfs"
+	"github.com/pawwork/pawwork-supervisor/go/internal/wire"
 	"golang.org/x/sys/unix"
 )
 
 // HelperName is the helper executable's file name, looked for beside the library.
 const HelperName = "pawwork-supervisor-helper"
+
+// HelperArg is the argument the helper executable is started with; a program that
+// embeds the helper (the Go tests do) checks for it in os.Args[1].
+const HelperArg = wire.Arg
+
+// HelperDebugVar, set in the host's environment, keeps the helper's stderr (the
+// host's) instead of /dev/null, for its diagnostics.
+const HelperDebugVar = wire.DebugVar
 
 type helperConn struct {
 	fd   int
@@ -52,7 +64,7 @@ type helperConn struct {
 
 	mu      sync.Mutex
 	waiting map[int64]chan helperReply // spawn replies and exits, by id
-	exits   map[int64]chan helperMsg
+	exits   map[int64]chan wire.Msg
 	reaped  map[int64]chan struct{} // closed at the helper's "reaped" (or its death)
 	dead    bool
 	said    bool   // the hello came
@@ -69,7 +81,7 @@ const (
 )
 
 type helperReply struct {
-	msg   helperMsg
+	msg   wire.Msg
 	pidfd int
 }
 
@@ -301,11 +313,11 @@ func startHelper(path string) (*helperConn, error) {
 		env = append(env, HelperDebugVar+"="+v)
 		stderr = 2
 	}
-	pidfd := -1
+	pfd := -1
 	attr := &syscall.ProcAttr{
 		Env:   env,
 		Files: []uintptr{null.Fd(), null.Fd(), stderr, uintptr(theirs)},
-		Sys:   &syscall.SysProcAttr{Setsid: true, PidFD: &pidfd},
+		Sys:   &syscall.SysProcAttr{Setsid: true, PidFD: &pfd},
 	}
 	pid, err := forkExecUnmasked(path, []string{path, HelperArg, "--cgroup=" + cgroupSetting()}, attr)
 	// Only the helper may hold its end: its death is then our EOF, at once.
@@ -315,12 +327,11 @@ func startHelper(path string) (*helperConn, error) {
 		return nil, fmt.Errorf("start helper %s: %v", path, err)
 	}
 	p := &proc{pid: pid}
-	if pidfd >= 0 {
-		unix.SetNonblock(pidfd, true)
-		p.pidf = os.NewFile(uintptr(pidfd), "pidfd")
+	if pfd >= 0 {
+		p.pidf = pidfd.Open(pfd)
 	}
 	c := &helperConn{fd: ours, pid: pid, path: path, proc: p, started: time.Now(), hello: make(chan struct{}), ended: make(chan struct{}),
-		waiting: map[int64]chan helperReply{}, exits: map[int64]chan helperMsg{},
+		waiting: map[int64]chan helperReply{}, exits: map[int64]chan wire.Msg{},
 		reaped: map[int64]chan struct{}{}}
 	go c.read()
 	// The helper's end, whatever it was (a crash, /bin/true, a kill): reaped at once,
@@ -382,8 +393,8 @@ func (c *helperConn) fail(why string) {
 // one for a moment at every cgroup operation, and the soak saw spawns fall back
 // for it.
 func (c *helperConn) stalled() bool {
-	st, ok := readStat(c.pid)
-	return ok && (st.state == 'T' || st.state == 't')
+	st, ok := procfs.ReadStat(c.pid)
+	return ok && (st.State == 'T' || st.State == 't')
 }
 
 // kill ends a helper that is of no use (its trees die with it).
@@ -412,7 +423,7 @@ func (c *helperConn) shutdown() {
 // read dispatches the helper's messages until its end closes.
 func (c *helperConn) read() {
 	buf := make([]byte, 64<<10)
-	oob := make([]byte, unix.CmsgSpace(2*4))
+	oob := make([]byte, wire.OOBSpace(2))
 	helloDone := func(why string) { // "": the hello came
 		c.mu.Lock()
 		if why == "" {
@@ -425,10 +436,7 @@ func (c *helperConn) read() {
 	}
 	first := true
 	for {
-		n, oobn, flags, _, err := unix.Recvmsg(c.fd, buf, oob, unix.MSG_CMSG_CLOEXEC)
-		if err == unix.EINTR {
-			continue
-		}
+		n, fds, flags, err := wire.Recv(c.fd, buf, oob)
 		if err != nil || n == 0 {
 			if first {
 				// The pidfd watcher says better why (the exit status): give it a moment
@@ -444,13 +452,12 @@ func (c *helperConn) read() {
 			}
 			break
 		}
-		fds := parseRights(oob[:oobn])
 		fd := -1
 		if len(fds) > 0 && flags&unix.MSG_CTRUNC == 0 {
 			fd, fds = fds[0], fds[1:]
 		}
-		closeAll(fds)
-		m, err := decodeHelperMsg(buf[:n])
+		wire.CloseAll(fds)
+		m, err := wire.Decode(buf[:n])
 		if err != nil || flags&unix.MSG_TRUNC != 0 {
 			if fd >= 0 {
 				unix.Close(fd)
@@ -530,7 +537,7 @@ func (c *helperConn) read() {
 	c.sendMu.Unlock()
 }
 
-func (c *helperConn) send(m helperMsg, fds []int) error {
+func (c *helperConn) send(m wire.Msg, fds []int) error {
 	b, err := json.Marshal(m)
 	if err != nil {
 		return err
@@ -538,11 +545,7 @@ func (c *helperConn) send(m helperMsg, fds []int) error {
 	return c.sendRaw(b, fds)
 }
 
-func (c *helperConn) sendRaw(b []byte, fds []int) (err error) {
-	var oob []byte
-	if len(fds) > 0 {
-		oob = unix.UnixRights(fds...)
-	}
+func (c *helperConn) sendRaw(b []byte, fds []int) error {
 	c.sendMu.Lock()
 	defer c.sendMu.Unlock()
 	c.mu.Lock()
@@ -551,12 +554,7 @@ func (c *helperConn) sendRaw(b []byte, fds []int) (err error) {
 	if dead {
 		return unix.EPIPE // the fd is closed, its number maybe re-used: never touch it
 	}
-	for {
-		err = unix.Sendmsg(c.fd, b, oob, nil, 0)
-		if err != unix.EINTR {
-			return err
-		}
-	}
+	return wire.Send(c.fd, b, fds)
 }
 
 // testHookBeforeSpawnSend, set by tests only, runs just before a spawn request is
@@ -569,9 +567,9 @@ var errHelperUnusable = errors.New("helper unusable")
 // spawn asks the helper to start path. On success the child is the helper's, with
 // the returned pidfd (or -1) ours, and exit receives its one exit message (closed
 // without one if the helper dies first).
-func (c *helperConn) spawn(path string, argv, env []string, dir string, files []*os.File) (pid, pidfd int, id int64, cgroup string, exit chan helperMsg, err error) {
+func (c *helperConn) spawn(path string, argv, env []string, dir string, files []*os.File) (pid, pidfd int, id int64, cgroup string, exit chan wire.Msg, err error) {
 	reply := make(chan helperReply, 1)
-	exit = make(chan helperMsg, 1)
+	exit = make(chan wire.Msg, 1)
 	if c.stalled() {
 		// A stopped helper (SIGSTOP, a debugger) would hold the host's thread
 		// until helperReplyBound: this spawn goes on without it (its outcome's
@@ -595,7 +593,7 @@ func (c *helperConn) spawn(path string, argv, env []string, dir string, files []
 	if testHookBeforeSpawnSend != nil {
 		testHookBeforeSpawnSend(c.pid)
 	}
-	if err := c.sendSpawn(helperMsg{Op: "spawn", ID: id, Path: path, Argv: argv, Env: env, Dir: dir}, fds); err != nil {
+	if err := c.sendSpawn(wire.Msg{Op: "spawn", ID: id, Path: path, Argv: argv, Env: env, Dir: dir}, fds); err != nil {
 		c.forget(id)
 		return 0, -1, 0, "", nil, err // errHelperUnusable: the helper is gone
 	}
@@ -632,27 +630,27 @@ const helperReplyBound = 10 * time.Second
 // to ARG_MAX, and more, which the exec then refuses with E2BIG). It returns
 // errHelperUnusable when the helper is gone, else a typed error: a request is never
 // quietly spawned without the helper for its size.
-func (c *helperConn) sendSpawn(m helperMsg, fds []int) error {
+func (c *helperConn) sendSpawn(m wire.Msg, fds []int) error {
 	b, err := json.Marshal(m)
 	if err != nil {
 		return &Error{Code: "EINVAL", Syscall: "spawn", Path: m.Path, Msg: "spawn " + m.Path + " EINVAL: " + err.Error(), Err: err}
 	}
-	if len(b) <= maxInlineRequest {
+	if len(b) <= wire.MaxInlineRequest {
 		if err := c.sendRaw(b, fds); err != nil {
 			return c.sendError(m.Path, err)
 		}
 		return nil
 	}
-	if len(b) > maxRequest {
+	if len(b) > wire.MaxRequest {
 		return syscall.E2BIG // far over ARG_MAX: the exec would refuse it
 	}
-	mfd, err := requestMemfd(b)
+	mfd, err := wire.RequestMemfd(b)
 	if err != nil {
 		return &Error{Code: errnoName(errnoOf(err)), Syscall: "memfd_create", Path: m.Path, Err: err,
 			Msg: fmt.Sprintf("spawn %s: the request (%d bytes) is too large for one message to the helper, and no memfd could carry it: %v", m.Path, len(b), err)}
 	}
 	defer unix.Close(mfd)
-	head, _ := json.Marshal(helperMsg{Op: "spawn", ID: m.ID, Request: int64(len(b))})
+	head, _ := json.Marshal(wire.Msg{Op: "spawn", ID: m.ID, Request: int64(len(b))})
 	if err := c.sendRaw(head, append(fds[:len(fds):len(fds)], mfd)); err != nil {
 		return c.sendError(m.Path, err)
 	}
@@ -678,27 +676,6 @@ func errnoOf(err error) syscall.Errno {
 		return e
 	}
 	return unix.EIO
-}
-
-// requestMemfd returns a sealed memfd holding b.
-func requestMemfd(b []byte) (int, error) {
-	fd, err := unix.MemfdCreate("pawwork-supervisor-request", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
-	if err != nil {
-		return -1, err
-	}
-	for off := 0; off < len(b); {
-		n, err := unix.Write(fd, b[off:])
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			unix.Close(fd)
-			return -1, err
-		}
-		off += n
-	}
-	unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, unix.F_SEAL_SHRINK|unix.F_SEAL_GROW|unix.F_SEAL_WRITE|unix.F_SEAL_SEAL)
-	return fd, nil
 }
 
 func (c *helperConn) forget(id int64) {
