@@ -564,7 +564,7 @@ var testHookBeforeSpawnSend func(helperPid int)
 // errHelperUnusable means the request never reached the helper: spawn directly.
 var errHelperUnusable = errors.New("helper unusable")
 
-// spawn asks the helper to start path. On success the child is the helper's, with
+// spawn asks the helper to start path. On success the leader is the helper's child, with
 // the returned pidfd (or -1) ours, and exit receives its one exit message (closed
 // without one if the helper dies first).
 func (c *helperConn) spawn(path string, argv, env []string, dir string, files []*os.File) (pid, pidfd int, id int64, cgroup string, exit chan wire.Msg, err error) {
@@ -610,11 +610,11 @@ func (c *helperConn) spawn(path string, argv, env []string, dir string, files []
 	}
 	if !ok {
 		// The helper had the request and died before it answered: it may have
-		// started the child. Spawning again would run the command twice, so the
+		// started the leader. Spawning again would run the command twice, so the
 		// spawn fails instead (the next one goes on without the helper, or with a
 		// new one).
 		return 0, -1, 0, "", nil, &Error{Code: "ECONNRESET", Syscall: "spawn " + path, Path: path, Errno: syscall.ECONNRESET,
-			Msg: fmt.Sprintf("spawn %s ECONNRESET: the helper died while starting the child (not retried: it may have started it)", path)}
+			Msg: fmt.Sprintf("spawn %s ECONNRESET: the helper died while starting the leader (not retried: it may have started it)", path)}
 	}
 	if r.msg.Errno != 0 {
 		c.forget(id)
