@@ -316,7 +316,7 @@ func startHelper(path string) (*helperConn, error) {
 	pfd := -1
 	attr := &syscall.ProcAttr{
 		Env:   env,
-		Files: []uintptr{null.Fd(), null.Fd(), stderr, uintptr(theirs)},
+		Files: []uintptr{null.Fd(), null.Fd(), stderr, uintptr(theirs)}, // the socket is the helper's wire.Fd
 		Sys:   &syscall.SysProcAttr{Setsid: true, PidFD: &pfd},
 	}
 	pid, err := forkExecUnmasked(path, []string{path, HelperArg, "--cgroup=" + cgroupSetting()}, attr)

@@ -1,8 +1,6 @@
 package wire
 
 import (
-	"encoding/json"
-
 	"golang.org/x/sys/unix"
 )
 
@@ -19,15 +17,6 @@ func Send(fd int, b []byte, fds []int) error {
 			return err
 		}
 	}
-}
-
-// SendMsg is Send of m, encoded.
-func SendMsg(fd int, m Msg, fds []int) error {
-	b, err := json.Marshal(m)
-	if err != nil {
-		return err
-	}
-	return Send(fd, b, fds)
 }
 
 // OOBSpace is the size of a receive buffer for the fds of a message carrying up
