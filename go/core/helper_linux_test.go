@@ -151,20 +151,20 @@ func TestHelperKillsEverythingWhenTheHostGoes(t *testing.T) {
 	t.Logf("helper gone and %d processes dead %v after the socket closed", len(all), time.Since(t0))
 }
 
-func TestHelperChildStartsClean(t *testing.T) {
+func TestHelperLeaderStartsClean(t *testing.T) {
 	h := newHarness(t)
 	withHelper(t)
-	// An inheritable fd in the host, and a host-side ignore: neither may reach the child.
+	// An inheritable fd in the host, and a host-side ignore: neither may reach the leader.
 	inheritablePipe(t)
 	c := h.start(&Options{Argv: []string{"sh", fixturePath(t, "signal-state.sh")}, Stdout: StdioPipe})
 	h.waitExit(c)
 	out := string(h.stdout(c))
 	if !strings.Contains(out, "fds 0 1 2 3 \n") && !strings.Contains(out, "fds 0 1 2 3\n") {
-		t.Errorf("child fds: %q, want 0 1 2 (and ls's own 3)", out)
+		t.Errorf("leader fds: %q, want 0 1 2 (and ls's own 3)", out)
 	}
 	blk, ign := sigLines(t, out)
 	if blk != 0 || ign != 0 {
-		t.Errorf("child SigBlk %016x SigIgn %016x, want both 0 (the helper resets inherited ignores)", blk, ign)
+		t.Errorf("leader SigBlk %016x SigIgn %016x, want both 0 (the helper resets inherited ignores)", blk, ign)
 	}
 }
 
@@ -374,7 +374,7 @@ func TestHelperTakesRequestsLargerThanOneMessage(t *testing.T) {
 		t.Errorf("containment %q for a 300 KB request, want helper…", o.Containment)
 	}
 	if !strings.Contains(string(h.stdout(c)), "\nBIG3="+big+"y\n") {
-		t.Errorf("the child did not get the large environment intact (%d bytes printed)", len(h.stdout(c)))
+		t.Errorf("the leader did not get the large environment intact (%d bytes printed)", len(h.stdout(c)))
 	}
 	c = h.start(&Options{Argv: helperArgv("sleep"), Env: &env, Stdout: StdioPipe})
 	h.waitStdout(c, "ready")
@@ -562,7 +562,7 @@ func TestHelperDebugKeepsTheHostsStderr(t *testing.T) {
 }
 
 // A helper that dies after it took a spawn request and before it answered may have
-// started the child: the spawn fails with a typed ECONNRESET instead of running the
+// started the leader: the spawn fails with a typed ECONNRESET instead of running the
 // command a second time without the helper. The next spawn works (no helper, or a
 // new one).
 func TestHelperDyingMidSpawnFailsTheSpawnInsteadOfRunningItTwice(t *testing.T) {

@@ -248,7 +248,7 @@ func TestCancelledGrandchildIsReapedBeforeTheOutcome(t *testing.T) {
 var markerEntry = regexp.MustCompile(`(?m)^` + MarkerVar + `=(.*)$`)
 
 // Defect 9: with a cgroup the tree needs no marker, and the environment the caller
-// gave (empty included) is exactly the child's. Without one the marker is the one
+// gave (empty included) is exactly the leader's. Without one the marker is the one
 // addition, and (defect 8) it is a random token, not "<host pid>.<n>".
 func TestMarkerOnlyWithoutACgroupAndUnguessable(t *testing.T) {
 	for _, mode := range []string{"helper", "helper-nocgroup", "fallback"} {
