@@ -57,11 +57,13 @@ test-go:
 	$(GO) test -race -count=1 ./go/...
 
 # The core must build for every platform we ship, from day one.
+# Every package but go/capi (cgo) and soakchild (a Unix-only test program).
+CROSS_PKGS := ./go/core ./go/helper ./go/internal/wire ./go/internal/procfs ./go/internal/pidfd ./go/internal/cgroup ./go/internal/helperserver
 cross-go:
-	CGO_ENABLED=0 GOOS=darwin GOARCH=arm64 $(GO) vet ./go/core ./go/helper
-	CGO_ENABLED=0 GOOS=darwin GOARCH=arm64 $(GO) build ./go/core ./go/helper
-	CGO_ENABLED=0 GOOS=windows GOARCH=amd64 $(GO) vet ./go/core
-	CGO_ENABLED=0 GOOS=windows GOARCH=amd64 $(GO) build ./go/core
+	CGO_ENABLED=0 GOOS=darwin GOARCH=arm64 $(GO) vet $(CROSS_PKGS)
+	CGO_ENABLED=0 GOOS=darwin GOARCH=arm64 $(GO) build $(CROSS_PKGS)
+	CGO_ENABLED=0 GOOS=windows GOARCH=amd64 $(GO) vet $(CROSS_PKGS)
+	CGO_ENABLED=0 GOOS=windows GOARCH=amd64 $(GO) build $(CROSS_PKGS)
 
 test-js: all
 	$(NODE) node_modules/vitest/vitest.mjs run
@@ -153,7 +155,7 @@ soak-short: all $(SOAK_CHILD)
 
 # Go fuzz targets for what is decoded at the boundaries. `make fuzz` runs each for
 # FUZZTIME; make test runs each briefly (fuzz-short: 20000 inputs each).
-FUZZ_TARGETS := ./go/core:FuzzParseOptions ./go/core:FuzzHelperMsg ./go/core:FuzzHelperRequestFile ./go/core:FuzzHelperServe ./go/core:FuzzHelperClientRead
+FUZZ_TARGETS := ./go/core:FuzzParseOptions ./go/internal/wire:FuzzHelperMsg ./go/internal/wire:FuzzHelperRequestFile ./go/internal/helperserver:FuzzHelperServe ./go/core:FuzzHelperClientRead
 FUZZTIME ?= 2m
 fuzz:
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \

@@ -8,5 +8,7 @@
 // per OS is in small files named by suffix (_linux, _unix, _darwin, _windows).
 //
 // Nothing here installs signal handlers (no os/signal): the library lives inside Node,
-// whose libuv owns SIGCHLD.
+// whose libuv owns SIGCHLD. The Linux helper executable, which does, is go/helper
+// with its server in go/internal/helperserver, never linked here; the core shares
+// with it only go/internal/wire (what the two say), procfs, pidfd and cgroup.
 package core

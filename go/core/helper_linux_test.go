@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pawwork/pawwork-supervisor/go/internal/helperserver"
+	"github.com/pawwork/pawwork-supervisor/go/internal/procfs"
 	"golang.org/x/sys/unix"
 )
 
@@ -101,14 +103,14 @@ func TestHelperIsTheLeadersParentAndContainsADaemon(t *testing.T) {
 	for _, pid := range pids {
 		h.track(pid)
 	}
-	if st, _ := readStat(c.Pid()); st.ppid != info.HelperPid {
-		t.Errorf("leader's parent is %d, want the helper %d", st.ppid, info.HelperPid)
+	if st, _ := procfs.ReadStat(c.Pid()); st.PPid != info.HelperPid {
+		t.Errorf("leader's parent is %d, want the helper %d", st.PPid, info.HelperPid)
 	}
 	if len(pids) != 1 {
 		t.Fatalf("daemon pid not printed: %q", h.stdout(c))
 	}
-	if st, _ := readStat(pids[0]); st.ppid != info.HelperPid {
-		t.Errorf("daemon's parent is %d, want the helper %d (subreaper)", st.ppid, info.HelperPid)
+	if st, _ := procfs.ReadStat(pids[0]); st.PPid != info.HelperPid {
+		t.Errorf("daemon's parent is %d, want the helper %d (subreaper)", st.PPid, info.HelperPid)
 	}
 	c.Cancel(ReasonStop, 0, 300*time.Millisecond)
 	o := h.waitExit(c)
@@ -149,20 +151,20 @@ func TestHelperKillsEverythingWhenTheHostGoes(t *testing.T) {
 	t.Logf("helper gone and %d processes dead %v after the socket closed", len(all), time.Since(t0))
 }
 
-func TestHelperChildStartsClean(t *testing.T) {
+func TestHelperLeaderStartsClean(t *testing.T) {
 	h := newHarness(t)
 	withHelper(t)
-	// An inheritable fd in the host, and a host-side ignore: neither may reach the child.
+	// An inheritable fd in the host, and a host-side ignore: neither may reach the leader.
 	inheritablePipe(t)
 	c := h.start(&Options{Argv: []string{"sh", fixturePath(t, "signal-state.sh")}, Stdout: StdioPipe})
 	h.waitExit(c)
 	out := string(h.stdout(c))
 	if !strings.Contains(out, "fds 0 1 2 3 \n") && !strings.Contains(out, "fds 0 1 2 3\n") {
-		t.Errorf("child fds: %q, want 0 1 2 (and ls's own 3)", out)
+		t.Errorf("leader fds: %q, want 0 1 2 (and ls's own 3)", out)
 	}
 	blk, ign := sigLines(t, out)
 	if blk != 0 || ign != 0 {
-		t.Errorf("child SigBlk %016x SigIgn %016x, want both 0 (the helper resets inherited ignores)", blk, ign)
+		t.Errorf("leader SigBlk %016x SigIgn %016x, want both 0 (the helper resets inherited ignores)", blk, ign)
 	}
 }
 
@@ -195,7 +197,7 @@ func TestStaleMemberRecordNeverSignalsARecycledPid(t *testing.T) {
 	if err := old.Start(); err != nil {
 		t.Fatal(err)
 	}
-	stale, ok := readStat(old.Process.Pid)
+	stale, ok := procfs.ReadStat(old.Process.Pid)
 	if !ok {
 		t.Fatal("no stat for the first process")
 	}
@@ -206,12 +208,12 @@ func TestStaleMemberRecordNeverSignalsARecycledPid(t *testing.T) {
 	time.Sleep(30 * time.Millisecond)
 	var fresh *exec.Cmd
 	for try := 0; try < 20 && fresh == nil; try++ {
-		os.WriteFile(knob, []byte(strconv.Itoa(stale.pid-1)), 0)
+		os.WriteFile(knob, []byte(strconv.Itoa(stale.Pid-1)), 0)
 		cmd := exec.Command("sleep", "30")
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		if cmd.Process.Pid == stale.pid {
+		if cmd.Process.Pid == stale.Pid {
 			fresh = cmd
 			break
 		}
@@ -222,17 +224,17 @@ func TestStaleMemberRecordNeverSignalsARecycledPid(t *testing.T) {
 		t.Skip("pid was not recycled in 20 tries (another process took it)")
 	}
 	defer func() { fresh.Process.Kill(); fresh.Wait() }()
-	now, _ := readStat(stale.pid)
-	if now.start == stale.start {
-		t.Fatalf("recycled process has the same start time %d: the identity check cannot tell them apart", now.start)
+	now, _ := procfs.ReadStat(stale.Pid)
+	if now.Start == stale.Start {
+		t.Fatalf("recycled process has the same start time %d: the identity check cannot tell them apart", now.Start)
 	}
-	signalMember(stale, unix.SIGKILL)
+	procfs.Signal(stale, unix.SIGKILL)
 	time.Sleep(100 * time.Millisecond)
-	if st, ok := readStat(stale.pid); !ok || st.start != now.start || st.state == 'Z' {
-		t.Fatalf("the recycled pid %d was hit through a stale record", stale.pid)
+	if st, ok := procfs.ReadStat(stale.Pid); !ok || st.Start != now.Start || st.State == 'Z' {
+		t.Fatalf("the recycled pid %d was hit through a stale record", stale.Pid)
 	}
 	// Control: the current record does reach it.
-	signalMember(now, unix.SIGKILL)
+	procfs.Signal(now, unix.SIGKILL)
 	err := fresh.Wait()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
 		t.Errorf("control: fresh process ended with %v, want SIGKILL", err)
@@ -259,19 +261,19 @@ func useHelper(t *testing.T, path string) {
 // included (the harness's own check sees live processes only).
 func childrenNamed(substr string) (live, zombies []int) {
 	self := os.Getpid()
-	scanProc(func(st procStat) {
-		if st.ppid != self {
+	procfs.Scan(func(st procfs.Stat) {
+		if st.PPid != self {
 			return
 		}
-		cmd, _ := os.ReadFile("/proc/" + strconv.Itoa(st.pid) + "/cmdline")
-		comm, _ := os.ReadFile("/proc/" + strconv.Itoa(st.pid) + "/comm")
+		cmd, _ := os.ReadFile("/proc/" + strconv.Itoa(st.Pid) + "/cmdline")
+		comm, _ := os.ReadFile("/proc/" + strconv.Itoa(st.Pid) + "/comm")
 		if !strings.Contains(strings.ReplaceAll(string(cmd), "\x00", " "), substr) && !strings.Contains(string(comm), substr) {
 			return
 		}
-		if st.state == 'Z' || st.state == 'X' {
-			zombies = append(zombies, st.pid)
+		if st.State == 'Z' || st.State == 'X' {
+			zombies = append(zombies, st.Pid)
 		} else {
-			live = append(live, st.pid)
+			live = append(live, st.Pid)
 		}
 	})
 	return live, zombies
@@ -372,12 +374,12 @@ func TestHelperTakesRequestsLargerThanOneMessage(t *testing.T) {
 		t.Errorf("containment %q for a 300 KB request, want helper…", o.Containment)
 	}
 	if !strings.Contains(string(h.stdout(c)), "\nBIG3="+big+"y\n") {
-		t.Errorf("the child did not get the large environment intact (%d bytes printed)", len(h.stdout(c)))
+		t.Errorf("the leader did not get the large environment intact (%d bytes printed)", len(h.stdout(c)))
 	}
 	c = h.start(&Options{Argv: helperArgv("sleep"), Env: &env, Stdout: StdioPipe})
 	h.waitStdout(c, "ready")
-	if st, _ := readStat(c.Pid()); st.ppid != info.HelperPid {
-		t.Errorf("leader's parent is %d, want the helper %d", st.ppid, info.HelperPid)
+	if st, _ := procfs.ReadStat(c.Pid()); st.PPid != info.HelperPid {
+		t.Errorf("leader's parent is %d, want the helper %d", st.PPid, info.HelperPid)
 	}
 	c.Cancel(ReasonStop, 0, 300*time.Millisecond)
 	h.waitExit(c)
@@ -560,7 +562,7 @@ func TestHelperDebugKeepsTheHostsStderr(t *testing.T) {
 }
 
 // A helper that dies after it took a spawn request and before it answered may have
-// started the child: the spawn fails with a typed ECONNRESET instead of running the
+// started the leader: the spawn fails with a typed ECONNRESET instead of running the
 // command a second time without the helper. The next spawn works (no helper, or a
 // new one).
 func TestHelperDyingMidSpawnFailsTheSpawnInsteadOfRunningItTwice(t *testing.T) {
@@ -620,7 +622,7 @@ func TestStoppedHelperDoesNotHoldASpawn(t *testing.T) {
 		}
 	}()
 	for i := 0; i < 50; i++ { // the stop takes effect asynchronously
-		if st, ok := readStat(info.HelperPid); ok && st.state == 'T' {
+		if st, ok := procfs.ReadStat(info.HelperPid); ok && st.State == 'T' {
 			break
 		}
 		time.Sleep(5 * time.Millisecond)
@@ -638,7 +640,7 @@ func TestStoppedHelperDoesNotHoldASpawn(t *testing.T) {
 	syscall.Kill(info.HelperPid, syscall.SIGCONT)
 	stopped = false
 	for i := 0; i < 50; i++ {
-		if st, ok := readStat(info.HelperPid); ok && st.state != 'T' {
+		if st, ok := procfs.ReadStat(info.HelperPid); ok && st.State != 'T' {
 			break
 		}
 		time.Sleep(5 * time.Millisecond)
@@ -648,3 +650,7 @@ func TestStoppedHelperDoesNotHoldASpawn(t *testing.T) {
 		t.Errorf("containment %q after SIGCONT: want the helper again", o.Containment)
 	}
 }
+
+// HelperMain runs the helper's server: TestMain runs it when this test binary is
+// started as the library's helper (with HelperArg).
+func HelperMain() int { return helperserver.Main() }

@@ -1,13 +1,14 @@
 package core
 
 import (
+	"github.com/pawwork/pawwork-supervisor/go/internal/procfs"
 	"golang.org/x/sys/unix"
 )
 
 // descendantsTable is one scan of /proc: the parent links of the live processes.
 func descendantsTable(pid int) procTable {
 	defer blocking()()
-	_, kids := liveTable()
+	_, kids := procfs.LiveTable()
 	return procTable{kids: kids}
 }
 
@@ -18,9 +19,9 @@ func processState(pid int) ProcState {
 	if err == unix.ESRCH {
 		return ProcGone
 	}
-	st, ok := readStat(pid)
+	st, ok := procfs.ReadStat(pid)
 	switch {
-	case ok && (st.state == 'Z' || st.state == 'X'):
+	case ok && st.Dead():
 		return ProcZombie
 	case ok || err == unix.EPERM:
 		return ProcAlive
@@ -30,22 +31,22 @@ func processState(pid int) ProcState {
 
 // signalTree: the group at once if pid leads one (and the host is not in it),
 // then pid and each descendant through a pidfd, each confirmed to be the process
-// the scan listed (signalMember).
+// the scan listed (procfs.Signal).
 func signalTree(pid, sig int) []int {
-	all, kids := func() (map[int]procStat, map[int][]int) {
+	all, kids := func() (map[int]procfs.Stat, map[int][]int) {
 		defer blocking()()
-		return liveTable()
+		return procfs.LiveTable()
 	}()
 	var group []int
 	for _, st := range all {
-		if st.pgid == pid {
-			group = append(group, st.pid)
+		if st.Pgid == pid {
+			group = append(group, st.Pid)
 		}
 	}
 	// A group id is not re-used while the group has a member.
 	killGroup := func() bool { return unix.Getpgrp() != pid && unix.Kill(-pid, unix.Signal(sig)) == nil }
 	return signalTable(pid, procTable{kids: kids}, group, killGroup, func(m int) bool {
 		st, ok := all[m]
-		return ok && signalMember(st, unix.Signal(sig))
+		return ok && procfs.Signal(st, unix.Signal(sig))
 	})
 }

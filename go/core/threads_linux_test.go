@@ -7,7 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/pawwork/pawwork-supervisor/go/internal/pidfd"
+	"github.com/pawwork/pawwork-supervisor/go/internal/procfs"
 )
 
 func taskCount() int {
@@ -75,30 +76,33 @@ func TestThreadsDoNotGrowWithSpawnsAndCancels(t *testing.T) {
 	}
 }
 
-// waitPoll (kernels without pollable pidfds) reports the exit without reaping, and
-// holds no thread while it waits: it polls.
+// Without a pidfd (kernels before 5.3) the wait polls: it reports the exit without
+// reaping, and holds no thread while it waits.
 func TestWaitPollReportsTheExitWithoutReaping(t *testing.T) {
 	cmd := exec.Command(selfExe(), helperArg, helperName("write"), "", "", "7")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	pid := cmd.Process.Pid
-	var info unix.Siginfo
-	done := make(chan error, 1)
-	go func() { done <- waitPoll(pid, &info) }()
+	type result struct {
+		st  pidfd.Status
+		err error
+	}
+	done := make(chan result, 1)
+	go func() { st, err := pidfd.Wait(nil, pid); done <- result{st, err} }()
 	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("waitPoll: %v", err)
+	case r := <-done:
+		if r.err != nil {
+			t.Fatalf("wait: %v", r.err)
+		}
+		if r.st.Code != 7 || r.st.Signal != 0 {
+			t.Errorf("status %+v, want code 7", r.st)
 		}
 	case <-time.After(bound):
-		t.Fatalf("waitPoll did not return within %v", bound)
+		t.Fatalf("the polling wait did not return within %v", bound)
 	}
-	if st := (&proc{pid: pid}).status(&info); st.code != 7 || st.signal != 0 {
-		t.Errorf("status %+v, want code 7", st)
-	}
-	if s, ok := readStat(pid); !ok || s.state != 'Z' {
-		t.Errorf("after waitPoll the child is %+v (found %v), want an unreaped zombie", s, ok)
+	if s, ok := procfs.ReadStat(pid); !ok || s.State != 'Z' {
+		t.Errorf("after the wait the process is %+v (found %v), want an unreaped zombie", s, ok)
 	}
 	cmd.Wait() // reaps it
 }

@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pawwork/pawwork-supervisor/go/internal/procfs"
 )
 
 // withContainment runs the test in one containment mode: "fallback" (no helper),
@@ -62,12 +64,12 @@ func withContainment(t *testing.T, mode string) ContainmentInfo {
 func markedWith(entry string) []int {
 	want := []byte(entry + "\x00")
 	var out []int
-	scanProc(func(st procStat) {
-		if st.state == 'Z' || st.state == 'X' {
+	procfs.Scan(func(st procfs.Stat) {
+		if st.State == 'Z' || st.State == 'X' {
 			return
 		}
-		if b, err := os.ReadFile("/proc/" + strconv.Itoa(st.pid) + "/environ"); err == nil && bytes.Contains(b, want) {
-			out = append(out, st.pid)
+		if b, err := os.ReadFile("/proc/" + strconv.Itoa(st.Pid) + "/environ"); err == nil && bytes.Contains(b, want) {
+			out = append(out, st.Pid)
 		}
 	})
 	return out
@@ -132,7 +134,7 @@ func startCrowd(t *testing.T, n int) {
 	buf := make([]byte, 3)
 	out.Read(buf)
 	t0 := time.Now()
-	all, _ := liveTable()
+	all, _ := procfs.LiveTable()
 	t.Logf("%d processes; one scan of /proc took %v", len(all), time.Since(t0))
 }
 
@@ -230,9 +232,9 @@ func TestCancelledGrandchildIsReapedBeforeTheOutcome(t *testing.T) {
 				gc := h.trackPrinted(c)[0]
 				c.Cancel(ReasonAbort, 0, -1)
 				o := h.waitExit(c)
-				if st, ok := readStat(gc); ok {
+				if st, ok := procfs.ReadStat(gc); ok {
 					zombies++
-					t.Errorf("run %d: grandchild %d still in /proc (state %c, parent %d) when the outcome came: %s", i, gc, st.state, st.ppid, h.kidCopy(c).raw)
+					t.Errorf("run %d: grandchild %d still in /proc (state %c, parent %d) when the outcome came: %s", i, gc, st.State, st.PPid, h.kidCopy(c).raw)
 				}
 				if len(o.Errors) != 0 {
 					t.Errorf("run %d: errors %q", i, o.Errors)
@@ -246,7 +248,7 @@ func TestCancelledGrandchildIsReapedBeforeTheOutcome(t *testing.T) {
 var markerEntry = regexp.MustCompile(`(?m)^` + MarkerVar + `=(.*)$`)
 
 // Defect 9: with a cgroup the tree needs no marker, and the environment the caller
-// gave (empty included) is exactly the child's. Without one the marker is the one
+// gave (empty included) is exactly the leader's. Without one the marker is the one
 // addition, and (defect 8) it is a random token, not "<host pid>.<n>".
 func TestMarkerOnlyWithoutACgroupAndUnguessable(t *testing.T) {
 	for _, mode := range []string{"helper", "helper-nocgroup", "fallback"} {
@@ -350,11 +352,11 @@ func TestMarkerOfAnotherUserIsNeverSignalled(t *testing.T) {
 				time.Sleep(50 * time.Millisecond) // it has exec'd: its environ is the marker
 				c.Cancel(ReasonStop, 0, 200*time.Millisecond)
 				o := h.waitExit(c)
-				st, ok := readStat(other.Process.Pid)
-				if !ok || st.state == 'Z' || st.state == 'T' {
+				st, ok := procfs.ReadStat(other.Process.Pid)
+				if !ok || st.State == 'Z' || st.State == 'T' {
 					state := byte('-')
 					if ok {
-						state = st.state
+						state = st.State
 					}
 					t.Errorf("%s marker %s: the process of uid 65534 was signalled by the cancel (state %c); outcome %s", how, mark, state, h.kidCopy(c).raw)
 				}

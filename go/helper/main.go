@@ -2,21 +2,23 @@
 
 // Command pawwork-supervisor-helper is the per-host helper of pawwork-supervisor:
 // a child subreaper that spawns on the library's behalf and kills every tree it
-// holds when the host dies. The library starts it (see go/core/helper_linux.go);
-// it is not meant to be run by hand.
+// holds when the host dies. The library starts it (see go/core/helperclient_linux.go);
+// it is not meant to be run by hand. The server is go/internal/helperserver.
 package main
 
 import (
 	"os"
 
 	"github.com/pawwork/pawwork-supervisor/go/core"
+	"github.com/pawwork/pawwork-supervisor/go/internal/helperserver"
+	"github.com/pawwork/pawwork-supervisor/go/internal/wire"
 )
 
 func main() {
-	if len(os.Args) < 2 || os.Args[1] != core.HelperArg {
+	if len(os.Args) < 2 || os.Args[1] != wire.Arg {
 		os.Stderr.WriteString("pawwork-supervisor-helper is started by the pawwork-supervisor library, not by hand\n")
 		os.Exit(2)
 	}
 	core.ReserveHelperThreads() // every thread it will need, first (go/core/threads.go)
-	os.Exit(core.HelperMain())
+	os.Exit(helperserver.Main())
 }

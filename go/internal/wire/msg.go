@@ -1,21 +1,18 @@
-package core
-
-import (
-	"encoding/json"
-	"errors"
-	"fmt"
-)
-
-// The wire format between the library (the host) and its helper executable: one JSON
-// object per SOCK_SEQPACKET message, file descriptors beside it as SCM_RIGHTS.
+// Package wire is the one definition of what the library (the host, go/core) and
+// its helper executable (go/internal/helperserver) say to each other on Linux:
+// the messages, their checks, and their framing on the socket. Both sides use it,
+// so the format is written once.
 //
-//	host → helper  spawn   {id, path, argv, env, dir}  + fds: the child's stdin, stdout, stderr
+// One JSON object per SOCK_SEQPACKET message, file descriptors beside it as
+// SCM_RIGHTS.
+//
+//	host → helper  spawn   {id, path, argv, env, dir}  + fds: the leader's stdin, stdout, stderr
 //	host → helper  spawn   {id, request: n}            + fds: stdin, stdout, stderr, and a
 //	                                                     sealed memfd holding the n-byte spawn
 //	                                                     request (argv+env too large for one
 //	                                                     message, ~208 KB)
 //	host → helper  reap    {id}                         the host is done with the exited leader
-//	host → helper  release {id, pids}                   leftovers the host let go: never killed
+//	host → helper  letgo   {id, pids}                   leftovers the host let go: never killed
 //	helper → host  hello   {pid, cgroup | reason}       once, first
 //	helper → host  spawned {id, pid, cgroup} + a pidfd  or {id, errno} when the exec failed
 //	helper → host  exit    {id, code, signal}           the leader exited (still unreaped)
@@ -23,8 +20,18 @@ import (
 //	                                                     zombie the helper held then are reaped
 //
 // When the host's end closes (the host exited or died, however), the helper kills
-// every process it holds that was not released, and exits.
-type helperMsg struct {
+// every tree it holds, except the leftovers let go, and exits.
+package wire
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// Msg is one message, of either side (see the package comment for which fields
+// each op uses).
+type Msg struct {
 	Op      string   `json:"op"`
 	ID      int64    `json:"id,omitempty"`
 	Path    string   `json:"path,omitempty"`
@@ -41,44 +48,52 @@ type helperMsg struct {
 	Reason  string   `json:"reason,omitempty"` // hello: why there is no cgroup subtree
 }
 
-// HelperArg is the argument the helper executable is started with; a program that
+// Arg is the argument the helper executable is started with; a program that
 // embeds the helper (the Go tests do) checks for it in os.Args[1].
-const HelperArg = "--pawwork-supervisor-helper"
+const Arg = "--pawwork-supervisor-helper"
 
-// maxHelperMsg bounds one message as received (a larger one is truncated, hence
-// refused). Requests over maxInlineRequest travel in a memfd instead.
-const maxHelperMsg = 256 << 10
+// DebugVar, set in the host's environment, keeps the helper's stderr (the host's)
+// instead of /dev/null, for its diagnostics.
+const DebugVar = "PAWWORK_SUPERVISOR_HELPER_DEBUG"
 
-// maxInlineRequest is the largest spawn request sent inline: well below what one
+// Fd is the helper's end of the socket, in the helper.
+const Fd = 3
+
+// MaxMsg bounds one message as received (a larger one is truncated, hence
+// refused). Requests over MaxInlineRequest travel in a memfd instead.
+const MaxMsg = 256 << 10
+
+// MaxInlineRequest is the largest spawn request sent inline: well below what one
 // SEQPACKET message can carry with the default socket buffers (~208 KB).
-const maxInlineRequest = 64 << 10
+const MaxInlineRequest = 64 << 10
 
-// maxRequest bounds a spawn request handed over in a memfd. Far above ARG_MAX with
+// MaxRequest bounds a spawn request handed over in a memfd. Far above ARG_MAX with
 // any sane stack limit (a quarter of RLIMIT_STACK: 2 MiB by default): a larger one
 // is refused with E2BIG, as execve would refuse it.
-const maxRequest = 64 << 20
+const MaxRequest = 64 << 20
 
-// maxRequestFds is how many fds a host→helper message may carry (spawn: three stdio
+// MaxRequestFds is how many fds a host→helper message may carry (spawn: three stdio
 // fds and the request's memfd); the receive buffer has room for one more, so that a
 // message with too many is seen as such instead of truncated silently.
-const maxRequestFds = 4
+const MaxRequestFds = 4
 
-var errBadMsg = errors.New("malformed helper message")
+// ErrBadMsg is the error of every message that fails its checks.
+var ErrBadMsg = errors.New("malformed helper message")
 
-// decodeHelperMsg parses one message from either side and checks what every
-// message must satisfy: a known op, and field values in range.
-func decodeHelperMsg(b []byte) (helperMsg, error) {
-	var m helperMsg
+// Decode parses one message from either side and checks what every message must
+// satisfy: a known op, and field values in range.
+func Decode(b []byte) (Msg, error) {
+	var m Msg
 	if err := json.Unmarshal(b, &m); err != nil {
-		return helperMsg{}, fmt.Errorf("%w: %v", errBadMsg, err)
+		return Msg{}, fmt.Errorf("%w: %v", ErrBadMsg, err)
 	}
 	// On a failed check the message is returned too: a bad spawn with an id is
 	// still answered (with EINVAL), so that the host does not wait for it.
 	return m, m.check()
 }
 
-func (m *helperMsg) check() error {
-	bad := func(why string) error { return fmt.Errorf("%w: %s %s", errBadMsg, m.Op, why) }
+func (m *Msg) check() error {
+	bad := func(why string) error { return fmt.Errorf("%w: %s %s", ErrBadMsg, m.Op, why) }
 	if m.ID < 0 || m.Pid < 0 || m.Errno < 0 || m.Signal < 0 || m.Request < 0 {
 		return bad("with a negative field")
 	}
@@ -91,7 +106,7 @@ func (m *helperMsg) check() error {
 			if m.Path != "" || m.Argv != nil || m.Env != nil || m.Dir != "" {
 				return bad("with both an inline and a memfd request")
 			}
-			if m.Request > maxRequest {
+			if m.Request > MaxRequest {
 				return bad("request too large")
 			}
 			return nil
@@ -99,7 +114,7 @@ func (m *helperMsg) check() error {
 		if m.Path == "" || len(m.Argv) == 0 {
 			return bad("without path or argv")
 		}
-	case "reap", "release":
+	case "reap", "letgo":
 		if m.ID == 0 {
 			return bad("without an id")
 		}
@@ -121,24 +136,24 @@ func (m *helperMsg) check() error {
 			return bad("without an id")
 		}
 	default:
-		return fmt.Errorf("%w: unknown op %q", errBadMsg, m.Op)
+		return fmt.Errorf("%w: unknown op %q", ErrBadMsg, m.Op)
 	}
 	return nil
 }
 
-// decodeSpawnRequest parses the spawn request read from a memfd: an inline spawn
+// DecodeSpawnRequest parses the spawn request read from a memfd: an inline spawn
 // message (no id, no nested request) of which path, argv, env and dir are used.
-func decodeSpawnRequest(b []byte, id int64) (helperMsg, error) {
-	var m helperMsg
+func DecodeSpawnRequest(b []byte, id int64) (Msg, error) {
+	var m Msg
 	if err := json.Unmarshal(b, &m); err != nil {
-		return helperMsg{}, fmt.Errorf("%w: request: %v", errBadMsg, err)
+		return Msg{}, fmt.Errorf("%w: request: %v", ErrBadMsg, err)
 	}
 	if m.Op != "spawn" || m.Request != 0 {
-		return helperMsg{}, fmt.Errorf("%w: request is not an inline spawn", errBadMsg)
+		return Msg{}, fmt.Errorf("%w: request is not an inline spawn", ErrBadMsg)
 	}
 	m.ID = id
 	if err := m.check(); err != nil {
-		return helperMsg{}, err
+		return Msg{}, err
 	}
 	return m, nil
 }

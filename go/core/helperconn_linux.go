@@ -1,0 +1,474 @@
+package core
+
+// The connection to a running helper: starting it, reading what it says, and the
+// requests (spawn, reap, letgo) sent on it. Which helper runs, and when one is
+// started, is helperclient_linux.go's.
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/pawwork/pawwork-supervisor/go/internal/pidfd"
+	"github.com/pawwork/pawwork-supervisor/go/internal/procfs"
+	"github.com/pawwork/pawwork-supervisor/go/internal/wire"
+	"golang.org/x/sys/unix"
+)
+
+// helperConn is one running helper and the socket to it.
+type helperConn struct {
+	fd   int
+	pid  int
+	path string
+
+	cgroup       string // the helper's cgroup v2 subtree; "" when none
+	cgroupReason string // why there is none
+	proc         *proc  // the helper process itself (our child)
+
+	sendMu sync.Mutex
+
+	started time.Time
+	hello   chan struct{} // closed once the hello came, or the helper ended without one
+	ended   chan struct{} // closed once the helper process was reaped
+	waited  bool          // a spawn already waited for the hello (under helperState.mu)
+
+	mu      sync.Mutex
+	waiting map[int64]chan helperReply // spawn replies and exits, by id
+	exits   map[int64]chan wire.Msg
+	reaped  map[int64]chan struct{} // closed at the helper's "reaped" (or its death)
+	dead    bool
+	said    bool   // the hello came
+	why     string // why the helper is of no use, once it is not
+	lastID  int64
+}
+
+// helloWait bounds how long a spawn (or Containment) waits for a new helper's
+// hello; a helper starts in a few ms. helloBound is how long a silent one is given
+// in the background before it is killed.
+const (
+	helloWait  = HelloWait // PWS_HELLO_WAIT_MS
+	helloBound = 5 * time.Second
+)
+
+type helperReply struct {
+	msg   wire.Msg
+	pidfd int
+}
+
+func startHelper(path string) (*helperConn, error) {
+	if err := checkExecutable(path); err != nil {
+		return nil, fmt.Errorf("helper %s: %v", path, underlying(err))
+	}
+	if err := probeThreads(HelperThreads); err != nil { // its runtime cannot survive a missing one
+		return nil, fmt.Errorf("helper %s: %v", path, err)
+	}
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("socketpair: %v", err)
+	}
+	ours, theirs := fds[0], fds[1]
+	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		unix.Close(ours)
+		unix.Close(theirs)
+		return nil, err
+	}
+	defer null.Close()
+	// The host's stderr only when asked for: a helper that hangs or outlives the
+	// host must not hold it (a parent of the host may wait for its EOF).
+	env := []string{"PATH=/usr/bin:/bin"}
+	stderr := null.Fd()
+	if v := os.Getenv(HelperDebugVar); v != "" {
+		env = append(env, HelperDebugVar+"="+v)
+		stderr = 2
+	}
+	pfd := -1
+	attr := &syscall.ProcAttr{
+		Env:   env,
+		Files: []uintptr{null.Fd(), null.Fd(), stderr, uintptr(theirs)}, // the socket is the helper's wire.Fd
+		Sys:   &syscall.SysProcAttr{Setsid: true, PidFD: &pfd},
+	}
+	pid, err := forkExecUnmasked(path, []string{path, HelperArg, "--cgroup=" + cgroupSetting()}, attr)
+	// Only the helper may hold its end: its death is then our EOF, at once.
+	unix.Close(theirs)
+	if err != nil {
+		unix.Close(ours)
+		return nil, fmt.Errorf("start helper %s: %v", path, err)
+	}
+	p := &proc{pid: pid}
+	if pfd >= 0 {
+		p.pidf = pidfd.Open(pfd)
+	}
+	c := &helperConn{fd: ours, pid: pid, path: path, proc: p, started: time.Now(), hello: make(chan struct{}), ended: make(chan struct{}),
+		waiting: map[int64]chan helperReply{}, exits: map[int64]chan wire.Msg{},
+		reaped: map[int64]chan struct{}{}}
+	go c.read()
+	// The helper's end, whatever it was (a crash, /bin/true, a kill): reaped at once,
+	// its socket shut so that the reader ends even if something it started holds
+	// the other end.
+	go func() {
+		st, err := p.wait()
+		p.reap()
+		what := fmt.Sprintf("exited with code %d", st.code)
+		if st.signal != 0 {
+			what = "was killed by " + signalName(st.signal)
+		} else if err != nil {
+			what = "ended (" + err.Error() + ")"
+		}
+		c.mu.Lock()
+		if c.why == "" {
+			if c.said {
+				c.why = fmt.Sprintf("helper %s (pid %d) %s", path, pid, what)
+			} else {
+				c.why = fmt.Sprintf("helper %s %s before saying hello", path, what)
+			}
+		}
+		c.mu.Unlock()
+		close(c.ended)
+		c.shutdown()
+	}()
+	// A helper that never says hello, or whose first word is not one, is of no use:
+	// killed (after helloBound if it says nothing).
+	go func() {
+		t := time.NewTimer(helloBound)
+		defer t.Stop()
+		select {
+		case <-c.hello:
+			c.mu.Lock()
+			said := c.said
+			c.mu.Unlock()
+			if said {
+				return
+			}
+		case <-t.C:
+			c.fail(fmt.Sprintf("helper %s did not say hello within %v", path, helloBound))
+		}
+		c.kill()
+	}()
+	return c, nil
+}
+
+// fail records why the helper is of no use, first reason first.
+func (c *helperConn) fail(why string) {
+	c.mu.Lock()
+	if c.why == "" {
+		c.why = why
+	}
+	c.mu.Unlock()
+}
+
+// stalled reports whether the helper cannot answer now: stopped or traced (one
+// read of its /proc stat). An uninterruptible sleep ('D') is not: the helper is in
+// one for a moment at every cgroup operation, and the soak saw spawns fall back
+// for it.
+func (c *helperConn) stalled() bool {
+	st, ok := procfs.ReadStat(c.pid)
+	return ok && (st.State == 'T' || st.State == 't')
+}
+
+// kill ends a helper that is of no use (its trees die with it).
+func (c *helperConn) kill() {
+	c.proc.signalLeader(int(unix.SIGKILL))
+	c.shutdown()
+}
+
+// shutdown closes the connection as a dying host would; the reader then sees EOF.
+//
+// The fd's lifetime: the reader closes it once the helper's end is gone, holding
+// sendMu and mu, and marks the connection dead. Everyone else uses the fd only
+// under sendMu after checking dead, so a number the kernel has since given to some
+// other file (another helper's socket, say) is never written to or shut down.
+func (c *helperConn) shutdown() {
+	c.sendMu.Lock()
+	defer c.sendMu.Unlock()
+	c.mu.Lock()
+	dead := c.dead
+	c.mu.Unlock()
+	if !dead {
+		unix.Shutdown(c.fd, unix.SHUT_RDWR)
+	}
+}
+
+// read dispatches the helper's messages until its end closes.
+func (c *helperConn) read() {
+	buf := make([]byte, 64<<10)
+	oob := make([]byte, wire.OOBSpace(2))
+	helloDone := func(why string) { // "": the hello came
+		c.mu.Lock()
+		if why == "" {
+			c.said = true
+		} else if c.why == "" {
+			c.why = why
+		}
+		c.mu.Unlock()
+		close(c.hello)
+	}
+	first := true
+	for {
+		n, fds, flags, err := wire.Recv(c.fd, buf, oob)
+		if err != nil || n == 0 {
+			if first {
+				// The pidfd watcher says better why (the exit status): give it a moment
+				// (a spawn waits for this).
+				t := time.NewTimer(20 * time.Millisecond)
+				select {
+				case <-c.ended:
+				case <-t.C:
+				}
+				t.Stop()
+				helloDone(fmt.Sprintf("helper %s closed its socket before saying hello (%v)", c.path, err))
+				first = false
+			}
+			break
+		}
+		fd := -1
+		if len(fds) > 0 && flags&unix.MSG_CTRUNC == 0 {
+			fd, fds = fds[0], fds[1:]
+		}
+		wire.CloseAll(fds)
+		m, err := wire.Decode(buf[:n])
+		if err != nil || flags&unix.MSG_TRUNC != 0 {
+			if fd >= 0 {
+				unix.Close(fd)
+			}
+			if first {
+				first = false
+				helloDone(fmt.Sprintf("helper %s: unreadable first message (%v)", c.path, err))
+				break
+			}
+			continue
+		}
+		if first {
+			first = false
+			if m.Op != "hello" || m.Pid != c.pid {
+				if fd >= 0 {
+					unix.Close(fd)
+				}
+				helloDone(fmt.Sprintf("helper %s: first message %q (pid %d) is not its hello", c.path, m.Op, m.Pid))
+				break
+			}
+			c.cgroup, c.cgroupReason = m.Cgroup, m.Reason
+			helloDone("")
+			if fd >= 0 {
+				unix.Close(fd)
+			}
+			continue
+		}
+		c.mu.Lock()
+		switch m.Op {
+		case "spawned":
+			if ch := c.waiting[m.ID]; ch != nil {
+				delete(c.waiting, m.ID)
+				ch <- helperReply{m, fd}
+				fd = -1
+			}
+		case "exit":
+			if ch := c.exits[m.ID]; ch != nil {
+				select {
+				case ch <- m:
+				default: // a second exit for one id: a confused helper
+				}
+			}
+		case "reaped":
+			if ch := c.reaped[m.ID]; ch != nil {
+				delete(c.reaped, m.ID)
+				close(ch)
+			}
+		}
+		c.mu.Unlock()
+		if fd >= 0 {
+			unix.Close(fd)
+		}
+	}
+	if first {
+		helloDone(fmt.Sprintf("helper %s: no hello", c.path))
+	}
+	c.sendMu.Lock()
+	c.mu.Lock()
+	c.dead = true
+	if c.why == "" {
+		c.why = fmt.Sprintf("helper %s (pid %d) closed its socket", c.path, c.pid)
+	}
+	for id, ch := range c.waiting {
+		close(ch)
+		delete(c.waiting, id)
+	}
+	for id, ch := range c.exits {
+		close(ch)
+		delete(c.exits, id)
+	}
+	for id, ch := range c.reaped {
+		close(ch)
+		delete(c.reaped, id)
+	}
+	unix.Close(c.fd)
+	c.mu.Unlock()
+	c.sendMu.Unlock()
+}
+
+func (c *helperConn) send(m wire.Msg, fds []int) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	return c.sendRaw(b, fds)
+}
+
+func (c *helperConn) sendRaw(b []byte, fds []int) error {
+	c.sendMu.Lock()
+	defer c.sendMu.Unlock()
+	c.mu.Lock()
+	dead := c.dead
+	c.mu.Unlock()
+	if dead {
+		return unix.EPIPE // the fd is closed, its number maybe re-used: never touch it
+	}
+	return wire.Send(c.fd, b, fds)
+}
+
+// testHookBeforeSpawnSend, set by tests only, runs just before a spawn request is
+// sent, with the helper's pid (to stop the helper with the request on its way).
+var testHookBeforeSpawnSend func(helperPid int)
+
+// errHelperUnusable means the request never reached the helper: spawn directly.
+var errHelperUnusable = errors.New("helper unusable")
+
+// spawn asks the helper to start path. On success the leader is the helper's child, with
+// the returned pidfd (or -1) ours, and exit receives its one exit message (closed
+// without one if the helper dies first).
+func (c *helperConn) spawn(path string, argv, env []string, dir string, files []*os.File) (pid, pidfd int, id int64, cgroup string, exit chan wire.Msg, err error) {
+	reply := make(chan helperReply, 1)
+	exit = make(chan wire.Msg, 1)
+	if c.stalled() {
+		// A stopped helper (SIGSTOP, a debugger) would hold the host's thread
+		// until helperReplyBound: this spawn goes on without it (its outcome's
+		// containment says so); the helper is kept.
+		return 0, -1, 0, "", nil, errHelperUnusable
+	}
+	c.mu.Lock()
+	if c.dead {
+		c.mu.Unlock()
+		return 0, -1, 0, "", nil, errHelperUnusable
+	}
+	c.lastID++
+	id = c.lastID
+	c.waiting[id] = reply
+	c.exits[id] = exit
+	c.mu.Unlock()
+	fds := make([]int, len(files))
+	for i, f := range files {
+		fds[i] = int(f.Fd())
+	}
+	if testHookBeforeSpawnSend != nil {
+		testHookBeforeSpawnSend(c.pid)
+	}
+	if err := c.sendSpawn(wire.Msg{Op: "spawn", ID: id, Path: path, Argv: argv, Env: env, Dir: dir}, fds); err != nil {
+		c.forget(id)
+		return 0, -1, 0, "", nil, err // errHelperUnusable: the helper is gone
+	}
+	var r helperReply
+	var ok bool
+	select {
+	case r, ok = <-reply: // the helper answers at once, or dies (closed)
+	case <-time.After(helperReplyBound):
+		// A wedged helper is of no use: kill it (with whatever it holds) and say so.
+		c.fail(fmt.Sprintf("helper %s (pid %d) did not answer a spawn within %v: killed", c.path, c.pid, helperReplyBound))
+		c.kill()
+		return 0, -1, 0, "", nil, &Error{Code: "ETIMEDOUT", Syscall: "spawn", Path: path,
+			Msg: fmt.Sprintf("spawn %s ETIMEDOUT: the helper did not answer within %v", path, helperReplyBound)}
+	}
+	if !ok {
+		// The helper had the request and died before it answered: it may have
+		// started the leader. Spawning again would run the command twice, so the
+		// spawn fails instead (the next one goes on without the helper, or with a
+		// new one).
+		return 0, -1, 0, "", nil, &Error{Code: "ECONNRESET", Syscall: "spawn " + path, Path: path, Errno: syscall.ECONNRESET,
+			Msg: fmt.Sprintf("spawn %s ECONNRESET: the helper died while starting the leader (not retried: it may have started it)", path)}
+	}
+	if r.msg.Errno != 0 {
+		c.forget(id)
+		return 0, -1, 0, "", nil, syscall.Errno(r.msg.Errno)
+	}
+	return r.msg.Pid, r.pidfd, id, r.msg.Cgroup, exit, nil
+}
+
+const helperReplyBound = 10 * time.Second
+
+// sendSpawn sends a spawn request: inline when small, else in a sealed memfd passed
+// beside the stdio fds (one SEQPACKET message holds ~208 KB; argv+env may hold up
+// to ARG_MAX, and more, which the exec then refuses with E2BIG). It returns
+// errHelperUnusable when the helper is gone, else a typed error: a request is never
+// quietly spawned without the helper for its size.
+func (c *helperConn) sendSpawn(m wire.Msg, fds []int) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return &Error{Code: "EINVAL", Syscall: "spawn", Path: m.Path, Msg: "spawn " + m.Path + " EINVAL: " + err.Error(), Err: err}
+	}
+	if len(b) <= wire.MaxInlineRequest {
+		if err := c.sendRaw(b, fds); err != nil {
+			return c.sendError(m.Path, err)
+		}
+		return nil
+	}
+	if len(b) > wire.MaxRequest {
+		return syscall.E2BIG // far over ARG_MAX: the exec would refuse it
+	}
+	mfd, err := wire.RequestMemfd(b)
+	if err != nil {
+		return &Error{Code: errnoName(errnoOf(err)), Syscall: "memfd_create", Path: m.Path, Err: err,
+			Msg: fmt.Sprintf("spawn %s: the request (%d bytes) is too large for one message to the helper, and no memfd could carry it: %v", m.Path, len(b), err)}
+	}
+	defer unix.Close(mfd)
+	head, _ := json.Marshal(wire.Msg{Op: "spawn", ID: m.ID, Request: int64(len(b))})
+	if err := c.sendRaw(head, append(fds[:len(fds):len(fds)], mfd)); err != nil {
+		return c.sendError(m.Path, err)
+	}
+	return nil
+}
+
+// sendError: a send fails because the helper is gone (errHelperUnusable: spawn
+// without it, as when it died just before) or for a reason of its own (typed).
+func (c *helperConn) sendError(path string, err error) error {
+	c.mu.Lock()
+	dead := c.dead
+	c.mu.Unlock()
+	if dead || err == unix.EPIPE || err == unix.ECONNRESET || err == unix.ENOTCONN {
+		return errHelperUnusable
+	}
+	return &Error{Code: errnoName(errnoOf(err)), Syscall: "sendmsg", Path: path, Err: err,
+		Msg: fmt.Sprintf("spawn %s: the request could not be sent to the helper: %v", path, err)}
+}
+
+func errnoOf(err error) syscall.Errno {
+	var e syscall.Errno
+	if errors.As(err, &e) {
+		return e
+	}
+	return unix.EIO
+}
+
+func (c *helperConn) forget(id int64) {
+	c.mu.Lock()
+	delete(c.waiting, id)
+	delete(c.exits, id)
+	delete(c.reaped, id)
+	c.mu.Unlock()
+}
+
+// awaitReaped returns a channel closed when the helper says it reaped tree id (or
+// when it died: nothing of the tree is left unreaped under it then).
+func (c *helperConn) awaitReaped(id int64) <-chan struct{} {
+	ch := make(chan struct{})
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.dead {
+		close(ch)
+		return ch
+	}
+	c.reaped[id] = ch
+	return ch
+}

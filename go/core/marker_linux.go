@@ -1,0 +1,128 @@
+package core
+
+// Marker containment: a tree without a cgroup of its own inherits a variable naming
+// it with a random token, which finds a member that left the session and whose
+// parent died.
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+
+	"github.com/pawwork/pawwork-supervisor/go/internal/procfs"
+)
+
+// MarkerVar is the environment variable a supervised tree inherits when it has no
+// cgroup of its own, naming it with a random token: what finds a member that left
+// the session and whose parent died. It is evidence only for processes of the
+// host's own user (a process of another user could copy it), and unguessable.
+const MarkerVar = "PAWWORK_SUPERVISOR_TREE"
+
+// newMarker is "PAWWORK_SUPERVISOR_TREE=<128 random bits in hex>".
+func newMarker() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand does not fail on Linux (getrandom)
+	}
+	return MarkerVar + "=" + hex.EncodeToString(b[:])
+}
+
+// hostUIDs are the uids whose processes marker evidence may name: the host's real
+// and effective uid (the spawn never changes the leader's uid).
+var hostUIDs = [2]int{os.Getuid(), os.Geteuid()}
+
+// markCheck is what the environ reads of one process found: has is final once
+// sure; an unreadable or empty environ (a process inside execve, a kernel thread) is
+// read again at the next scan, a few times.
+type markCheck struct {
+	has, sure bool
+	tries     uint8
+}
+
+// carriesMarker reports whether st's process carries the tree's marker (and runs
+// as the host's user), reading its environment at most a few times. Called with
+// p.mu held.
+func (p *proc) carriesMarker(st procfs.Stat) bool {
+	// Only the leader's descendants carry the marker, and they all started
+	// after it: the older processes of the machine need no environ read (at
+	// every natural exit the scan runs over all of them).
+	if p.marker == nil || st.Start < p.start {
+		return false
+	}
+	if p.marked == nil {
+		p.marked = map[procfs.Key]markCheck{}
+	}
+	key := st.Key()
+	m := p.marked[key]
+	if !m.sure && m.tries < 3 {
+		has, sure := procfs.EnvironHas(st.Pid, p.marker)
+		if has {
+			// Evidence a process of another user could forge by copying the
+			// variable: it counts only for the host's own user.
+			has = ownUser(st.Pid)
+		}
+		m = markCheck{has: has, sure: sure, tries: m.tries + 1}
+		p.marked[key] = m
+	}
+	return m.has
+}
+
+// forgetMarkChecks drops the checks of processes the last scan no longer saw.
+// Called with p.mu held.
+func (p *proc) forgetMarkChecks(seen map[procfs.Key]bool) {
+	for key := range p.marked {
+		if !seen[key] {
+			delete(p.marked, key)
+		}
+	}
+}
+
+// markedOrphans: marker containment of orphans without the helper. A member's
+// orphans go to the nearest subreaper above it — one of the host's ancestors, or
+// pid 1. A fresh look at their children finds a re-forker's latest incarnation the
+// scan's listing missed; only the marker (of the host's user) makes one of them
+// ours.
+func (p *proc) markedOrphans(w *treeWalk) {
+	for _, k := range landedOrphans(w.self) {
+		if _, listed := w.all[k]; listed || w.in[k] {
+			continue // the scan judged it already
+		}
+		st, ok := procfs.ReadStat(k)
+		if !ok || st.Dead() || st.Start < p.start {
+			continue
+		}
+		if has, _ := procfs.EnvironHas(k, p.marker); has && ownUser(k) {
+			w.all[k] = st
+			w.add(k)
+		}
+	}
+}
+
+// landedOrphans lists, as they are now, the children of the processes an orphan
+// of a tree can re-parent to without the helper: the host and its ancestors (any
+// may be a subreaper) up to pid 1.
+func landedOrphans(self int) []int {
+	out := procfs.ChildrenOf(self)
+	for pid, hops := self, 0; pid > 1 && hops < 64; hops++ {
+		st, ok := procfs.ReadStat(pid)
+		if !ok {
+			break
+		}
+		pid = st.PPid
+		if pid < 1 {
+			break
+		}
+		out = append(out, procfs.ChildrenOf(pid)...)
+		if pid == 1 {
+			break
+		}
+	}
+	return out
+}
+
+// ownUser reports whether pid's real uid is the host's: a process of another user
+// is never signalled on marker evidence alone.
+func ownUser(pid int) bool {
+	uid, ok := procfs.RealUID(pid)
+	return ok && (uid == hostUIDs[0] || uid == hostUIDs[1])
+}

@@ -1,0 +1,119 @@
+package helperserver
+
+// Reaping the orphans the helper adopts, and killing what it holds when the host
+// is gone.
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/pawwork/pawwork-supervisor/go/internal/cgroup"
+	"github.com/pawwork/pawwork-supervisor/go/internal/procfs"
+	"golang.org/x/sys/unix"
+)
+
+// reapOrphans reaps every exited child that is not a leader the host still holds.
+func (s *server) reapOrphans() {
+	var zombies []int
+	procfs.Scan(func(st procfs.Stat) {
+		if st.PPid == s.self && st.State == 'Z' {
+			zombies = append(zombies, st.Pid)
+		}
+	})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, pid := range zombies {
+		if _, leader := s.leaders[pid]; leader {
+			continue
+		}
+		var ws unix.WaitStatus
+		unix.Wait4(pid, &ws, unix.WNOHANG, nil)
+		delete(s.letGo, pid)
+	}
+}
+
+// killAll ends every process the helper holds — its descendants, and the sessions
+// of the leaders it started — except the leftovers the host let go (and their
+// descendants). Members are stopped first so that none forks out during the kill;
+// the whole thing is bounded (killAllBound).
+func (s *server) killAll() {
+	deadline := time.Now().Add(killAllBound)
+	s.mu.Lock()
+	for id, dir := range s.trees {
+		if !s.letGoTrees[id] {
+			cgroup.Kill(dir)
+		}
+	}
+	s.mu.Unlock()
+	for {
+		victims := s.held()
+		if len(victims) == 0 || time.Now().After(deadline) {
+			break
+		}
+		for _, st := range victims {
+			procfs.Signal(st, unix.SIGSTOP)
+		}
+		for _, st := range victims {
+			procfs.Signal(st, unix.SIGKILL)
+		}
+		time.Sleep(5 * time.Millisecond)
+		s.reapAll()
+	}
+	s.reapAll()
+	if left := s.held(); len(left) > 0 {
+		fmt.Fprintf(os.Stderr, "pawwork-supervisor-helper: %d processes survived the host-death kill (bound %v)\n", len(left), killAllBound)
+	}
+}
+
+// killAllBound caps the host-death kill; what survives it is reported on stderr.
+const killAllBound = 5 * time.Second
+
+func (s *server) reapAll() {
+	for {
+		var ws unix.WaitStatus
+		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+		if pid <= 0 || err != nil {
+			return
+		}
+	}
+}
+
+// held lists the live processes the helper must kill when the host is gone.
+func (s *server) held() []procfs.Stat {
+	all, kids := procfs.LiveTable()
+	s.mu.Lock()
+	letGo := map[int]bool{}
+	for pid, start := range s.letGo {
+		if st, ok := all[pid]; ok && st.Start == start {
+			letGo[pid] = true
+		}
+	}
+	sessions := map[int]bool{}
+	for pid := range s.leaders {
+		sessions[pid] = true
+	}
+	s.mu.Unlock()
+	var out []procfs.Stat
+	seen := map[int]bool{s.self: true}
+	var walk func(pid int)
+	walk = func(pid int) {
+		for _, k := range kids[pid] {
+			if seen[k] || letGo[k] {
+				continue
+			}
+			seen[k] = true
+			out = append(out, all[k])
+			walk(k)
+		}
+	}
+	walk(s.self)
+	for _, st := range all {
+		if !seen[st.Pid] && !letGo[st.Pid] && (sessions[st.Sid] || sessions[st.Pgid]) {
+			seen[st.Pid] = true
+			out = append(out, st)
+			walk(st.Pid)
+		}
+	}
+	return out
+}

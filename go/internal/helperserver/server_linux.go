@@ -1,0 +1,290 @@
+package helperserver
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/pawwork/pawwork-supervisor/go/internal/pidfd"
+	"github.com/pawwork/pawwork-supervisor/go/internal/procfs"
+	"github.com/pawwork/pawwork-supervisor/go/internal/wire"
+	"golang.org/x/sys/unix"
+)
+
+type server struct {
+	self int
+	fd   int // the socket to the host
+
+	// forkExec starts a leader (syscall.ForkExec; the fuzz tests stub it).
+	forkExec func(path string, argv []string, attr *syscall.ProcAttr) (int, error)
+
+	sendMu sync.Mutex
+
+	mu      sync.Mutex
+	leaders map[int]*leader // started, not yet reaped on the host's request
+	ids     map[int64]*leader
+	letGo   map[int]uint64 // pid → start time: leftovers the host let go, never killed
+
+	// cgroup v2: one directory per tree below cgroup, when a writable one was found.
+	cgroup     string
+	trees      map[int64]string // id → the tree's cgroup directory
+	letGoTrees map[int64]bool   // trees whose leftovers were let go: not killed
+}
+
+// leader is a process the helper started for the host.
+type leader struct {
+	pid  int
+	pidf *os.File // pollable pidfd; nil if the kernel has none
+}
+
+// Main runs the helper; the socket to the host is fd 3 (wire.Fd). It returns the
+// exit code once the host is gone and every tree it held is dead.
+func Main() int {
+	s := newServer(wire.Fd)
+	setting := ""
+	for _, a := range os.Args[2:] {
+		if v, ok := strings.CutPrefix(a, "--cgroup="); ok {
+			setting = v
+		}
+	}
+	if _, err := unix.FcntlInt(wire.Fd, unix.F_SETFD, unix.FD_CLOEXEC); err != nil {
+		fmt.Fprintf(os.Stderr, "pawwork-supervisor-helper: fd 3 is not the host's socket (%v); it is started by the library, not by hand\n", err)
+		return 2
+	}
+	closeInherited()
+	if os.Getenv(wire.DebugVar) == "" {
+		quietStdio()
+	}
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		fmt.Fprintf(os.Stderr, "pawwork-supervisor-helper: PR_SET_CHILD_SUBREAPER: %v\n", err)
+		return 2
+	}
+	// Terminal and polite signals do not end the helper: it lives exactly as long
+	// as its host. (Notify also installs Go's handler, so an inherited "ignore" of
+	// SIGHUP or SIGINT is not passed on to the leaders.)
+	sigs := make(chan os.Signal, 16)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT, syscall.SIGCHLD)
+	resetIgnoredSignals()
+	go func() {
+		tick := time.NewTicker(time.Second)
+		for {
+			select {
+			case sig := <-sigs:
+				if sig == syscall.SIGCHLD {
+					s.reapOrphans()
+				}
+			case <-tick.C:
+				s.reapOrphans()
+			}
+			s.sweepTrees()
+		}
+	}()
+	var reason string
+	s.cgroup, reason = makeCgroupSubtree(setting, s.self)
+	s.send(wire.Msg{Op: "hello", Pid: s.self, Cgroup: s.cgroup, Reason: reason}, -1)
+	s.serve()
+	s.killAll()
+	s.removeCgroups()
+	return 0
+}
+
+func newServer(fd int) *server {
+	return &server{self: os.Getpid(), fd: fd, forkExec: syscall.ForkExec, leaders: map[int]*leader{}, ids: map[int64]*leader{},
+		letGo: map[int]uint64{}, trees: map[int64]string{}, letGoTrees: map[int64]bool{}}
+}
+
+// send sends m to the host, with fd beside it unless it is -1. A dead host is
+// noticed by the reader.
+func (s *server) send(m wire.Msg, fd int) {
+	b, _ := json.Marshal(m)
+	var fds []int
+	if fd >= 0 {
+		fds = []int{fd}
+	}
+	s.sendMu.Lock()
+	defer s.sendMu.Unlock()
+	wire.Send(s.fd, b, fds)
+}
+
+// serve handles the host's requests until its end closes.
+func (s *server) serve() {
+	buf := make([]byte, wire.MaxMsg)
+	oob := make([]byte, wire.OOBSpace(wire.MaxRequestFds+1))
+	for {
+		n, fds, flags, err := wire.Recv(s.fd, buf, oob)
+		if err != nil || n == 0 {
+			return
+		}
+		if flags&(unix.MSG_TRUNC|unix.MSG_CTRUNC) != 0 {
+			// Cut short: what it asked cannot be known for sure.
+			wire.CloseAll(fds)
+			continue
+		}
+		s.handle(buf[:n], fds)
+	}
+}
+
+// handle carries out one request from the host; it owns fds.
+func (s *server) handle(b []byte, fds []int) {
+	m, err := wire.Decode(b)
+	if err != nil {
+		if m.ID > 0 && m.Op == "spawn" {
+			s.send(wire.Msg{Op: "spawned", ID: m.ID, Errno: int(unix.EINVAL)}, -1)
+		}
+		wire.CloseAll(fds)
+		return
+	}
+	switch m.Op {
+	case "spawn":
+		if m.Request > 0 {
+			req, errno := s.readRequest(&m, fds)
+			if errno != 0 {
+				wire.CloseAll(fds)
+				s.send(wire.Msg{Op: "spawned", ID: m.ID, Errno: int(errno)}, -1)
+				return
+			}
+			m, fds = req, fds[:3]
+		}
+		s.spawn(&m, fds)
+	case "reap":
+		wire.CloseAll(fds)
+		s.mu.Lock()
+		l := s.ids[m.ID]
+		delete(s.ids, m.ID)
+		s.mu.Unlock()
+		if l != nil {
+			pidfd.Reap(l.pid)
+			if l.pidf != nil {
+				l.pidf.Close()
+			}
+			s.mu.Lock()
+			delete(s.leaders, l.pid)
+			s.mu.Unlock()
+			// Gone now unless the tree left something (let go or escaped the
+			// kill); then sweepTrees removes it once empty.
+			s.sweepTrees()
+		}
+		// The tree's killed members that are zombies now are reaped before the
+		// answer: the host settles the outcome only after it.
+		s.reapOrphans()
+		s.send(wire.Msg{Op: "reaped", ID: m.ID}, -1)
+	case "letgo":
+		wire.CloseAll(fds)
+		s.mu.Lock()
+		s.letGoTrees[m.ID] = true
+		for _, pid := range m.Pids {
+			if st, ok := procfs.ReadStat(pid); ok {
+				s.letGo[pid] = st.Start
+			}
+		}
+		s.mu.Unlock()
+	default:
+		wire.CloseAll(fds)
+	}
+}
+
+// readRequest reads a spawn request handed over in a memfd (the fourth fd) and
+// closes that fd. It fails with E2BIG for one too large to exec, EINVAL for a
+// malformed one.
+func (s *server) readRequest(m *wire.Msg, fds []int) (wire.Msg, unix.Errno) {
+	if len(fds) != 4 {
+		return wire.Msg{}, unix.EINVAL
+	}
+	fd := fds[3]
+	defer unix.Close(fd)
+	b, errno := wire.ReadRequestFile(fd, m.Request)
+	if errno != 0 {
+		return wire.Msg{}, errno
+	}
+	req, err := wire.DecodeSpawnRequest(b, m.ID)
+	if err != nil {
+		return wire.Msg{}, unix.EINVAL
+	}
+	return req, 0
+}
+
+// spawn starts a leader in a session of its own (and, with a cgroup subtree, in
+// its tree's own cgroup), answers with its pid and a pidfd, and reports its exit.
+func (s *server) spawn(m *wire.Msg, fds []int) {
+	defer wire.CloseAll(fds)
+	if len(fds) != 3 {
+		s.send(wire.Msg{Op: "spawned", ID: m.ID, Errno: int(unix.EINVAL)}, -1)
+		return
+	}
+	pfd := -1
+	attr := &syscall.ProcAttr{Dir: m.Dir, Env: m.Env, Files: []uintptr{uintptr(fds[0]), uintptr(fds[1]), uintptr(fds[2])},
+		Sys: &syscall.SysProcAttr{Setsid: true, PidFD: &pfd}}
+	// With a cgroup subtree, the leader is born in its tree's own cgroup
+	// (CLONE_INTO_CGROUP): nothing it starts can leave it without privileges.
+	treeDir := ""
+	if s.cgroup != "" {
+		dir := filepath.Join(s.cgroup, "t"+strconv.FormatInt(m.ID, 10))
+		err := unix.Mkdir(dir, 0o755)
+		if err == unix.ENOENT {
+			// Our subtree was removed under us (by hand, or by a helper of another
+			// pid namespace that took it for a dead one's): make it again.
+			unix.Mkdir(s.cgroup, 0o755)
+			err = unix.Mkdir(dir, 0o755)
+		}
+		if err == nil || err == unix.EEXIST {
+			if cfd, err := unix.Open(dir, unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0); err == nil {
+				defer unix.Close(cfd)
+				attr.Sys.UseCgroupFD, attr.Sys.CgroupFD, treeDir = true, cfd, dir
+			}
+		}
+	}
+	// The orphan reaper must not take a leader that exits at once: the map entry
+	// is made under the lock the reaper takes.
+	s.mu.Lock()
+	pid, err := s.forkExec(m.Path, m.Argv, attr)
+	if err != nil && treeDir != "" && (err == unix.EBUSY || err == unix.EACCES || err == unix.EPERM || err == unix.EOPNOTSUPP || err == unix.ENOSYS || err == unix.EINVAL) {
+		// The cgroup refused the leader (clone3 without CLONE_INTO_CGROUP, a
+		// controller's rule): start it without, rather than not at all.
+		unix.Rmdir(treeDir)
+		attr.Sys.UseCgroupFD, treeDir = false, ""
+		pid, err = s.forkExec(m.Path, m.Argv, attr)
+	}
+	if err != nil {
+		s.mu.Unlock()
+		errno, _ := err.(syscall.Errno)
+		if errno == 0 {
+			errno = unix.EIO
+		}
+		s.send(wire.Msg{Op: "spawned", ID: m.ID, Errno: int(errno)}, -1)
+		return
+	}
+	l := &leader{pid: pid}
+	if pfd < 0 {
+		pfd, _ = unix.PidfdOpen(pid, 0)
+	}
+	var hostFd = -1
+	if pfd >= 0 {
+		// The host gets its own pidfd; ours is polled for the exit.
+		hostFd, _ = unix.FcntlInt(uintptr(pfd), unix.F_DUPFD_CLOEXEC, 0)
+		l.pidf = pidfd.Open(pfd)
+	}
+	s.leaders[pid] = l
+	s.ids[m.ID] = l
+	if treeDir != "" {
+		s.trees[m.ID] = treeDir
+	}
+	s.mu.Unlock()
+	s.send(wire.Msg{Op: "spawned", ID: m.ID, Pid: pid, Cgroup: treeDir}, hostFd)
+	if hostFd >= 0 {
+		unix.Close(hostFd)
+	}
+	go func() {
+		st, err := pidfd.Wait(l.pidf, l.pid)
+		if err != nil {
+			st = pidfd.Status{Code: -1}
+		}
+		s.send(wire.Msg{Op: "exit", ID: m.ID, Code: st.Code, Signal: st.Signal}, -1)
+	}()
+}

@@ -1,0 +1,193 @@
+package procfs
+
+import (
+	"bytes"
+	"os"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+)
+
+// Stat is what one read of /proc/<pid>/stat tells about a process.
+type Stat struct {
+	Pid, PPid, Pgid, Sid int
+	State                byte
+	Start                uint64 // clock ticks after boot
+}
+
+// Dead reports a zombie (or a process on its way out, 'X'): exited, not reaped.
+func (st Stat) Dead() bool { return st.State == 'Z' || st.State == 'X' }
+
+// Key names the process for good: its pid plus its start time.
+func (st Stat) Key() Key { return Key{st.Pid, st.Start} }
+
+// Key names one process for good: a pid plus its start time.
+type Key struct {
+	Pid   int
+	Start uint64
+}
+
+// ReadStat parses /proc/<pid>/stat; comm may hold spaces and parentheses, so the
+// fields are taken after its last ')'.
+func ReadStat(pid int) (Stat, bool) {
+	var buf [512]byte
+	fd, err := unix.Open("/proc/"+strconv.Itoa(pid)+"/stat", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return Stat{}, false
+	}
+	n, err := unix.Read(fd, buf[:])
+	unix.Close(fd)
+	if err != nil || n <= 0 {
+		return Stat{}, false
+	}
+	return ParseStat(pid, buf[:n])
+}
+
+// ParseStat parses the text of pid's stat file.
+func ParseStat(pid int, b []byte) (Stat, bool) {
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 || i+2 >= len(b) {
+		return Stat{}, false
+	}
+	f := bytes.Fields(b[i+2:])
+	if len(f) < 20 {
+		return Stat{}, false
+	}
+	st := Stat{Pid: pid, State: f[0][0]}
+	st.PPid, _ = strconv.Atoi(string(f[1]))
+	st.Pgid, _ = strconv.Atoi(string(f[2]))
+	st.Sid, _ = strconv.Atoi(string(f[3]))
+	st.Start, _ = strconv.ParseUint(string(f[19]), 10, 64)
+	return st, true
+}
+
+// Scan calls fn for every process in /proc.
+func Scan(fn func(Stat)) {
+	d, err := os.Open("/proc")
+	if err != nil {
+		return
+	}
+	defer d.Close()
+	names, _ := d.Readdirnames(-1)
+	for _, name := range names {
+		if name[0] < '0' || name[0] > '9' {
+			continue
+		}
+		pid, err := strconv.Atoi(name)
+		if err != nil {
+			continue
+		}
+		if st, ok := ReadStat(pid); ok {
+			fn(st)
+		}
+	}
+}
+
+// LiveTable is one scan of /proc: every live (non-zombie) process, and the
+// children of each pid.
+func LiveTable() (all map[int]Stat, kids map[int][]int) {
+	all, kids = map[int]Stat{}, map[int][]int{}
+	Scan(func(st Stat) {
+		if st.Dead() {
+			return
+		}
+		all[st.Pid] = st
+		kids[st.PPid] = append(kids[st.PPid], st.Pid)
+	})
+	return all, kids
+}
+
+// ChildrenOf lists pid's children as they are now (/proc/<pid>/task/<tid>/children
+// of each thread: the orphans a subreaper adopts go to any of its threads), zombies
+// included. Empty when the kernel lacks the file.
+func ChildrenOf(pid int) []int {
+	dir := "/proc/" + strconv.Itoa(pid) + "/task"
+	d, err := os.Open(dir)
+	if err != nil {
+		return nil
+	}
+	tids, _ := d.Readdirnames(-1)
+	d.Close()
+	var out []int
+	for _, tid := range tids {
+		b, err := os.ReadFile(dir + "/" + tid + "/children")
+		if err != nil {
+			continue
+		}
+		out = append(out, Pids(b)...)
+	}
+	return out
+}
+
+// Pids parses a whitespace-separated list of pids (a children or cgroup.procs
+// file), skipping what is not a number.
+func Pids(b []byte) []int {
+	var out []int
+	for _, f := range bytes.Fields(b) {
+		if k, err := strconv.Atoi(string(f)); err == nil {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// RealUID is pid's real uid, from /proc/<pid>/status.
+func RealUID(pid int) (int, bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0, false
+	}
+	i := bytes.Index(b, []byte("\nUid:"))
+	if i < 0 {
+		return 0, false
+	}
+	f := bytes.Fields(b[i+5:])
+	if len(f) == 0 {
+		return 0, false
+	}
+	uid, err := strconv.Atoi(string(f[0]))
+	return uid, err == nil
+}
+
+// EnvironHas reports whether the environment pid was started with holds entry
+// (NUL-terminated); sure is false when there was nothing to read (a kernel thread,
+// a process inside execve whose new environment is not set up yet, one that is
+// exiting, or an empty environment) or the read failed: worth another look later.
+func EnvironHas(pid int, entry []byte) (has, sure bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
+	if err != nil || len(b) == 0 {
+		return false, false
+	}
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, 0)
+		if i < 0 {
+			return bytes.Equal(append(b, 0), entry), true
+		}
+		if bytes.Equal(b[:i+1], entry) {
+			return true, true
+		}
+		b = b[i+1:]
+	}
+	return false, true
+}
+
+// Signal signals the process st describes through a pidfd, if it is still that
+// process (same start time) and not a zombie: a re-used pid is never hit. It says
+// whether the signal reached it (false when it was gone, a zombie, or its pid was
+// re-used).
+func Signal(st Stat, sig unix.Signal) bool {
+	fd, err := unix.PidfdOpen(st.Pid, 0)
+	if err != nil {
+		if err == unix.ENOSYS {
+			if now, ok := ReadStat(st.Pid); ok && now.Start == st.Start && !now.Dead() {
+				return unix.Kill(st.Pid, sig) == nil
+			}
+		}
+		return false
+	}
+	defer unix.Close(fd)
+	if now, ok := ReadStat(st.Pid); ok && now.Start == st.Start && !now.Dead() {
+		return unix.PidfdSendSignal(fd, sig, nil, 0) == nil
+	}
+	return false
+}
