@@ -100,8 +100,10 @@ extern "C" {
 
 /* Bounds on how long a call may block, in milliseconds. */
 #define PWS_HUB_CLOSE_BOUND_MS 1000 /* pws_hub_close waits for its children   */
-#define PWS_HELLO_WAIT_MS      250  /* a call that starts the helper waits for
-                                       its hello (pws_spawn, pws_containment) */
+#define PWS_HELLO_WAIT_MS      1000 /* calls made while a just-started helper
+                                       has not said hello wait for it until
+                                       this long after its start (pws_spawn,
+                                       pws_containment) */
 
 /* One record of a pws_hub_next batch: this header, then payload_len bytes of
  * payload. Records follow each other without padding, so a header is not

@@ -45,4 +45,4 @@ const MaxMs = 1 << 40
 
 // HelloWait bounds how long a spawn or Containment waits for a just-started
 // helper's hello (PWS_HELLO_WAIT_MS); Linux only has a helper.
-const HelloWait = 250 * time.Millisecond
+const HelloWait = 1000 * time.Millisecond

@@ -11,8 +11,11 @@ package core
 // restarted for later spawns, at most once a second.
 //
 // The host's thread (Node's event loop) never waits long on the helper: a new
-// helper's hello is awaited by the first spawn for helloWait at most (a helper
-// that says nothing is given helloBound in the background, then killed); its
+// helper's hello is awaited until helloWait after its start at most, by every spawn
+// made meanwhile (a loaded machine can take hundreds of ms to start it, and a spawn
+// that went ahead without it would lose the helper's containment for good; past that
+// deadline nothing waits: a helper that says nothing is given helloBound in the
+// background, then killed); its
 // death is seen at once (our copy of its socket end is closed right after the
 // fork, and its pidfd is watched), and it is always reaped.
 
@@ -57,7 +60,7 @@ var helperState struct {
 // is not running yet (so that the answer is true, not a guess; a helper that has
 // not said hello within helloWait is reported as such).
 func Containment() ContainmentInfo {
-	conn, reason := getHelperFor(false)
+	conn, reason := getHelper()
 	if conn != nil {
 		g := []string{"session", "pgroup", "pidfd", "ancestry", "subreaper", "host-death", "clean-exec"}
 		if conn.cgroup != "" {
@@ -177,16 +180,14 @@ func ownObject() (string, error) {
 }
 
 // getHelper returns the running helper for a spawn, starting it if needed, or why
-// there is none.
-func getHelper() (*helperConn, string) { return getHelperFor(true) }
-
-// getHelperFor is getHelper; a spawn waits for a new helper's hello once (a helper
-// still silent then is not waited for again by later spawns), Containment each time.
-func getHelperFor(spawn bool) (*helperConn, string) {
+// there is none. A spawn or Containment waits for a new helper's hello until
+// helloWait after the helper's start (one deadline, so a silent helper costs
+// helloWait once, whatever the number of calls).
+func getHelper() (*helperConn, string) {
 	helperState.mu.Lock()
 	defer helperState.mu.Unlock()
 	if c := helperState.conn; c != nil {
-		return settleHelper(c, spawn)
+		return settleHelper(c)
 	}
 	if time.Since(helperState.lastFail) < time.Second && helperState.reason != "" && !strings.HasPrefix(helperState.reason, "disabled") {
 		return nil, helperState.reason
@@ -203,25 +204,22 @@ func getHelperFor(spawn bool) (*helperConn, string) {
 		return nil, helperState.reason
 	}
 	helperState.conn, helperState.reason = c, ""
-	return settleHelper(c, spawn)
+	return settleHelper(c)
 }
 
 // settleHelper, under helperState.mu, returns c when it said hello and is alive,
 // waiting (bounded) for the hello of a new one; a helper of no use is dropped and
 // its reason kept for the restart rule.
-func settleHelper(c *helperConn, spawn bool) (*helperConn, string) {
+func settleHelper(c *helperConn) (*helperConn, string) {
 	select {
 	case <-c.hello:
 	default:
-		if !spawn || !c.waited {
-			c.waited = c.waited || spawn
-			t := time.NewTimer(helloWait - min(time.Since(c.started), helloWait))
-			select {
-			case <-c.hello:
-			case <-t.C:
-			}
-			t.Stop()
+		t := time.NewTimer(helloWait - min(time.Since(c.started), helloWait))
+		select {
+		case <-c.hello:
+		case <-t.C:
 		}
+		t.Stop()
 	}
 	c.mu.Lock()
 	said, dead, why := c.said, c.dead, c.why

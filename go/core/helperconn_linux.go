@@ -34,7 +34,6 @@ type helperConn struct {
 	started time.Time
 	hello   chan struct{} // closed once the hello came, or the helper ended without one
 	ended   chan struct{} // closed once the helper process was reaped
-	waited  bool          // a spawn already waited for the hello (under helperState.mu)
 
 	mu      sync.Mutex
 	waiting map[int64]chan helperReply // spawn replies and exits, by id
