@@ -11,7 +11,7 @@ import * as path from "node:path"
  */
 export const ABI = Object.freeze({
   /** PWS_ABI_VERSION: also what the Go library must answer (abiVersion()). */
-  ABI_VERSION: 1,
+  ABI_VERSION: 2,
   EBADHANDLE: -1,
   EINVAL: -3,
   EV_STDOUT: 1,
