@@ -51,11 +51,11 @@ export async function run(cmd: string[], opts: RunOptions = {}): Promise<Result>
 }
 
 /**
- * Is pid a live process? A signal-0 probe where, unlike the baseline, EPERM means it
- * exists (someone else's) and, on Linux, a zombie means it does not: it has ended and
- * only waits to be reaped. A pid that cannot name one process (0, negative, not an
- * integer, beyond the largest pid) throws ERR_INVALID_ARG_VALUE: kill(-1, 0) and
- * kill(0, 0) probe groups, not a process.
+ * Is pid a live process? The core's answer (pws_process_state) where, unlike the
+ * baseline's signal-0 probe, another user's process exists (EPERM) and a zombie does
+ * not: it has ended and only waits to be reaped. A pid that cannot name one process (0,
+ * negative, not an integer, beyond the largest pid) throws ERR_INVALID_ARG_VALUE:
+ * kill(-1, 0) and kill(0, 0) probe groups, not a process.
  */
 export function exists(pid: number): boolean {
   // `exists(child.pid)` of a child whose spawn failed: the baseline answered false

@@ -77,7 +77,7 @@ const ABORT_SIGNAL = option<AbortSignal | undefined>("AbortSignal", undefined, (
 /** The first signal of a cancellation, by Node's rule (a name or the number of one; 0 is not a signal). */
 const FIRST_SIGNAL = option<number>("signal name or number", signalNumber("SIGTERM", "SIGTERM"), (v, name) => signalNumber(v, "SIGTERM", { name }))
 
-/** Between the first signal and SIGKILL: PWS_DEFAULT_GRACE_MS, the baseline's 5000, written in go/capi/pws.h only. */
+/** Between the first signal and SIGKILL: PWS_DEFAULT_GRACE_MS (go/capi/pws.h; lib/addon.ts checks its copy at load), the baseline's 5000. */
 const GRACE = ms(ABI.DEFAULT_GRACE_MS)
 
 const MAX_BUFFER = option<number | undefined>("number ≥ 0 (bytes)", undefined, (v) => checkMaxBuffer(v))
