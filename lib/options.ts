@@ -2,7 +2,7 @@
 // once, with its type check, its range, its default and its error (esbuild's
 // checkForInvalidFlags). Options both APIs share are one entry used by both tables, under
 // each API's own key (`graceMs` is Process's `timeout`, `killSignal` its `kill`, `signal`
-// its `abort`). A key that is in neither table is refused with the nearest known name,
+// its `abort`). A key its table lacks is refused with the nearest known name,
 // never dropped. The Go core checks the request it receives again (ParseOptions): that is
 // the wire check; this is the one the caller reads.
 import { ABI } from "./addon"
@@ -10,7 +10,7 @@ import { checkMaxBuffer } from "./capture"
 import type { Options, RunOptions, Stdio } from "./types"
 import { checkMs, envEntries, invalidArg, received, signalNumber } from "./validate"
 
-/** One option: what it must be, what it is when omitted, what it means. */
+/** One option: what it must be and what it is when omitted (what it means: SuperviseOptions, lib/types.ts Options). */
 export interface Option<T> {
   /** The accepted values, as the docs and the errors say them. */
   readonly type: string
