@@ -11,7 +11,7 @@ import * as path from "node:path"
  */
 export const ABI = Object.freeze({
   /** PWS_ABI_VERSION: also what the Go library must answer (abiVersion()). */
-  ABI_VERSION: 1,
+  ABI_VERSION: 2,
   EBADHANDLE: -1,
   EINVAL: -3,
   EV_STDOUT: 1,
@@ -20,17 +20,20 @@ export const ABI = Object.freeze({
   EV_EXIT: 4,
   EV_STDOUT_END: 5,
   EV_STDERR_END: 6,
-  /** Streams for setFlow. */
-  STDOUT: 1,
-  STDERR: 2,
+  /** Streams, for setFlow. */
+  STREAM_STDOUT: 1,
+  STREAM_STDERR: 2,
   REASON_ABORT: 1,
   REASON_TIMEOUT: 2,
   REASON_STOP: 3,
   REASON_HOST: 4,
   /** The largest time in milliseconds the core accepts (2^40, about 34 years). */
   MS_MAX: 2 ** 40,
-  /** The core's grace when a request gives none; also the Process abort grace. */
+  /** The grace when none is given: supervise()'s graceMs, Process's timeout (the baseline's). */
   DEFAULT_GRACE_MS: 5000,
+  /** The drain bounds when none are given (supervise()'s drainIdleMs, drainMaxMs). */
+  DEFAULT_DRAIN_IDLE_MS: 1000,
+  DEFAULT_DRAIN_MAX_MS: 10000,
 } as const)
 
 export const {
@@ -41,8 +44,8 @@ export const {
   EV_EXIT,
   EV_STDOUT_END,
   EV_STDERR_END,
-  STDOUT,
-  STDERR,
+  STREAM_STDOUT,
+  STREAM_STDERR,
   REASON_ABORT,
   REASON_TIMEOUT,
   REASON_STOP,
@@ -108,7 +111,10 @@ export interface ContainmentInfo {
 
 export type EventCallback = (type: number, aux: number, payload: Buffer | undefined) => void
 
-/** One native child: JS holds its integer handle only; the native side owns the rest. */
+/** A process's state as the core sees it (pws_process_state). A zombie has ended: it only waits to be reaped. */
+export type ProcessState = "gone" | "alive" | "zombie"
+
+/** One native child (the binding's NativeChild): JS holds its integer handle only; the native side owns the rest. */
 export interface NativeChild {
   readonly pid: number
   readonly handle: number
@@ -128,6 +134,14 @@ export interface Addon {
   containment(): ContainmentInfo
   configure(json: string): void
   descendants(pid: number): number[]
+  /** pid's state; throws on a pid that names no single process. */
+  processState(pid: number): ProcessState
+  /**
+   * Sends sig to pid's group if pid leads one, to pid and to every descendant of the
+   * core's tree walk, through the core's ownership checks (never pid ≤ 1, never the
+   * host); returns the pids it signalled.
+   */
+  signalTree(pid: number, sig: number): number[]
   Child: new (request: Buffer, onEvent: EventCallback) => NativeChild
 }
 
@@ -155,7 +169,7 @@ function refusing(err: NodeJS.ErrnoException): Addon {
   function fail(): never {
     throw Object.assign(new Error(err.message), { code: err.code, errno: err.errno, syscall: err.syscall })
   }
-  return { constants: ABI, abiVersion: fail, containment: fail, configure: fail, descendants: fail, Child: fail as unknown as Addon["Child"] }
+  return { constants: ABI, abiVersion: fail, containment: fail, configure: fail, descendants: fail, processState: fail, signalTree: fail, Child: fail as unknown as Addon["Child"] }
 }
 
 /** Loads the addon once; every later call returns it or throws the same error. */

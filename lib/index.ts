@@ -5,16 +5,18 @@
 // `Process` is a drop-in for PawWork's process.ts (../shared/BASELINE.md). Which
 // implementation serves it is one feature flag: PAWWORK_SUPERVISOR=native|legacy in the
 // environment (native by default), or setImplementation() in tests.
+import type { ChildProcess } from "node:child_process"
+import { loadAddon } from "./addon"
+import { TERMINATION_GRACE_MS as GRACE_OF_STOP } from "./api"
 import { legacy } from "./legacy"
 import { native } from "./native"
-import { loadAddon } from "./addon"
 import type { ProcessApi, TerminateTreeInput } from "./types"
-import type { ChildProcess } from "node:child_process"
 
 export type { Child, Options, RunOptions, Result, TextResult, Stdio, Shell, TerminateTreeInput, ProcessApi } from "./types"
-export { RunFailedError, TERMINATION_GRACE_MS } from "./types"
-export { supervise, SupervisedChild } from "./supervise"
-export type { Outcome, Reason, SuperviseOptions } from "./supervise"
+export { TERMINATION_GRACE_MS } from "./api"
+export { RunFailedError } from "./capture"
+export { supervise, SupervisedChild } from "./child"
+export type { Outcome, Reason, SuperviseOptions } from "./child"
 export { legacy } from "./legacy"
 export type { ContainmentInfo } from "./addon"
 
@@ -57,9 +59,9 @@ function impl(): ProcessApi {
 
 /** PawWork's `Process` namespace, served by the implementation the flag selects. */
 export namespace Process {
-  export const TERMINATION_GRACE_MS = 500
+  export const TERMINATION_GRACE_MS = GRACE_OF_STOP
   export const RunFailedError = native.RunFailedError
-  export type RunFailedError = import("./types").RunFailedError
+  export type RunFailedError = import("./capture").RunFailedError
   export type Stdio = import("./types").Stdio
   export type Shell = import("./types").Shell
   export type Options = import("./types").Options

@@ -9,25 +9,19 @@ import { execFile, spawn as nodeSpawn } from "node:child_process"
 import type { ChildProcess, SpawnOptions } from "node:child_process"
 import type { Readable } from "node:stream"
 import crossSpawn from "cross-spawn"
-import {
-  RunFailedError,
-  TERMINATION_GRACE_MS,
-  checkMaxBuffer,
-  collectCapped,
-  type Child,
-  type Options,
-  type ProcessApi,
-  type Result,
-  type RunOptions,
-  type TerminateTreeInput,
-  type TextResult,
-} from "./types"
+import { ABI } from "./addon"
+import { TERMINATION_GRACE_MS, processApi } from "./api"
+import { RunFailedError, checkMaxBuffer, collectCapped } from "./capture"
+import type { Child, Options, Result, RunOptions, TerminateTreeInput } from "./types"
 import { checkPid, checkTreePid, invalidArg, signallable } from "./validate"
 
 export { RunFailedError, TERMINATION_GRACE_MS }
 
-/** Grace between the first signal and SIGKILL after an abort, when `timeout` is omitted. */
-const ABORT_GRACE_MS = 5000
+/**
+ * Grace between the first signal and SIGKILL after an abort, when `timeout` is omitted:
+ * the baseline's 5000, which the core's PWS_DEFAULT_GRACE_MS was chosen to be (one number).
+ */
+const ABORT_GRACE_MS = ABI.DEFAULT_GRACE_MS
 
 const isWindows = process.platform === "win32"
 
@@ -146,7 +140,7 @@ export function spawn(cmd: string[], opts: Options = {}): Child {
 }
 
 // ---------------------------------------------------------------------------------------
-// run / text / lines
+// run (text and lines are lib/api.ts's, over it)
 
 export async function run(cmd: string[], opts: RunOptions = {}): Promise<Result> {
   const { nothrow, maxBuffer, ...rest } = opts
@@ -182,16 +176,6 @@ export async function run(cmd: string[], opts: RunOptions = {}): Promise<Result>
 
   if (out.code === 0 || nothrow) return out
   throw new RunFailedError(cmd, out.code, out.stdout, out.stderr, truncated)
-}
-
-export async function text(cmd: string[], opts: RunOptions = {}): Promise<TextResult> {
-  const out = await run(cmd, opts)
-  return { ...out, text: out.stdout.toString("utf8") }
-}
-
-export async function lines(cmd: string[], opts: RunOptions = {}): Promise<string[]> {
-  const out = await text(cmd, opts)
-  return out.text.split(/\r?\n/).filter((line) => line.length > 0)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -346,15 +330,5 @@ export function stop(proc: ChildProcess): Promise<void> {
 
 // ---------------------------------------------------------------------------------------
 
-export const legacy: ProcessApi = {
-  TERMINATION_GRACE_MS,
-  RunFailedError,
-  spawn,
-  run,
-  text,
-  lines,
-  stop,
-  exists,
-  descendants,
-  terminateTree,
-}
+export const legacy = processApi({ spawn, run, stop, exists, descendants, terminateTree })
+export const { text, lines } = legacy

@@ -2,51 +2,36 @@
 // results as the baseline, but exits come after the output drained, cancellation covers
 // the whole tree, and bounds are never unbounded.
 import type { ChildProcess } from "node:child_process"
+import { constants as osConstants } from "node:os"
 import { loadAddon } from "./addon"
-import { DEFAULT_GRACE_MS, REASON_STOP } from "./addon"
-import { SupervisedChild, supervisedByPid, type SuperviseOptions } from "./supervise"
-import { checkMs, checkPid, checkTreePid, invalidArg, procState, signalNumber, signallable } from "./validate"
-import {
-  RunFailedError,
-  TERMINATION_GRACE_MS,
-  checkMaxBuffer,
-  collectCapped,
-  type Child,
-  type Options,
-  type ProcessApi,
-  type Result,
-  type RunOptions,
-  type TerminateTreeInput,
-  type TextResult,
-} from "./types"
+import { TERMINATION_GRACE_MS, processApi } from "./api"
+import { RunFailedError, collectCapped } from "./capture"
+import { SupervisedChild, supervisedByPid } from "./child"
+import { PROCESS_OPTIONS, RUN_OPTIONS, resolveOptions } from "./options"
+import type { Child, Options, Result, RunOptions, TerminateTreeInput } from "./types"
+import { checkMs, checkPid, checkTreePid, invalidArg, signalName, signallable } from "./validate"
 
 export { RunFailedError, TERMINATION_GRACE_MS }
 
-/** The baseline's default grace after an abort (its `timeout` option): the core's default, chosen to be it. */
-const ABORT_GRACE_MS = DEFAULT_GRACE_MS
-
 /**
- * Process options → supervise options, validated under the names the caller used
- * (`timeout`, `kill`). An already aborted `abort` throws synchronously, as the
- * baseline's spawn does (supervise() itself reports it asynchronously, like Node).
+ * Process's options, checked, under supervise()'s names. An already aborted `abort` throws
+ * synchronously, as the baseline's spawn does (supervise() reports it asynchronously,
+ * like Node).
  */
-function toSupervise(opts: Options): SuperviseOptions {
-  if (opts === null || typeof opts !== "object") throw invalidArg("ERR_INVALID_ARG_TYPE", 'The "opts" argument must be of type object')
-  const { abort, kill, timeout, ...rest } = opts
-  if (abort !== undefined && !(abort instanceof AbortSignal)) throw invalidArg("ERR_INVALID_ARG_TYPE", 'The "opts.abort" property must be an AbortSignal')
+function superviseOptions<T extends { abort: AbortSignal | undefined; kill: number; timeout: number }>({ abort, kill, timeout, ...rest }: T) {
   abort?.throwIfAborted()
-  if (kill !== undefined) signalNumber(kill, "SIGTERM", { name: "opts.kill" })
-  return { ...rest, signal: abort, killSignal: kill, graceMs: checkMs("timeout", timeout) ?? ABORT_GRACE_MS }
+  return { ...rest, signal: abort, killSignal: kill, graceMs: timeout }
 }
 
 export function spawn(cmd: string[], opts: Options = {}): Child {
-  return new SupervisedChild(cmd, toSupervise(opts)) as unknown as Child
+  return new SupervisedChild(cmd, superviseOptions(resolveOptions(PROCESS_OPTIONS, opts, "Process", "opts"))) as unknown as Child
 }
 
 export async function run(cmd: string[], opts: RunOptions = {}): Promise<Result> {
-  const { nothrow, maxBuffer, ...rest } = opts ?? {}
-  const cap = checkMaxBuffer(maxBuffer)
-  const proc = new SupervisedChild(cmd, { ...toSupervise(rest), stdout: "pipe", stderr: "pipe" })
+  // stdout and stderr are run()'s to set (piped), whatever the caller passed: the baseline's rule.
+  const { stdout: _out, stderr: _err, ...given } = (opts ?? {}) as Options & RunOptions
+  const { nothrow, maxBuffer: cap, ...shared } = resolveOptions(RUN_OPTIONS, given, "Process", "opts")
+  const proc = new SupervisedChild(cmd, { ...superviseOptions(shared), stdout: "pipe", stderr: "pipe" })
   const [stdout, stderr] = [collectCapped(proc.stdout!, cap), collectCapped(proc.stderr!, cap)]
   let code: number
   try {
@@ -56,7 +41,7 @@ export async function run(cmd: string[], opts: RunOptions = {}): Promise<Result>
     return { code: 1, stdout: Buffer.alloc(0), stderr: Buffer.from(String((err as Error).message)) }
   }
   // 'exit' came after both streams ended, so everything captured is here, including
-  // what a cancelled child wrote before it died.
+  // what a cancelled tree wrote before it died.
   const [o, e] = [await stdout, await stderr]
   const truncated = o.truncated || e.truncated
   const out: Result = { code, stdout: o.buffer, stderr: e.buffer }
@@ -65,39 +50,19 @@ export async function run(cmd: string[], opts: RunOptions = {}): Promise<Result>
   throw new RunFailedError(cmd, code, out.stdout, out.stderr, truncated)
 }
 
-export async function text(cmd: string[], opts: RunOptions = {}): Promise<TextResult> {
-  const out = await run(cmd, opts)
-  return { ...out, text: out.stdout.toString("utf8") }
-}
-
-export async function lines(cmd: string[], opts: RunOptions = {}): Promise<string[]> {
-  return (await text(cmd, opts)).text.split(/\r?\n/).filter((l) => l.length > 0)
-}
-
 /**
- * Is pid a live process? A signal-0 probe where, unlike the baseline, EPERM means it
- * exists (someone else's) and, on Linux, a zombie means it does not: it has ended and
- * only waits to be reaped. A pid that cannot name one process (0, negative, not an
- * integer, beyond the largest pid) throws ERR_INVALID_ARG_VALUE: kill(-1, 0) and
- * kill(0, 0) probe groups, not a process.
+ * Is pid a live process? The core's answer (pws_process_state) where, unlike the
+ * baseline's signal-0 probe, another user's process exists (EPERM) and a zombie does
+ * not: it has ended and only waits to be reaped. A pid that cannot name one process (0,
+ * negative, not an integer, beyond the largest pid) throws ERR_INVALID_ARG_VALUE:
+ * kill(-1, 0) and kill(0, 0) probe groups, not a process.
  */
 export function exists(pid: number): boolean {
   // `exists(child.pid)` of a child whose spawn failed: the baseline answered false
   // (Node's own check of the undefined pid threw inside its try), and so do we.
   if (pid === undefined) return false
   checkPid(pid)
-  let permitted = true
-  try {
-    process.kill(pid, 0)
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "EPERM") return false
-    permitted = false
-  }
-  const state = procState(pid)
-  if (state === "Z" || state === "X") return false
-  // No /proc entry: reaped since the probe — unless the process is someone else's and
-  // /proc hides it (hidepid), where the EPERM answer stands.
-  return !(state === "gone" && permitted)
+  return loadAddon().processState(pid) === "alive"
 }
 
 /**
@@ -114,7 +79,7 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
 }
 
-/** Live and not a zombie. */
+/** Alive and not a zombie (the core's answer). */
 const alive = exists
 
 /** Polls until none of pids is alive or ms passed; true when all are gone. */
@@ -139,12 +104,15 @@ function signalAll(pids: number[], sig: NodeJS.Signals): void {
   }
 }
 
+const { SIGTERM, SIGKILL } = osConstants.signals
+
 /**
- * Terminates a tree. A supervised child is cancelled with the native ladder (group,
- * session, pidfds). Any other pid gets the best a JS walk can do: its descendants from
- * the process table (re-read before SIGKILL, so what forked during the grace is not
- * missed), its group if it leads one, a grace polled for the whole tree rather than
- * only the root.
+ * Terminates a tree. A supervised child is cancelled like cancel() does (the core's
+ * ladder: group, session, pidfds, cgroup). Any other pid goes through the core's tree
+ * signalling (its group if it leads one, it, and every descendant of the core's walk,
+ * read again for SIGKILL so that what forked during the grace is not missed), with the
+ * grace polled for the whole tree rather than only the root. Custom `findDescendants` or
+ * `signalRoot` hooks are honoured: then the tree is the root and what the finder returns.
  */
 export async function terminateTree(input: TerminateTreeInput): Promise<void> {
   if (input === null || typeof input !== "object") throw invalidArg("ERR_INVALID_ARG_TYPE", 'The "input" argument must be of type object')
@@ -153,11 +121,28 @@ export async function terminateTree(input: TerminateTreeInput): Promise<void> {
   const grace = checkMs("graceMs", input.graceMs) ?? TERMINATION_GRACE_MS
   const sup = supervisedByPid(input.pid)
   if (sup) {
-    sup.cancelWith(REASON_STOP, signalNumber("SIGTERM", "SIGTERM"), grace)
-    await sup.outcome.catch(() => undefined)
+    await sup.cancel({ signal: "SIGTERM", graceMs: grace }).catch(() => undefined)
     return
   }
-  // Whatever a custom finder returns, only pids naming one process of ours are signalled.
+  const kill = input.findDescendants || input.signalRoot ? hookedKill(input) : coreKill(input.pid)
+  const first = await kill(SIGTERM)
+  if (input.waitForExit) await Promise.race([input.waitForExit.catch(() => undefined), sleep(0)])
+  if (await waitGone([input.pid, ...first], grace)) return
+  const second = await kill(SIGKILL)
+  await waitGone([input.pid, ...first, ...second], grace)
+}
+
+/** One round of signals to a tree: the pids it signalled beside the root. */
+type TreeKill = (sig: number) => Promise<number[]>
+
+/** The core's: pws_signal_tree, through the core's ownership checks. */
+function coreKill(pid: number): TreeKill {
+  const addon = loadAddon()
+  return async (sig) => addon.signalTree(pid, sig).filter((p) => p !== pid)
+}
+
+/** With the caller's hooks: its finder's pids (only those naming one process of ours), its way of signalling the root. */
+function hookedKill(input: TerminateTreeInput): TreeKill {
   const find = async (): Promise<number[]> => {
     try {
       return signallable(await (input.findDescendants ?? descendants)(input.pid))
@@ -173,7 +158,8 @@ export async function terminateTree(input: TerminateTreeInput): Promise<void> {
       // gone already
     }
   }
-  const kill = async (sig: NodeJS.Signals) => {
+  return async (n) => {
+    const sig = signalName(n)!
     const tree = await find()
     try {
       process.kill(-input.pid, sig)
@@ -184,17 +170,11 @@ export async function terminateTree(input: TerminateTreeInput): Promise<void> {
     signalAll(tree, sig)
     return tree
   }
-  const first = await kill("SIGTERM")
-  if (input.waitForExit) await Promise.race([input.waitForExit.catch(() => undefined), sleep(0)])
-  if (await waitGone([input.pid, ...first], grace)) return
-  const second = await kill("SIGKILL")
-  await waitGone([input.pid, ...first, ...second], grace)
 }
 
 export async function stop(proc: ChildProcess): Promise<void> {
   if (proc instanceof SupervisedChild) {
-    proc.cancelWith(REASON_STOP, signalNumber("SIGTERM", "SIGTERM"), TERMINATION_GRACE_MS)
-    await proc.outcome.catch(() => undefined)
+    await proc.cancel({ signal: "SIGTERM", graceMs: TERMINATION_GRACE_MS }).catch(() => undefined)
     return
   }
   if (proc.pid === undefined) return
@@ -206,15 +186,5 @@ export async function stop(proc: ChildProcess): Promise<void> {
   return terminateTree({ pid: proc.pid, graceMs: TERMINATION_GRACE_MS, signalRoot: (s) => proc.kill(s), waitForExit })
 }
 
-export const native: ProcessApi = {
-  TERMINATION_GRACE_MS,
-  RunFailedError,
-  spawn,
-  run,
-  text,
-  lines,
-  stop,
-  exists,
-  descendants,
-  terminateTree,
-}
+export const native = processApi({ spawn, run, stop, exists, descendants, terminateTree })
+export const { text, lines } = native

@@ -1,10 +1,9 @@
 // The contract of PawWork's `Process` helper (../shared/BASELINE.md): names, types and
 // results that every call site relies on. Both implementations (native and legacy)
 // satisfy exactly this surface. Extensions beyond the baseline are opt-in and marked.
+// Types only: what runs is in lib/api.ts (the object both build) and lib/capture.ts.
 import type { ChildProcess } from "node:child_process"
-
-/** Grace between the first signal and SIGKILL used by `stop()`. */
-export const TERMINATION_GRACE_MS = 500
+import type { RunFailedError } from "./capture"
 
 export type Stdio = "inherit" | "pipe" | "ignore"
 export type Shell = boolean | string
@@ -57,26 +56,6 @@ export interface TerminateTreeInput {
   findDescendants?: (pid: number) => Promise<number[]>
 }
 
-export class RunFailedError extends Error {
-  readonly cmd: string[]
-  readonly code: number
-  readonly stdout: Buffer
-  readonly stderr: Buffer
-  /** `maxBuffer` cut stdout or stderr (false without `maxBuffer`). */
-  readonly truncated: boolean
-
-  constructor(cmd: string[], code: number, stdout: Buffer, stderr: Buffer, truncated = false) {
-    const detail = stderr.toString().trim()
-    super(`Command failed with code ${code}: ${cmd.join(" ")}` + (detail ? `\n${detail}` : ""))
-    this.name = "ProcessRunFailedError"
-    this.cmd = [...cmd]
-    this.code = code
-    this.stdout = stdout
-    this.stderr = stderr
-    this.truncated = truncated
-  }
-}
-
 /** The `Process` namespace's surface; both implementations provide it. */
 export interface ProcessApi {
   readonly TERMINATION_GRACE_MS: number
@@ -89,58 +68,4 @@ export interface ProcessApi {
   exists(pid: number): boolean
   descendants(pid: number): Promise<number[]>
   terminateTree(input: TerminateTreeInput): Promise<void>
-}
-
-/** What `run` keeps of one output stream: everything, or the first `cap` bytes. */
-export interface Captured {
-  buffer: Buffer
-  truncated: boolean
-}
-
-/**
- * Validates `maxBuffer` (undefined: no cap); throws like Node's validators. Shared by
- * both implementations so that they refuse the same values.
- */
-export function checkMaxBuffer(v: unknown): number | undefined {
-  if (v === undefined) return undefined
-  if (typeof v !== "number" || Number.isNaN(v) || v < 0) {
-    const err = new RangeError(`The value of "maxBuffer" is out of range. It must be a number >= 0. Received ${String(v)}`) as RangeError & { code: string }
-    err.code = "ERR_OUT_OF_RANGE"
-    throw err
-  }
-  return v
-}
-
-/**
- * Collects a stream's chunks, keeping at most `cap` bytes (undefined: all). The stream
- * is consumed to its end either way, so a child is never blocked by a full buffer.
- * Settles on 'end' or 'close' (a pipe destroyed without 'end' still ended); an 'error'
- * rejects with `errors: "reject"`, else settles with what was captured.
- */
-export function collectCapped(stream: import("node:stream").Readable, cap: number | undefined, errors: "reject" | "resolve" = "resolve"): Promise<Captured> {
-  return new Promise<Captured>((resolve, reject) => {
-    const chunks: Buffer[] = []
-    let kept = 0
-    let truncated = false
-    stream.on("data", (chunk: Buffer | string) => {
-      const b = typeof chunk === "string" ? Buffer.from(chunk) : chunk
-      if (cap === undefined) {
-        chunks.push(b)
-        return
-      }
-      const room = cap - kept
-      if (b.length > room) {
-        truncated = true
-        if (room > 0) chunks.push(b.subarray(0, room))
-        kept = cap
-        return
-      }
-      chunks.push(b)
-      kept += b.length
-    })
-    const done = () => resolve({ buffer: Buffer.concat(chunks), truncated })
-    stream.once("end", done)
-    stream.once("close", done)
-    stream.once("error", errors === "reject" ? reject : done)
-  })
 }

@@ -2,9 +2,9 @@
 // TypeError ERR_INVALID_ARG_TYPE; a number outside its range (a non-integer where an
 // integer is required included) is a RangeError ERR_OUT_OF_RANGE; a bad value of the
 // right type is a TypeError ERR_INVALID_ARG_VALUE; a signal Node does not know is a
-// TypeError ERR_UNKNOWN_SIGNAL. Shared by supervise() and both Process implementations,
-// so that they refuse the same values with the same errors.
-import * as fs from "node:fs"
+// TypeError ERR_UNKNOWN_SIGNAL. The option tables (lib/options.ts) are made of these, and
+// the pid checks both Process implementations share, so that
+// every API refuses the same values with the same errors.
 import { constants as osConstants } from "node:os"
 import { ABI } from "./addon"
 
@@ -18,7 +18,7 @@ export function invalidArg(code: ArgErrorCode, message: string): Error & { code:
 }
 
 /** How a received value is shown in a message (Node's style, shortened). */
-function received(v: unknown): string {
+export function received(v: unknown): string {
   if (v === null || v === undefined) return `Received ${v}`
   if (typeof v === "function") return `Received function ${v.name || "<anonymous>"}`
   if (typeof v === "object") return `Received an instance of ${(v as object).constructor?.name ?? "Object"}`
@@ -40,7 +40,7 @@ export const MAX_MS = ABI.MS_MAX
  */
 export function checkMs(name: string, v: unknown): number | undefined {
   if (v === undefined) return undefined
-  if (typeof v !== "number") throw invalidArg("ERR_INVALID_ARG_TYPE", `The "${name}" option must be of type number. ${received(v)}`)
+  if (typeof v !== "number") throw invalidArg("ERR_INVALID_ARG_TYPE", `The "${name}" property must be of type number. ${received(v)}`)
   if (!Number.isInteger(v)) throw invalidArg("ERR_OUT_OF_RANGE", `The value of "${name}" is out of range. It must be an integer. Received ${String(v)}`)
   if (v < 0 || v > MAX_MS) throw invalidArg("ERR_OUT_OF_RANGE", `The value of "${name}" is out of range. It must be >= 0 && <= ${MAX_MS}. Received ${String(v)}`)
   return v
@@ -94,7 +94,7 @@ export function checkPid(pid: unknown, name = "pid"): number {
 
 /**
  * A pid whose tree we may terminate: checkPid, and neither init (pid 1: its tree is
- * the whole machine, and it is never a child of ours) nor this process (its tree would
+ * the whole machine, and it is never a process we started) nor this process (its tree would
  * take the host with it).
  */
 export function checkTreePid(pid: unknown, name = "pid"): number {
@@ -122,49 +122,21 @@ export function signallable(pids: unknown): number[] {
 }
 
 /**
- * On Linux, pid's state letter from /proc/<pid>/stat ("R", "S", "Z", ...), "gone" when it
- * has no /proc entry, or undefined when /proc cannot tell (not Linux, unreadable). A
- * zombie ("Z") answers kill(pid, 0) but has ended.
- */
-export function procState(pid: number): string | undefined {
-  if (process.platform !== "linux") return undefined
-  let fd: number
-  try {
-    fd = fs.openSync(`/proc/${pid}/stat`, "r")
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "ENOENT" ? "gone" : undefined
-  }
-  try {
-    // "pid (comm) S ...": comm is at most 15 bytes and may itself hold ')'; what follows
-    // the state is numbers only, so the last ')' within the first 128 bytes ends comm.
-    const buf = Buffer.alloc(128)
-    const n = fs.readSync(fd, buf, 0, buf.length, 0)
-    const s = buf.toString("latin1", 0, n)
-    const close = s.lastIndexOf(")")
-    return close < 0 ? undefined : s.charAt(close + 2) || undefined
-  } catch {
-    return undefined
-  } finally {
-    fs.closeSync(fd)
-  }
-}
-
-/**
  * The environment as KEY=VALUE entries, refusing what cannot be one: a key that is
- * empty or holds '=' (`{"A=B": "x"}` would reach the child as A with value "B=x") or a
+ * empty or holds '=' (`{"A=B": "x"}` would reach the leader as A with value "B=x") or a
  * NUL byte, a value with a NUL byte. On Windows a leading '=' is allowed: the
  * per-drive cwd variables (`=C:`) are named that way.
  */
-export function envEntries(merged: NodeJS.ProcessEnv): string[] {
+export function envEntries(merged: NodeJS.ProcessEnv, name = "options.env"): string[] {
   const out: string[] = []
   for (const [k, v] of Object.entries(merged)) {
     if (v === undefined) continue
     const body = process.platform === "win32" && k.startsWith("=") ? k.slice(1) : k
     if (body === "" || body.includes("=") || k.includes("\0")) {
-      throw invalidArg("ERR_INVALID_ARG_VALUE", `The property 'options.env' must not have a key that is empty or contains '=' or a null byte. Received key ${JSON.stringify(k)}`)
+      throw invalidArg("ERR_INVALID_ARG_VALUE", `The property '${name}' must not have a key that is empty or contains '=' or a null byte. Received key ${JSON.stringify(k)}`)
     }
     const val = String(v)
-    if (val.includes("\0")) throw invalidArg("ERR_INVALID_ARG_VALUE", `The property 'options.env[${JSON.stringify(k)}]' must be a string without null bytes`)
+    if (val.includes("\0")) throw invalidArg("ERR_INVALID_ARG_VALUE", `The property '${name}[${JSON.stringify(k)}]' must be a string without null bytes`)
     out.push(`${k}=${val}`)
   }
   return out

@@ -1,7 +1,9 @@
-// The one reader of /proc/<pid>/stat for the tests and the scripts (Linux only). CommonJS,
-// so that every caller takes it as it is, without a build step: the .cjs/.js scripts and
-// the host scripts the tests start (require), the .mjs scripts (import), the vitest
-// suites (test/helpers.ts). The library does not use it (lib/validate.ts procState).
+// The one parser of /proc/<pid>/stat for the tests and the scripts (Linux only); the
+// report's scanner (scripts/report/procs.mjs) reads the file through a buffer of its own,
+// for speed, and parses it here. CommonJS, so that every caller takes it as it is, without
+// a build step: the .cjs/.js scripts and the host scripts the tests start (require), the
+// .mjs scripts (import), the vitest suites (test/procfs.ts). The library does not parse
+// /proc: it asks the addon (processState).
 "use strict"
 const fs = require("node:fs")
 

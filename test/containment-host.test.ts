@@ -2,7 +2,7 @@
 // that cleared its environment, job-control groups, TERM-ignoring members, a forker) is
 // killed with SIGKILL: none of their processes may outlive it (DESIGN: within a second;
 // the assertion bound is 2 s, a hang detector — bench-tree.js reports the real time).
-// A leftover released at natural exit is not ours any more and must survive. Without the
+// A leftover let go at natural exit is not ours any more and must survive. Without the
 // helper the trees survive a SIGKILL: pinned with it.fails.
 import { describe, expect, it } from "vitest"
 import { alive, fixture, killAll, leakCheck, markedEnv, ourProcesses, pidsFrom, waitFor, within } from "./helpers"
@@ -46,7 +46,7 @@ describe("host killed with SIGKILL while holding a dozen trees", () => {
   })
 })
 
-describe("a leftover released at natural exit is no longer owned", () => {
+describe("a leftover let go at natural exit is no longer owned", () => {
   it("survives the SIGKILL of its host", async () => {
     const script = `
       const { supervise } = require(${JSON.stringify(ROOT)})

@@ -4,7 +4,9 @@
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { describe, expect, it } from "vitest"
+import { spawn as nodeSpawn } from "node:child_process"
+import { describe, expect, it, vi } from "vitest"
+import { loadAddon } from "../lib/addon"
 import { legacy } from "../lib/legacy"
 import { native } from "../lib/native"
 import { supervise, type SupervisedChild, type SuperviseOptions } from "../lib/index"
@@ -181,6 +183,66 @@ describe("setsid escapers", () => {
       expect(o.truncated).toBe(false)
     } finally {
       killAll([escaper])
+    }
+  })
+})
+
+describe("terminateTree of a pid the library did not start goes through the core", () => {
+  /** A fixture started by child_process (not supervised), once it printed "ready". */
+  async function started(name: string) {
+    const p = nodeSpawn(fixture(name), [], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "ignore"] })
+    const out = capture(p.stdout)
+    await waitForText(out.text, "ready")
+    return { p, out }
+  }
+
+  it("without hooks: the core signals the tree (pws_signal_tree), every member is gone", async () => {
+    const { p, out } = await started("spawn-tree.sh")
+    const pids = pidsFrom(out.text())
+    const signalTree = vi.spyOn(loadAddon(), "signalTree")
+    try {
+      expect(pids).toHaveLength(4)
+      await within(native.terminateTree({ pid: p.pid!, graceMs: 2000 }), 10_000, "terminateTree")
+      expect(signalTree).toHaveBeenCalledWith(p.pid, os.constants.signals.SIGTERM)
+      await waitFor(() => !pids.some(alive), 5000, "tree gone")
+    } finally {
+      signalTree.mockRestore()
+      killAll(pids)
+    }
+  })
+
+  it("a root that ignores SIGTERM gets SIGKILL after the grace, polled with the core's process state", async () => {
+    const { p } = await started("ignore-sigterm.sh")
+    const signalTree = vi.spyOn(loadAddon(), "signalTree")
+    try {
+      const t0 = Date.now()
+      await within(native.terminateTree({ pid: p.pid!, graceMs: 300 }), 10_000, "terminateTree")
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(290)
+      expect(signalTree.mock.calls.map((c) => c[1])).toEqual([os.constants.signals.SIGTERM, os.constants.signals.SIGKILL])
+      expect(alive(p.pid!)).toBe(false)
+    } finally {
+      signalTree.mockRestore()
+      killAll([p.pid!])
+    }
+  })
+
+  it("with a custom findDescendants the caller's hooks are honoured, not the core's walk", async () => {
+    const { p, out } = await started("spawn-tree.sh")
+    const pids = pidsFrom(out.text())
+    const signalTree = vi.spyOn(loadAddon(), "signalTree")
+    const found: number[] = []
+    try {
+      await within(
+        native.terminateTree({ pid: p.pid!, graceMs: 2000, findDescendants: async () => (found.push(1), pids.filter((x) => x !== p.pid)) }),
+        10_000,
+        "terminateTree",
+      )
+      expect(signalTree).not.toHaveBeenCalled()
+      expect(found.length).toBeGreaterThan(0)
+      await waitFor(() => !pids.some(alive), 5000, "tree gone")
+    } finally {
+      signalTree.mockRestore()
+      killAll(pids)
     }
   })
 })

@@ -1,4 +1,4 @@
-// worker_threads on the native supervisor: each worker gets its own hub; two load the
+// worker_threads on the native supervisor: each worker gets its own pump; two load the
 // addon at once; a terminated worker's children are cancelled and nothing of theirs
 // (process or fd) is left in the host.
 import { Worker } from "node:worker_threads"

@@ -6,7 +6,8 @@ import { StreamMessageReader, StreamMessageWriter, createMessageConnection } fro
 import { legacy } from "../lib/legacy"
 import { native } from "../lib/native"
 import { Process, containment, implementation, setImplementation } from "../lib/index"
-import { RunFailedError, type ProcessApi } from "../lib/types"
+import { RunFailedError } from "../lib/capture"
+import type { ProcessApi } from "../lib/types"
 import { alive, fixture, leakCheck, markedEnv, pidsFrom, sleep, thrown, waitFor, within } from "./helpers"
 
 leakCheck()

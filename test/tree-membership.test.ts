@@ -1,10 +1,9 @@
 // Issue 10 on the real addon, with the helper (the default): "the tree is gone" means
 // reaped, and the tree's marker is no addition to an environment when a cgroup holds
 // the tree.
-import * as fs from "node:fs"
 import { describe, expect, it } from "vitest"
 import { containment, supervise } from "../lib/index"
-import { leakCheck, markedEnv, waitFor, within } from "./helpers"
+import { leakCheck, markedEnv, stat, waitFor, within } from "./helpers"
 import { capture } from "./native-helpers"
 
 leakCheck()
@@ -26,13 +25,9 @@ describe("with the helper", () => {
       const gc = Number(out.text().trim())
       c.cancel()
       const o = await within(c.outcome, 10_000, "outcome")
-      let stat = ""
-      try {
-        stat = fs.readFileSync(`/proc/${gc}/stat`, "utf8")
-      } catch {
-        // gone: reaped
-      }
-      if (stat) seen.push(`run ${i}: ${stat.slice(0, 40)}…`)
+      // No /proc entry: reaped.
+      const s = stat(gc)
+      if (s) seen.push(`run ${i}: pid ${gc} state ${s.state} ppid ${s.ppid}`)
       expect(o.errors).toEqual([])
     }
     expect(seen, "grandchildren still in /proc when the outcome came").toEqual([])

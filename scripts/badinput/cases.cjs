@@ -77,6 +77,11 @@ add({ id: "signal-object/supervise", api: SUP, input: "signal {} (not an AbortSi
 for (const [stream, v] of [["stdin", "bogus"], ["stdout", 5], ["stderr", "stdout"]]) {
   add({ id: `stdio-${stream}/supervise`, api: SUP, input: `${stream} ${JSON.stringify(v)}`, expected: "throws TypeError ERR_INVALID_ARG_VALUE", run: (h) => spawnVia(h, SUP, ["true"], { [stream]: v, env: h.env() }) })
 }
+// A key no table has is refused with the nearest known name (it was dropped silently);
+// supervise()'s `timeout` (a run limit to Node, the grace to Process) points to both.
+add({ id: "unknown-key/supervise", api: SUP, input: 'options { timout: 1000 } (a typo)', expected: "throws TypeError ERR_INVALID_ARG_VALUE", run: (h) => spawnVia(h, SUP, ["true"], { timout: 1000, env: h.env() }) })
+add({ id: "timeout/supervise", api: SUP, input: "options { timeout: 1000 } (timeoutMs or graceMs?)", expected: "throws TypeError ERR_INVALID_ARG_VALUE", run: (h) => spawnVia(h, SUP, ["true"], { timeout: 1000, env: h.env() }) })
+add({ id: `unknown-key/${PN}`, api: PN, input: 'opts { timout: 1000 } (a typo)', expected: "throws TypeError ERR_INVALID_ARG_VALUE", run: (h) => spawnVia(h, PN, ["true"], { timout: 1000, env: h.env() }) })
 add({ id: `stdio-stdin/${PN}`, api: PN, input: 'stdin "bogus"', expected: "throws TypeError ERR_INVALID_ARG_VALUE", run: (h) => spawnVia(h, PN, ["true"], { stdin: "bogus", env: h.env() }) })
 // Node's own code for it: child_process validates stdio itself.
 add({ id: `stdio-stdin/${PL}`, api: PL, input: 'stdin "bogus"', expected: "throws TypeError ERR_INVALID_SYNC_FORK_INPUT", run: (h) => spawnVia(h, PL, ["true"], { stdin: "bogus", env: h.env() }) })

@@ -1,0 +1,358 @@
+// supervise()'s child: a Node ChildProcess look-alike for one leader and its tree, backed
+// by the Go core (the binding's NativeChild), plus what the baseline cannot say: the
+// outcome, cancel(), the bounds.
+import { EventEmitter } from "node:events"
+import { Readable, Writable } from "node:stream"
+import {
+  EV_EXIT,
+  EV_STDERR,
+  EV_STDERR_END,
+  EV_STDIN_ACK,
+  EV_STDOUT,
+  EV_STDOUT_END,
+  PWS_EBADHANDLE,
+  REASON_ABORT,
+  REASON_STOP,
+  STREAM_STDERR,
+  STREAM_STDOUT,
+  loadAddon,
+  type NativeChild,
+} from "./addon"
+import { forwardFor, unforward } from "./forward-signals"
+import { checkArgv, leaderEnv, shellArgv, superviseSettings, type SuperviseOptions, type SuperviseSettings } from "./options"
+import { abortError, checkMs, invalidArg, signalName, signalNumber } from "./validate"
+
+export type { SuperviseOptions } from "./options"
+
+export type Reason = "exit" | "abort" | "timeout" | "stop" | "host"
+
+/** How a supervised child ended. */
+export interface Outcome {
+  /** The leader's pid. */
+  pid: number
+  /** Exit code, or null when the leader was killed by a signal. */
+  code: number | null
+  /** Signal that killed the leader (e.g. "SIGTERM"), or null. */
+  signal: NodeJS.Signals | null
+  /** Why it ended. */
+  reason: Reason
+  stdoutBytes: number
+  stderrBytes: number
+  /** An output stream was cut before EOF because a drain bound fired. */
+  truncated: boolean
+  /** Tree members the leader left behind: let go (default) or killed (`killTreeOnExit`). */
+  leftovers: number[]
+  durationMs: number
+  /** Milliseconds per phase: run (spawn → leader exit), grace, kill, drain. */
+  phases: { runMs: number; graceMs: number; killMs: number; drainMs: number }
+  /** Bounds that fired and internal failures, reported instead of swallowed. */
+  errors: string[]
+  /** How the tree was contained, e.g. "session+pgroup+pidfd". */
+  containment: string
+}
+
+const TERMINATING = new Set(["SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGKILL"])
+
+type Pending = { cb: (err?: Error | null) => void }
+
+/** The children whose leader is running, by the leader's pid. */
+const running = new Map<number, SupervisedChild>()
+
+/** The supervised child whose leader has this pid, while it is running. */
+export function supervisedByPid(pid: number): SupervisedChild | undefined {
+  return running.get(pid)
+}
+
+/**
+ * A supervised child. It behaves as a Node ChildProcess ('spawn', 'exit'(code, signal),
+ * 'close', 'error'; pid, exitCode, signalCode, killed, kill(); stdio streams) with one
+ * difference that is the point: 'exit' comes only after stdout and stderr ended.
+ */
+export class SupervisedChild extends EventEmitter {
+  pid: number | undefined
+  readonly stdin: Writable | null
+  readonly stdout: Readable | null
+  readonly stderr: Readable | null
+  readonly stdio: [Writable | null, Readable | null, Readable | null, undefined, undefined]
+  exitCode: number | null = null
+  signalCode: NodeJS.Signals | null = null
+  killed = false
+  readonly connected = false
+  readonly spawnfile: string
+  readonly spawnargs: string[]
+  /** Resolves with the exit code (1 when killed by a signal); rejects on a spawn error. */
+  readonly exited: Promise<number>
+  /** Resolves with how the child ended; rejects only on a spawn error. */
+  readonly outcome: Promise<Outcome>
+
+  private native: NativeChild | undefined
+  private readonly settings: SuperviseSettings
+  private readonly pending = new Map<number, Pending>()
+  private seq = 0
+  private ended = false
+  private settle!: (o: Outcome) => void
+  private fail!: (e: Error) => void
+  private abortListener: (() => void) | undefined
+
+  constructor(cmd: string[], opts: SuperviseOptions = {}) {
+    super()
+    checkArgv(cmd)
+    const settings = superviseSettings(opts)
+    const request = {
+      argv: shellArgv(cmd, settings.shell),
+      cwd: settings.cwd || undefined,
+      env: leaderEnv(settings.env),
+      stdin: settings.stdin,
+      stdout: settings.stdout,
+      stderr: settings.stderr,
+      killSignal: settings.killSignal,
+      graceMs: settings.graceMs,
+      timeoutMs: settings.timeoutMs,
+      killTreeOnExit: settings.killTreeOnExit,
+      drainIdleMs: settings.drainIdleMs,
+      drainMaxMs: settings.drainMaxMs,
+    }
+    this.settings = settings
+    this.spawnfile = request.argv[0]
+    this.spawnargs = request.argv
+
+    this.outcome = new Promise<Outcome>((resolve, reject) => {
+      this.settle = resolve
+      this.fail = reject
+    })
+    this.exited = this.outcome.then((o) => o.code ?? 1)
+    // A spawn error reaches callers through 'error' and the promises they await; a
+    // promise nobody awaits must not become an unhandled rejection.
+    this.outcome.catch(() => {})
+    this.exited.catch(() => {})
+
+    this.stdin = request.stdin === "pipe" ? this.makeStdin() : null
+    this.stdout = request.stdout === "pipe" ? this.makeReadable(STREAM_STDOUT) : null
+    this.stderr = request.stderr === "pipe" ? this.makeReadable(STREAM_STDERR) : null
+    this.stdio = [this.stdin, this.stdout, this.stderr, undefined, undefined]
+
+    if (settings.signal?.aborted) {
+      // As child_process.spawn does with an aborted signal: the child object is returned
+      // and the AbortError comes asynchronously ('error', and the rejections) — but here
+      // nothing is started at all, rather than started and killed.
+      this.failSpawn(abortError(settings.signal), null)
+      return
+    }
+
+    const addon = loadAddon()
+    try {
+      this.native = new addon.Child(Buffer.from(JSON.stringify(request)), (type, aux, payload) => {
+        // A listener that throws (a 'data' or 'exit' handler of the app) must surface as
+        // an uncaught exception, as it would from child_process — not vanish into the
+        // thread-safe function, where Node-API only prints a deprecation warning.
+        try {
+          this.onEvent(type, aux, payload)
+        } catch (err) {
+          process.nextTick(() => {
+            throw err
+          })
+        }
+      })
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException & { spawnargs?: string[] }
+      if (err.code === "EINVAL" && err.syscall === "spawn") {
+        // The core refused the request itself: a usage error, thrown like Node's.
+        throw invalidArg("ERR_INVALID_ARG_VALUE", err.message)
+      }
+      if (typeof err.errno === "number" && err.errno > 0) err.errno = -err.errno
+      err.spawnargs = request.argv.slice(1)
+      this.failSpawn(err)
+      return
+    }
+    this.pid = this.native.pid
+    running.set(this.pid, this)
+    if (settings.forwardSignals) forwardFor(this)
+    if (settings.signal) {
+      const signal = settings.signal
+      this.abortListener = () => this.cancelWith(REASON_ABORT, settings.killSignal, settings.graceMs)
+      signal.addEventListener("abort", this.abortListener, { once: true })
+    }
+    process.nextTick(() => this.emit("spawn"))
+  }
+
+  /** Ends a child that never started: 'close' gets closeCode (-2 for a failed spawn, as Node's). */
+  private failSpawn(err: Error, closeCode: number | null = -2): void {
+    this.ended = true
+    this.stdout?.push(null)
+    this.stderr?.push(null)
+    this.stdin?.destroy()
+    this.fail(err)
+    process.nextTick(() => {
+      // The failure is also the rejection of `exited`/`outcome`; as an event it is
+      // only emitted to listeners, so that nobody listening never crashes the host.
+      if (this.listenerCount("error") > 0) this.emit("error", err)
+      this.emit("close", closeCode, null)
+    })
+  }
+
+  private makeReadable(stream: typeof STREAM_STDOUT | typeof STREAM_STDERR): Readable {
+    let discarding = false
+    const r = new Readable({
+      read: () => {
+        this.native?.setFlow(stream, false)
+      },
+      destroy: (err, cb) => {
+        // Nobody reads any more: keep draining so the tree is not blocked forever.
+        discarding = true
+        this.native?.setFlow(stream, false)
+        cb(err)
+      },
+    })
+    ;(r as Readable & { discarding: () => boolean }).discarding = () => discarding
+    return r
+  }
+
+  private makeStdin(): Writable {
+    const w = new Writable({
+      write: (chunk: Buffer, _enc, cb) => {
+        const seq = ++this.seq
+        const rc = this.native ? this.native.write(chunk, seq) : PWS_EBADHANDLE
+        if (rc !== 0) return this.stdinFailed(cb, "EPIPE", "write to stdin after the child ended")
+        this.pending.set(seq, { cb })
+      },
+      final: (cb) => {
+        this.native?.closeStdin()
+        cb()
+      },
+      destroy: (err, cb) => {
+        this.native?.closeStdin()
+        cb(err)
+      },
+    })
+    return w
+  }
+
+  /**
+   * A stdin write failed (the leader exited or closed its stdin). The error goes to the
+   * write's callback; it becomes an 'error' event only when someone listens for it,
+   * so a leader that exits without reading never crashes the host with EPIPE.
+   */
+  private stdinFailed(cb: (err?: Error | null) => void, code: string, message: string): void {
+    const err = new Error(`pawwork-supervisor: ${message}`) as NodeJS.ErrnoException
+    err.code = code
+    err.syscall = "write"
+    if (this.stdin && this.stdin.listenerCount("error") === 0) this.stdin.destroy()
+    cb(err)
+  }
+
+  private onEvent(type: number, aux: number, payload: Buffer | undefined): void {
+    switch (type) {
+      case EV_STDOUT:
+      case EV_STDERR: {
+        const s = type === EV_STDOUT ? this.stdout : this.stderr
+        if (!s || !payload) return
+        if ((s as Readable & { discarding?: () => boolean }).discarding?.() || s.destroyed) return
+        if (!s.push(payload)) this.native?.setFlow(type === EV_STDOUT ? STREAM_STDOUT : STREAM_STDERR, true)
+        return
+      }
+      case EV_STDOUT_END:
+        if (this.stdout && !this.stdout.destroyed) this.stdout.push(null)
+        return
+      case EV_STDERR_END:
+        if (this.stderr && !this.stderr.destroyed) this.stderr.push(null)
+        return
+      case EV_STDIN_ACK: {
+        const p = this.pending.get(aux)
+        if (!p) return
+        this.pending.delete(aux)
+        if (!payload) return p.cb()
+        const info = JSON.parse(payload.toString()) as { code: string; message: string }
+        return this.stdinFailed(p.cb, info.code, info.message.replace(/^pawwork-supervisor: /, ""))
+      }
+      case EV_EXIT:
+        return this.onExit(JSON.parse(payload!.toString()) as Outcome)
+    }
+  }
+
+  private onExit(o: Outcome): void {
+    this.ended = true
+    if (this.pid !== undefined) running.delete(this.pid)
+    unforward(this)
+    if (this.abortListener) this.settings.signal?.removeEventListener("abort", this.abortListener)
+    for (const [, p] of this.pending) this.stdinFailed(p.cb, "EPIPE", "write to stdin after the child ended")
+    this.pending.clear()
+    this.exitCode = o.code
+    this.signalCode = o.signal
+    // 'exit' waits for consumers that are reading to have seen every byte ('end'); an
+    // unread stream does not hold it (as with Node, its data stays buffered).
+    const consumed = [this.stdout, this.stderr].filter((s): s is Readable => !!s && s.readableFlowing === true && !s.readableEnded && !s.destroyed)
+    Promise.all(consumed.map((s) => new Promise<void>((resolve) => {
+      s.once("end", resolve)
+      s.once("close", resolve)
+    }))).then(() => {
+      this.emit("exit", o.code, o.signal)
+      this.settle(o)
+      this.emit("close", o.code, o.signal)
+    })
+  }
+
+  /** Cancels the whole tree with the ladder; resolves with the outcome. */
+  cancel(opts: { signal?: NodeJS.Signals | number; graceMs?: number } = {}): Promise<Outcome> {
+    const sig = opts.signal == null ? this.settings.killSignal : signalNumber(opts.signal, "SIGTERM")
+    this.cancelWith(REASON_STOP, sig, checkMs("graceMs", opts.graceMs) ?? this.settings.graceMs)
+    return this.outcome
+  }
+
+  /** @internal The grace of this child's cancellations (its graceMs option). */
+  graceMsOption(): number {
+    return this.settings.graceMs
+  }
+
+  /** @internal A cancel for a reason (a PWS_REASON_*) with checked numbers: cancel(), kill(), abort, the host's signals. */
+  cancelWith(reason: number, sig: number, graceMs: number): boolean {
+    if (!this.native || this.ended) return false
+    return this.native.cancel(reason, sig, graceMs) === 0
+  }
+
+  /**
+   * Like ChildProcess.kill: a terminating signal (TERM, INT, HUP, QUIT, KILL) starts the
+   * ladder on the whole tree with that signal first; any other signal goes to the
+   * leader only. Returns false once the leader has exited.
+   */
+  kill(signal?: NodeJS.Signals | number): boolean {
+    const sig = signalNumber(signal, "SIGTERM", { probe: true })
+    if (!this.native || this.ended) return false
+    const name = signalName(sig)
+    let ok: boolean
+    if (sig === 0) ok = this.native.signal(0, false) === 0
+    else if (name && TERMINATING.has(name)) ok = this.cancelWith(REASON_STOP, sig, this.settings.graceMs)
+    else ok = this.native.signal(sig, false) === 0
+    if (ok && sig !== 0) this.killed = true
+    return ok
+  }
+
+  /** Forwards a signal to every member of the tree, once, without the ladder. */
+  signalTree(signal: NodeJS.Signals | number): boolean {
+    if (!this.native || this.ended) return false
+    return this.native.signal(signalNumber(signal, "SIGTERM", { probe: true }), true) === 0
+  }
+
+  ref(): void {
+    this.native?.ref()
+  }
+
+  unref(): void {
+    this.native?.unref()
+  }
+
+  disconnect(): void {}
+
+  send(): boolean {
+    throw new Error("pawwork-supervisor: IPC channels are not supported")
+  }
+
+  [Symbol.dispose](): void {
+    this.kill("SIGKILL")
+  }
+}
+
+/** Starts cmd under supervision. Bad arguments throw; spawn failures come as 'error'. */
+export function supervise(cmd: string[], options: SuperviseOptions = {}): SupervisedChild {
+  return new SupervisedChild(cmd, options)
+}
+
