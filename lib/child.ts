@@ -58,6 +58,20 @@ type Pending = { cb: (err?: Error | null) => void }
 /** The children whose leader is running, by the leader's pid. */
 const running = new Map<number, SupervisedChild>()
 
+/**
+ * The host's exit ('exit': process.exit(), the event loop's end, an uncaught exception)
+ * kills every running tree, at once and synchronously. With the helper this only comes
+ * first (the helper kills what it holds when the host's socket closes, whatever ended the
+ * host); without it (fallback containment) it is the only cleanup a normal exit gets —
+ * before it, trees started in fallback mode outlived process.exit(). A leader that exited
+ * by itself is no longer here: what it left was let go (or killed: killTreeOnExit).
+ */
+function killTreesAtHostExit(): void {
+  const sigkill = signalNumber("SIGKILL", "SIGKILL")
+  for (const child of running.values()) child.killTreeNow(sigkill)
+}
+let hostExitHooked = false
+
 /** The supervised child whose leader has this pid, while it is running. */
 export function supervisedByPid(pid: number): SupervisedChild | undefined {
   return running.get(pid)
@@ -166,6 +180,10 @@ export class SupervisedChild extends EventEmitter {
     }
     this.pid = this.native.pid
     running.set(this.pid, this)
+    if (!hostExitHooked) {
+      hostExitHooked = true
+      process.once("exit", killTreesAtHostExit)
+    }
     if (settings.forwardSignals) forwardFor(this)
     if (settings.signal) {
       const signal = settings.signal
@@ -324,6 +342,11 @@ export class SupervisedChild extends EventEmitter {
     else ok = this.native.signal(sig, false) === 0
     if (ok && sig !== 0) this.killed = true
     return ok
+  }
+
+  /** @internal Signals the whole tree now, synchronously, without the ladder (the host is exiting). */
+  killTreeNow(sig: number): void {
+    if (this.native && !this.ended) this.native.signal(sig, true)
   }
 
   /** Forwards a signal to every member of the tree, once, without the ladder. */

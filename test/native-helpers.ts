@@ -94,12 +94,12 @@ export interface NodeRun {
  * its stdin, and kills it if it takes longer than `boundMs` (then rejects: a hang).
  * `inheritFd` gives it one more open fd at that number.
  */
-export function runNode(bin: string, args: string[], opts: { input?: string; boundMs?: number; inheritFd?: number } = {}): Promise<NodeRun> {
+export function runNode(bin: string, args: string[], opts: { input?: string; boundMs?: number; inheritFd?: number; env?: Record<string, string> } = {}): Promise<NodeRun> {
   const bound = opts.boundMs ?? 15_000
   return new Promise((resolve, reject) => {
     const t0 = Date.now()
     const p = nodeSpawn(bin, args, {
-      env: { ...process.env, ...markedEnv() },
+      env: { ...process.env, ...markedEnv(), ...opts.env },
       // inheritFd: a socket at that fd, without close-on-exec (Node marks only its low fds).
       stdio: ["pipe", "pipe", "pipe", ...Array.from({ length: Math.max(0, (opts.inheritFd ?? 0) - 3) }, () => "ignore" as const), ...(opts.inheritFd ? ["pipe" as const] : [])],
     })

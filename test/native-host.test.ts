@@ -95,7 +95,7 @@ describe.each(nodes)("the host process (%s)", (_, node) => {
  * A host that supervises spawn-tree.sh, forwards its "pid ..." lines and, once the tree
  * is ready, dies by `how`. Returns the tree's pids.
  */
-async function treeOfDeadHost(node: string, how: string): Promise<{ pids: number[]; code: number | null; signal: string | null }> {
+async function treeOfDeadHost(node: string, how: string, env?: Record<string, string>): Promise<{ pids: number[]; code: number | null; signal: string | null }> {
   const script = `
     const { supervise } = ${req}
     const c = supervise([${JSON.stringify(fixture("spawn-tree.sh"))}], { stdout: "pipe" })
@@ -105,7 +105,7 @@ async function treeOfDeadHost(node: string, how: string): Promise<{ pids: number
       process.stdout.write(b)
       if (out.includes("ready")) setImmediate(() => { ${how} })
     })`
-  const r = await runNode(node, ["-e", script])
+  const r = await runNode(node, ["-e", script], { env })
   return { pids: pidsFrom(r.stdout), code: r.code, signal: r.signal }
 }
 
@@ -132,6 +132,38 @@ describe.each(nodes)("host death (%s): nothing it started outlives it", (_, node
     try {
       expect(signal).toBe("SIGKILL")
       await waitFor(() => !pids.some(alive), 2000, "tree of a SIGKILLed host gone")
+    } finally {
+      killAll(pids)
+    }
+  })
+})
+
+describe.each(nodes)("host exit without the helper (%s): the host's 'exit' kills its trees", (_, node) => {
+  const noHelper = { PAWWORK_SUPERVISOR_HELPER: "0" }
+  // In the fallback nothing outside the host can act on its death; a normal exit (and an
+  // uncaught exception, which emits 'exit' too) kills every running tree synchronously.
+  // Before, trees started in fallback mode — also the first spawns while a new helper was
+  // still starting on a loaded machine — outlived process.exit().
+  it.each([
+    ["process.exit(0)", "process.exit(0)"],
+    ["an uncaught exception", "throw new Error('host crash')"],
+  ])("%s kills the whole tree", async (_, how) => {
+    const { pids, code } = await treeOfDeadHost(node, how, noHelper)
+    try {
+      expect(pids).toHaveLength(4)
+      expect(code).not.toBe(null)
+      await waitFor(() => !pids.some(alive), 2000, `tree of a helperless host ended by ${how} gone; alive: ${pids.filter(alive)}`)
+    } finally {
+      killAll(pids)
+    }
+  })
+
+  // The limit the README states: without the helper, SIGKILL of the host leaves its trees.
+  it.fails("SIGKILL of the host leaves the tree running (no helper to notice)", async () => {
+    const { pids, signal } = await treeOfDeadHost(node, "process.kill(process.pid, 'SIGKILL')", noHelper)
+    try {
+      expect(signal).toBe("SIGKILL")
+      await waitFor(() => !pids.some(alive), 2000, "tree of a SIGKILLed helperless host gone")
     } finally {
       killAll(pids)
     }
