@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"github.com/pawwork/pawwork-supervisor/go/internal/fdcheck"
 	"os"
 	"regexp"
 	"sort"
@@ -63,7 +64,7 @@ func newHarness(t *testing.T) *harness {
 		t: t, hub: NewHub(), changed: make(chan struct{}), kids: map[int64]*kid{},
 		tracked: map[int]uint64{}, pumpDone: make(chan struct{}),
 	}
-	h.baseFds = countFds()
+	h.baseFds = fdcheck.Count()
 	go h.pump()
 	t.Cleanup(h.cleanup)
 	return h
@@ -340,13 +341,13 @@ func (h *harness) cleanup() {
 	h.mu.Unlock()
 
 	deadline := time.Now().Add(5 * time.Second)
-	n := countFds()
+	n := fdcheck.Count()
 	for n != h.baseFds && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
-		n = countFds()
+		n = fdcheck.Count()
 	}
 	if n != h.baseFds {
-		t.Errorf("fd leak: %d open fds before the test, %d after:\n%s", h.baseFds, n, describeFds())
+		t.Errorf("fd leak: %d open fds before the test, %d after:\n%s", h.baseFds, n, fdcheck.Describe())
 	}
 }
 
@@ -471,24 +472,6 @@ func assertAllDead(t *testing.T, what string, pids ...int) {
 			t.Errorf("%s: pid %d is still alive", what, pid)
 		}
 	}
-}
-
-func countFds() int {
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		panic(err)
-	}
-	return len(ents)
-}
-
-func describeFds() string {
-	ents, _ := os.ReadDir("/proc/self/fd")
-	var b strings.Builder
-	for _, e := range ents {
-		target, _ := os.Readlink("/proc/self/fd/" + e.Name())
-		fmt.Fprintf(&b, "  %s -> %s\n", e.Name(), target)
-	}
-	return b.String()
 }
 
 func i64(v int64) *int64 { return &v }

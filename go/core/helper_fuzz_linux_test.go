@@ -9,26 +9,13 @@ package core
 
 import (
 	"encoding/json"
-	"os"
+	"github.com/pawwork/pawwork-supervisor/go/internal/fdcheck"
 	"testing"
 	"time"
 
 	"github.com/pawwork/pawwork-supervisor/go/internal/wire"
 	"golang.org/x/sys/unix"
 )
-
-// fuzzNullFds opens n fds on /dev/null.
-func fuzzNullFds(t *testing.T, n int) []int {
-	var fds []int
-	for i := 0; i < n; i++ {
-		fd, err := unix.Open(os.DevNull, unix.O_RDWR|unix.O_CLOEXEC, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fds = append(fds, fd)
-	}
-	return fds
-}
 
 // FuzzHelperClientRead runs the host's receive loop: a hello, then one fuzzed message
 // (with a /dev/null fd when withFd), then EOF. It must end, close every fd it got, and
@@ -42,7 +29,7 @@ func FuzzHelperClientRead(f *testing.F) {
 		if len(b) > 64<<10 {
 			return
 		}
-		before := countFds()
+		before := fdcheck.Count()
 		sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 		if err != nil {
 			t.Fatal(err)
@@ -58,7 +45,7 @@ func FuzzHelperClientRead(f *testing.F) {
 		var oob []byte
 		var fds []int
 		if withFd {
-			fds = fuzzNullFds(t, 1)
+			fds = fdcheck.NullFds(t, 1)
 			oob = unix.UnixRights(fds...)
 		}
 		if err := unix.Sendmsg(helperEnd, b, oob, nil, 0); err != nil {
@@ -87,8 +74,8 @@ func FuzzHelperClientRead(f *testing.F) {
 		if m, ok := <-exit; ok && (m.Op != "exit" || m.ID != 1) {
 			t.Fatalf("exit %+v delivered for %q", m, b)
 		}
-		if after := countFds(); after != before {
-			t.Fatalf("fd leak: %d fds before, %d after %q:\n%s", before, after, b, describeFds())
+		if after := fdcheck.Count(); after != before {
+			t.Fatalf("fd leak: %d fds before, %d after %q:\n%s", before, after, b, fdcheck.Describe())
 		}
 	})
 }

@@ -56,15 +56,7 @@ func TestMain(m *testing.M) {
 		r.Close()
 		w.Close()
 	}
-	code := m.Run()
-	// As os/exec's tests do: a helper command no test uses is dead code; say so.
-	if code == 0 && fullRun() {
-		if unused := unusedHelperCommands(helperCommands, &helperCommandUsed); len(unused) > 0 {
-			fmt.Fprintf(os.Stderr, "helper commands no test uses: %s\n", strings.Join(unused, ", "))
-			code = 1
-		}
-	}
-	os.Exit(code)
+	os.Exit(failUnusedHelperCommands(m.Run()))
 }
 
 // helperArgv is the argv that runs helper command name in a child.
@@ -101,31 +93,6 @@ var helperCommands = map[string]func(args ...string) int{
 	"ids":            cmdIds,
 	"env":            cmdEnv,
 	"host-sigstatus": hostSigstatus,
-}
-
-// helperCommandUsed holds the names of the helper commands some test asked for
-// (helperArgv, helperName); a full run fails in TestMain if a command is in no test.
-var helperCommandUsed sync.Map
-
-// helperName marks the helper command name used and returns it. helperArgv calls
-// it; call it directly where a command is named otherwise (the inner command of
-// "fork", an argv built by hand) or before a t.Skip that precedes its only use.
-// An unknown name panics: a typo fails the test that made it, loudly.
-func helperName(name string) string {
-	if _, ok := helperCommands[name]; !ok {
-		panic(fmt.Sprintf("unknown helper command %q", name))
-	}
-	helperCommandUsed.Store(name, true)
-	return name
-}
-
-func runHelper(name string, args []string) int {
-	f, ok := helperCommands[name]
-	if !ok {
-		fmt.Fprintf(os.Stderr, "unknown helper command %q\n", name)
-		return 2
-	}
-	return f(args...)
 }
 
 // echo args... : the args joined by spaces, then a newline

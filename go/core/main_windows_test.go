@@ -15,7 +15,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -32,15 +31,7 @@ func TestMain(m *testing.M) {
 	if len(os.Args) > 2 && os.Args[1] == helperArg {
 		os.Exit(runHelper(os.Args[2], os.Args[3:]))
 	}
-	code := m.Run()
-	// As os/exec's tests do: a helper command no test uses is dead code; say so.
-	if code == 0 && fullRun() {
-		if unused := unusedHelperCommands(helperCommands, &helperCommandUsed); len(unused) > 0 {
-			fmt.Fprintf(os.Stderr, "helper commands no test uses: %s\n", strings.Join(unused, ", "))
-			code = 1
-		}
-	}
-	os.Exit(code)
+	os.Exit(failUnusedHelperCommands(m.Run()))
 }
 
 // helperArgv is the argv that runs helper command args[0] with the rest of args,
@@ -89,29 +80,6 @@ var helperCommands = map[string]func(args ...string) int{
 	"break-exit":    cmdBreakExit,
 	"ignore-break":  cmdIgnoreBreak,
 	"host":          cmdHost,
-}
-
-// helperCommandUsed holds the names of the helper commands some test asked for
-// (helperArgv); a full run fails in TestMain if a command is in no test.
-var helperCommandUsed sync.Map
-
-// helperName marks the helper command name used and returns it; an unknown name
-// panics, so a typo fails the test that made it.
-func helperName(name string) string {
-	if _, ok := helperCommands[name]; !ok {
-		panic(fmt.Sprintf("unknown helper command %q", name))
-	}
-	helperCommandUsed.Store(name, true)
-	return name
-}
-
-func runHelper(name string, args []string) int {
-	f, ok := helperCommands[name]
-	if !ok {
-		fmt.Fprintf(os.Stderr, "unknown helper %q\n", name)
-		return 2
-	}
-	return f(args...)
 }
 
 func cmdExit(args ...string) int {

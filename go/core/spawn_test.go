@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/pawwork/pawwork-supervisor/go/internal/fdcheck"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -212,7 +213,7 @@ func TestStartTypedErrorsLeaveNothingBehind(t *testing.T) {
 	big := strings.Repeat("x", 200<<10) // over MAX_ARG_STRLEN (128 KiB)
 	self := selfExe()
 
-	before := countFds()
+	before := fdcheck.Count()
 	for _, tc := range []struct {
 		name       string
 		o          Options
@@ -243,8 +244,8 @@ func TestStartTypedErrorsLeaveNothingBehind(t *testing.T) {
 			}
 		})
 	}
-	if after := countFds(); after != before {
-		t.Errorf("fds %d before the failed starts, %d after:\n%s", before, after, describeFds())
+	if after := fdcheck.Count(); after != before {
+		t.Errorf("fds %d before the failed starts, %d after:\n%s", before, after, fdcheck.Describe())
 	}
 	if kids := waitNoChildren(0); len(kids) > 0 {
 		t.Errorf("live children after failed starts: %v", kids)

@@ -8,9 +8,7 @@ package helperserver
 
 import (
 	"encoding/json"
-	"fmt"
-	"os"
-	"strings"
+	"github.com/pawwork/pawwork-supervisor/go/internal/fdcheck"
 	"syscall"
 	"testing"
 	"time"
@@ -18,37 +16,6 @@ import (
 	"github.com/pawwork/pawwork-supervisor/go/internal/wire"
 	"golang.org/x/sys/unix"
 )
-
-// fuzzNullFds opens n fds on /dev/null.
-func fuzzNullFds(t *testing.T, n int) []int {
-	var fds []int
-	for i := 0; i < n; i++ {
-		fd, err := unix.Open(os.DevNull, unix.O_RDWR|unix.O_CLOEXEC, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fds = append(fds, fd)
-	}
-	return fds
-}
-
-func countFds() int {
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		panic(err)
-	}
-	return len(ents)
-}
-
-func describeFds() string {
-	ents, _ := os.ReadDir("/proc/self/fd")
-	var b strings.Builder
-	for _, e := range ents {
-		target, _ := os.Readlink("/proc/self/fd/" + e.Name())
-		fmt.Fprintf(&b, "  %s -> %s\n", e.Name(), target)
-	}
-	return b.String()
-}
 
 // drainReplies reads every message on fd until EOF, closes the fds that came with
 // them, and checks that each is a valid message.
@@ -86,7 +53,7 @@ func FuzzHelperServe(f *testing.F) {
 		if len(b) > wire.MaxMsg {
 			return // the host never sends more (and the socket could not carry it)
 		}
-		before := countFds()
+		before := fdcheck.Count()
 		sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 		if err != nil {
 			t.Fatal(err)
@@ -95,7 +62,7 @@ func FuzzHelperServe(f *testing.F) {
 		s := newServer(ours)
 		forks := 0
 		s.forkExec = func(string, []string, *syscall.ProcAttr) (int, error) { forks++; return 0, syscall.ENOENT }
-		fds := fuzzNullFds(t, int(nfds%7))
+		fds := fdcheck.NullFds(t, int(nfds%7))
 		if len(req) > 0 {
 			mfd, err := unix.MemfdCreate("fuzz-request", unix.MFD_CLOEXEC)
 			if err != nil {
@@ -133,8 +100,8 @@ func FuzzHelperServe(f *testing.F) {
 		if len(replies) > 1 || forks > 1 {
 			t.Fatalf("%d replies, %d forks for one message %q", len(replies), forks, b)
 		}
-		if after := countFds(); after != before {
-			t.Fatalf("fd leak: %d fds before, %d after %q with %d fds:\n%s", before, after, b, nfds%7, describeFds())
+		if after := fdcheck.Count(); after != before {
+			t.Fatalf("fd leak: %d fds before, %d after %q with %d fds:\n%s", before, after, b, nfds%7, fdcheck.Describe())
 		}
 	})
 }
