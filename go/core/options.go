@@ -44,7 +44,8 @@ type Options struct {
 	// environment, an empty non-nil slice means an empty one.
 	Env *[]string `json:"env,omitempty"`
 	// Stdin, Stdout, Stderr: "pipe", "inherit" or "ignore"; empty means "ignore".
-	// Stderr may also be "stdout" (merged into the stdout pipe, in write order).
+	// Stderr may also be "stdout" (merged into the stdout pipe, in write order). Any
+	// of them may be "fd:N": a duplicate of the host's fd N (StdioFdPrefix).
 	Stdin  string `json:"stdin,omitempty"`
 	Stdout string `json:"stdout,omitempty"`
 	Stderr string `json:"stderr,omitempty"`
@@ -102,6 +103,12 @@ func (o *Options) validate() error {
 		}
 	}
 	for _, s := range []struct{ name, v string }{{"stdin", o.Stdin}, {"stdout", o.Stdout}, {"stderr", o.Stderr}} {
+		if n, ok := stdioFd(s.v); ok {
+			if n < 0 {
+				return usage("%s: %q is not fd:N with N a file descriptor", s.name, s.v)
+			}
+			continue
+		}
 		switch s.v {
 		case "", StdioIgnore, StdioPipe, StdioInherit:
 		case StdioStdout:

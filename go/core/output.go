@@ -51,6 +51,9 @@ func (c *Child) childStderr(s *stdio, stdout *os.File) (*os.File, error) {
 }
 
 func (c *Child) childOutput(s *stdio, mode string, which Stream) (*os.File, error) {
+	if n, ok := stdioFd(mode); ok {
+		return s.hostFd(n, which.String())
+	}
 	switch mode {
 	case StdioInherit:
 		if which == StreamStdout {

@@ -9,6 +9,9 @@ import (
 // childStdin gives the leader's fd 0: the null device, the host's own stdin, or the
 // read end of a pipe that a stdinPipe writes.
 func (c *Child) childStdin(s *stdio) (*os.File, error) {
+	if n, ok := stdioFd(c.opts.Stdin); ok {
+		return s.hostFd(n, "stdin")
+	}
 	switch c.opts.Stdin {
 	case StdioInherit:
 		return os.Stdin, nil
