@@ -384,7 +384,7 @@ export class SupervisedChild extends EventEmitter {
       for (const name of this.overflowed) o.errors.push(`maxBuffer: ${name} passed ${this.settings.maxBuffer} bytes; the rest was read and discarded`)
     }
     if (o.reason === "abort" && this.settings.signal) o.abortReason = this.settings.signal.reason
-    if (debug.enabled) debugExit(o)
+    if (debug.enabled) debugExit(o, this.settings.timeoutMs)
     // 'exit' waits for consumers that are reading to have seen every byte ('end'); an
     // unread stream does not hold it (as with Node, its data stays buffered).
     const consumed = [this.stdout, this.stderr, this.all].filter((s): s is Readable => !!s && s.readableFlowing === true && !s.readableEnded && !s.destroyed)

@@ -32,12 +32,15 @@ export function debugSpawn(pid: number, argv: string[], settings: Record<string,
   debug("spawn pid %d argv %j %j containment %s%s", pid, argv, settings, info?.mode ?? "?", why ? ` (${why})` : "")
 }
 
+const ms = (v: number) => Math.round(v)
+
 /** One end: why, the code or signal, the ladder's phases, every bound that fired, the leftovers. */
-export function debugExit(o: Outcome): void {
+export function debugExit(o: Outcome, timeoutMs: number | undefined): void {
   const p = o.phases
-  debug("exit pid %d reason %s code %s signal %s in %d ms (containment %s)", o.pid, o.reason, o.code, o.signal, o.durationMs, o.containment)
-  if (p.graceMs > 0 || p.killMs > 0) debug("pid %d: ladder: first signal after %d ms, grace %d ms, SIGKILL and confirm %d ms", o.pid, p.runMs, p.graceMs, p.killMs)
-  debug("pid %d: drain %d ms, %d bytes stdout, %d bytes stderr%s", o.pid, p.drainMs, o.stdoutBytes, o.stderrBytes, o.truncated ? ", truncated" : "")
+  debug("exit pid %d reason %s code %s signal %s in %d ms (containment %s)", o.pid, o.reason, o.code, o.signal, ms(o.durationMs), o.containment)
+  if (o.reason === "timeout") debug("pid %d: bound fired: timeoutMs %d (run-time limit)", o.pid, timeoutMs)
+  if (p.graceMs > 0 || p.killMs > 0) debug("pid %d: ladder: first signal after %d ms, grace %d ms, SIGKILL and confirm %d ms", o.pid, ms(p.runMs), ms(p.graceMs), ms(p.killMs))
+  debug("pid %d: drain %d ms, %d bytes stdout, %d bytes stderr%s", o.pid, ms(p.drainMs), o.stdoutBytes, o.stderrBytes, o.truncated ? ", truncated" : "")
   for (const e of o.errors) debug("pid %d: bound fired or failure: %s", o.pid, e)
   if (o.leftovers.length > 0) debug("pid %d: leftovers %j (%s)", o.pid, o.leftovers, o.reason === "exit" ? "let go, or killed with killTreeOnExit" : "still alive after the ladder")
 }
