@@ -23,7 +23,7 @@ import {
   type NativeChild,
 } from "./addon"
 import { forwardFor, unforward } from "./forward-signals"
-import { checkArgv, leaderEnv, shellArgv, stdioMode, superviseSettings, type SuperviseOptions, type SuperviseSettings } from "./options"
+import { checkArgv, leaderEnv, piped, shellArgv, stdioMode, superviseSettings, type SuperviseOptions, type SuperviseSettings } from "./options"
 import { abortError, checkMs, invalidArg, signalName, signalNumber } from "./validate"
 
 export type { SuperviseOptions } from "./options"
@@ -132,7 +132,7 @@ export class SupervisedChild extends EventEmitter {
       argv: shellArgv(cmd, settings.shell),
       cwd: settings.cwd || undefined,
       env: leaderEnv(settings.env),
-      stdin: settings.input !== undefined ? "pipe" : stdioMode(settings.stdin),
+      stdin: settings.input !== undefined ? (settings.stdin === "socket" ? "socket" : "pipe") : stdioMode(settings.stdin),
       stdout: stdioMode(settings.stdout),
       stderr: stdioMode(settings.stderr),
       killSignal: settings.killSignal,
@@ -156,10 +156,10 @@ export class SupervisedChild extends EventEmitter {
     this.outcome.catch(() => {})
     this.exited.catch(() => {})
 
-    this.sink = request.stdin === "pipe" ? this.makeStdin() : null
+    this.sink = piped(request.stdin) ? this.makeStdin() : null
     this.stdin = settings.input === undefined ? this.sink : null
-    this.stdout = request.stdout === "pipe" ? this.makeReadable(STREAM_STDOUT) : null
-    this.stderr = request.stderr === "pipe" ? this.makeReadable(STREAM_STDERR) : null
+    this.stdout = piped(request.stdout) ? this.makeReadable(STREAM_STDOUT) : null
+    this.stderr = piped(request.stderr) ? this.makeReadable(STREAM_STDERR) : null
     this.all = settings.all ? this.makeAll() : null
     this.stdio = [this.stdin, this.stdout, this.stderr, undefined, undefined]
 

@@ -89,7 +89,8 @@ export function spawn(cmd: string[], opts: Options = {}): Child {
   const spawnOptions: SpawnOptions = {
     cwd: opts.cwd,
     env,
-    stdio: [opts.stdin ?? "ignore", opts.stdout ?? "ignore", opts.stderr ?? "ignore"],
+    // "socket" (an extension native offers) is what Node's 'pipe' already is on Unix.
+    stdio: [opts.stdin, opts.stdout, opts.stderr].map((m) => (m === "socket" ? "pipe" : (m ?? "ignore"))) as SpawnOptions["stdio"],
     shell: opts.shell,
     windowsHide: true,
   }

@@ -37,9 +37,9 @@ export async function run(cmd: string[], opts: RunOptions = {}): Promise<Result>
   // stdout and stderr are run()'s to set (piped), whatever the caller passed: the baseline's rule.
   const { stdout: _out, stderr: _err, ...given } = (opts ?? {}) as Options & RunOptions
   const { nothrow, maxBuffer: cap, input, ...shared } = resolveOptions(RUN_OPTIONS, given, "Process", "opts")
-  if (input !== undefined && given.stdin !== undefined && shared.stdin !== "pipe") throw invalidArg("ERR_INVALID_ARG_VALUE", `opts.input needs opts.stdin omitted or "pipe"`)
+  if (input !== undefined && given.stdin !== undefined && shared.stdin !== "pipe" && shared.stdin !== "socket") throw invalidArg("ERR_INVALID_ARG_VALUE", `opts.input needs opts.stdin omitted or "pipe"`)
   const base = superviseOptions(shared)
-  const proc = new SupervisedChild(cmd, { ...base, ...(input !== undefined ? { input, stdin: "pipe" as const } : {}), stdout: "pipe", stderr: "pipe" })
+  const proc = new SupervisedChild(cmd, { ...base, ...(input !== undefined ? { input, stdin: shared.stdin === "socket" ? ("socket" as const) : ("pipe" as const) } : {}), stdout: "pipe", stderr: "pipe" })
   const [stdout, stderr] = [collectCapped(proc.stdout!, cap), collectCapped(proc.stderr!, cap)]
   let code: number
   try {

@@ -25,7 +25,11 @@ function option<T>(type: string, def: T, check: (v: unknown, name: string) => T)
   return Object.freeze({ type, default: def, check })
 }
 
-const STDIO_VALUES = ["pipe", "inherit", "ignore"]
+/** "socket": as "pipe", over a socketpair, as Node's 'pipe' is on Unix (not on Windows): for programs that tell the two apart. */
+const STDIO_VALUES = ["pipe", "inherit", "ignore", "socket"]
+
+/** A mode the library reads or writes itself ("pipe", or "socket": the same stream over a socketpair). */
+export const piped = (mode: unknown): boolean => mode === "pipe" || mode === "socket"
 
 function oneOf<T extends string>(values: readonly string[], def: T): Option<T> {
   const shown = values.map((s) => JSON.stringify(s))
@@ -94,9 +98,9 @@ export function stdioMode(v: string | number | Stream): string {
   return typeof v === "string" ? v : `fd:${stdioFd(v)}`
 }
 
-const STDIO = stdio<"pipe" | "inherit" | "ignore">(STDIO_VALUES, "ignore")
+const STDIO = stdio<"pipe" | "inherit" | "ignore" | "socket">(STDIO_VALUES, "ignore")
 /** stderr may also be "stdout": merged into the stdout pipe in the order written (2>&1). */
-const STDERR_OR_MERGED = stdio<"pipe" | "inherit" | "ignore" | "stdout">([...STDIO_VALUES, "stdout"], "ignore")
+const STDERR_OR_MERGED = stdio<"pipe" | "inherit" | "ignore" | "socket" | "stdout">([...STDIO_VALUES, "stdout"], "ignore")
 
 /** What to write to the leader's stdin, then close it: a string (UTF-8), bytes, or a Readable piped in. */
 const INPUT = option<string | Uint8Array | Readable | undefined>("string | Buffer | Uint8Array | Readable", undefined, (v, name) => {
@@ -305,9 +309,9 @@ export type SuperviseSettings = Resolved<typeof SUPERVISE_OPTIONS>
 /** Checks supervise()'s options, including the one rule across two of them. */
 export function superviseSettings(opts: unknown): SuperviseSettings {
   const s = resolveOptions(SUPERVISE_OPTIONS, opts, "supervise", "options")
-  if (s.stderr === "stdout" && s.stdout !== "pipe") throw invalidArg("ERR_INVALID_ARG_VALUE", `options.stderr "stdout" needs options.stdout "pipe"`)
-  if (s.input !== undefined && (opts as { stdin?: unknown }).stdin !== undefined && s.stdin !== "pipe") throw invalidArg("ERR_INVALID_ARG_VALUE", `options.input needs options.stdin omitted or "pipe"`)
-  if (s.all && (s.stdout !== "pipe" || s.stderr !== "pipe")) throw invalidArg("ERR_INVALID_ARG_VALUE", `options.all needs options.stdout and options.stderr "pipe"`)
+  if (s.stderr === "stdout" && !piped(s.stdout)) throw invalidArg("ERR_INVALID_ARG_VALUE", `options.stderr "stdout" needs options.stdout "pipe"`)
+  if (s.input !== undefined && (opts as { stdin?: unknown }).stdin !== undefined && !piped(s.stdin)) throw invalidArg("ERR_INVALID_ARG_VALUE", `options.input needs options.stdin omitted or "pipe"`)
+  if (s.all && (!piped(s.stdout) || !piped(s.stderr))) throw invalidArg("ERR_INVALID_ARG_VALUE", `options.all needs options.stdout and options.stderr "pipe"`)
   return s
 }
 

@@ -6,8 +6,8 @@ import type { ChildProcess } from "node:child_process"
 import type { Readable, Stream } from "node:stream"
 import type { RunFailedError } from "./capture"
 
-/** A mode, or a host fd given to the child as a duplicate: a number, or a stream that has one (as child_process takes them). */
-export type Stdio = "inherit" | "pipe" | "ignore" | number | Stream
+/** A mode ("socket": as "pipe" over a socketpair — Node's 'pipe' on Unix — an extension; not on Windows), or a host fd given to the child as a duplicate: a number, or a stream that has one (as child_process takes them). */
+export type Stdio = "inherit" | "pipe" | "ignore" | number | Stream | "socket"
 export type Shell = boolean | string
 
 export interface Options {

@@ -2,6 +2,7 @@ package core
 
 import (
 	"encoding/json"
+	"runtime"
 	"strings"
 	"time"
 )
@@ -12,6 +13,7 @@ const (
 	StdioPipe    = "pipe"    // a pipe to the host, delivered as events
 	StdioInherit = "inherit" // the host's own fd 0, 1 or 2
 	StdioStdout  = "stdout"  // stderr only: the same pipe as stdout (2>&1), one ordered stream
+	StdioSocket  = "socket"  // as "pipe", over a socketpair (Node's 'pipe' on Unix); not on Windows
 )
 
 // Defaults for the zero value of the corresponding Options fields (the first three
@@ -111,11 +113,15 @@ func (o *Options) validate() error {
 		}
 		switch s.v {
 		case "", StdioIgnore, StdioPipe, StdioInherit:
+		case StdioSocket:
+			if runtime.GOOS == "windows" {
+				return usage("%s: %q is not supported on Windows", s.name, s.v)
+			}
 		case StdioStdout:
 			if s.name != "stderr" {
 				return usage("%s: %q is only valid for stderr", s.name, s.v)
 			}
-			if o.Stdout != StdioPipe {
+			if o.Stdout != StdioPipe && o.Stdout != StdioSocket {
 				return usage("stderr: \"stdout\" needs stdout to be \"pipe\"")
 			}
 		default:

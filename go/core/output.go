@@ -60,8 +60,12 @@ func (c *Child) childOutput(s *stdio, mode string, which Stream) (*os.File, erro
 			return os.Stdout, nil
 		}
 		return os.Stderr, nil
-	case StdioPipe:
-		w, r, err := s.pipe(true)
+	case StdioPipe, StdioSocket:
+		open := s.pipe
+		if mode == StdioSocket {
+			open = s.socket
+		}
+		w, r, err := open(true)
 		if err != nil {
 			return nil, err
 		}

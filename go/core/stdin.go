@@ -15,8 +15,12 @@ func (c *Child) childStdin(s *stdio) (*os.File, error) {
 	switch c.opts.Stdin {
 	case StdioInherit:
 		return os.Stdin, nil
-	case StdioPipe:
-		r, w, err := s.pipe(false)
+	case StdioPipe, StdioSocket:
+		open := s.pipe
+		if c.opts.Stdin == StdioSocket {
+			open = s.socket
+		}
+		r, w, err := open(false)
 		if err != nil {
 			return nil, err
 		}

@@ -37,3 +37,19 @@ func TestStdioFdGivesTheLeaderACopyOfAHostFd(t *testing.T) {
 		}
 	}
 }
+
+// The "socket" mode: the leader's stdio are sockets (what Node's 'pipe' gives), carrying
+// stdin and output like a pipe does, 2>&1 included.
+func TestStdioSocketModeCarriesLikeAPipe(t *testing.T) {
+	h := newHarness(t)
+	c := h.start(&Options{Argv: []string{"/bin/sh", "-c", `test -S /dev/stdin && test -S /dev/stdout && echo sockets; cat; echo err >&2`}, Stdin: StdioSocket, Stdout: StdioSocket, Stderr: StdioStdout})
+	if err := c.Write([]byte("through stdin\n"), 1); err != nil {
+		t.Fatal(err)
+	}
+	c.CloseStdin()
+	o := h.waitExit(c)
+	k := h.kidCopy(c)
+	if string(k.stdout) != "sockets\nthrough stdin\nerr\n" || o.Code == nil || *o.Code != 0 {
+		t.Errorf("stdout %q code %v", k.stdout, o.Code)
+	}
+}
