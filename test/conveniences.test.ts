@@ -7,6 +7,7 @@ import path from "node:path"
 import { Readable } from "node:stream"
 import { describe, expect, it } from "vitest"
 import { Process, supervise } from "../lib/index"
+import { legacy } from "../lib/legacy"
 import { native } from "../lib/native"
 import { leakCheck, markedEnv, thrown, within } from "./helpers"
 
@@ -54,10 +55,11 @@ describe("input", () => {
     expect([o.code, out]).toEqual([0, "hello\n"])
   })
 
-  it("Process.run/text/lines take it (the baseline's trap: an unknown `input` used to be dropped)", async () => {
-    expect((await Process.run(["cat"], { env, input: "hello" })).stdout.toString()).toBe("hello")
-    expect((await Process.text(["cat"], { env, input: Buffer.from("b") })).text).toBe("b")
-    expect(await Process.lines(["cat"], { env, input: Readable.from(["x\ny\n"]) })).toEqual(["x", "y"])
+  it.each([["native"], ["legacy"]] as const)("Process.run/text/lines take it (%s; before: an unknown `input` was dropped)", async (impl) => {
+    const P = impl === "native" ? native : legacy
+    expect((await P.run(["cat"], { env, input: "hello" })).stdout.toString()).toBe("hello")
+    expect((await P.text(["cat"], { env, input: Buffer.from("b") })).text).toBe("b")
+    expect(await P.lines(["cat"], { env, input: Readable.from(["x\ny\n"]) })).toEqual(["x", "y"])
   })
 
   it("a leader that exits without reading its input is not an error", async () => {
@@ -215,5 +217,23 @@ describe("the timeout trap, before and after", () => {
     const r = spawnSync(process.execPath, ["-e", script], { encoding: "utf8", timeout: 20_000, env: { ...process.env, ...env, NODE_DEBUG: "pawwork-supervisor" } })
     expect(r.status).toBe(0)
     expect(r.stderr).toContain("timeout 100 is the grace between the first signal and SIGKILL after an abort")
+  })
+})
+
+describe('stdio "socket": the child gets a socketpair, as from Node\'s "pipe"', () => {
+  it.each([["supervise"], ["Process.spawn"]])("%s: the child sees sockets; stdin and output flow as with a pipe", async (api) => {
+    const argv = ["sh", "-c", "test -S /dev/stdin && test -S /dev/stdout && echo sockets; cat; echo err >&2"]
+    const c = api === "supervise" ? supervise(argv, { env, stdin: "socket", stdout: "socket", stderr: "stdout" }) : native.spawn(argv, { env, stdin: "socket", stdout: "socket", stderr: "socket" })
+    let out = ""
+    c.stdout!.on("data", (b: Buffer) => (out += b))
+    c.stderr?.resume()
+    c.stdin!.end("through\n")
+    expect(await within(c.exited, 10_000, "exited")).toBe(0)
+    expect(out).toBe(api === "supervise" ? "sockets\nthrough\nerr\n" : "sockets\nthrough\n")
+  })
+
+  it('"pipe" stays a pipe (the default, see README "Pipes or sockets")', async () => {
+    const r = await Process.text(["sh", "-c", "test -p /dev/stdout && echo fifo"], { env })
+    expect(r.text).toBe("fifo\n")
   })
 })
