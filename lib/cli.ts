@@ -101,14 +101,21 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(USAGE + "\n")
     return e.message ? EXIT_USAGE : 0
   }
-  const child = supervise(args.cmd, {
-    stdin: "inherit",
-    stdout: "inherit",
-    stderr: "inherit",
-    timeoutMs: args.timeoutMs,
-    graceMs: args.graceMs,
-    killTreeOnExit: args.killTreeOnExit,
-  })
+  let child: ReturnType<typeof supervise>
+  try {
+    child = supervise(args.cmd, {
+      stdin: "inherit",
+      stdout: "inherit",
+      stderr: "inherit",
+      timeoutMs: args.timeoutMs,
+      graceMs: args.graceMs,
+      killTreeOnExit: args.killTreeOnExit,
+    })
+  } catch (e) {
+    // The library refused a value (a duration beyond its range): ours to report.
+    process.stderr.write(`pawwork-supervise: ${(e as Error).message}\n${USAGE}\n`)
+    return EXIT_USAGE
+  }
   // Our handlers replace Node's default action (dying by the signal): the tree gets the
   // signal first, and we exit when it has ended, with 128+n by its leader's death.
   const forward = (sig: NodeJS.Signals) => () => {

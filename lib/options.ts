@@ -207,6 +207,8 @@ const FOREIGN: Record<"supervise" | "Process", Record<string, string>> = {
     graceMs: 'Process takes the grace after an abort as "timeout" (supervise()\'s "graceMs")',
     timeoutMs: 'Process has no run-time limit (its "timeout" is the grace after an abort): use supervise() and its "timeoutMs"',
     stdio: 'Process takes "stdin", "stdout" and "stderr" one by one',
+    input: 'Process.spawn has no "input": write to child.stdin (stdin: "pipe"), or use Process.run/text/lines, which take "input"',
+    all: 'Process has no "all": use stderr "stdout" for one merged stream in write order, or supervise() and its "all"',
   },
 }
 

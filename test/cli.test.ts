@@ -58,6 +58,8 @@ describe("pawwork-supervise as a process", () => {
   it("usage errors exit 125, a missing command 127, a command that cannot run 126", () => {
     expect(cliSync(["--bogus", "--", "true"]).status).toBe(125)
     expect(cliSync([]).status).toBe(125)
+    const huge = cliSync(["--timeout", "99999999999h", "--", "true"])
+    expect([huge.status, huge.stderr.includes("out of range")]).toEqual([125, true])
     expect(cliSync(["--", "pws-no-such-command-xyz"]).status).toBe(127)
     expect(cliSync(["--", "/etc/passwd"]).status).toBe(126)
   })

@@ -156,6 +156,7 @@ describe("unknown keys are refused with the nearest known name", () => {
       [() => supervise(["true"], { env, kill: "SIGINT" } as never), ['"killSignal"']],
       [() => supervise(["true"], { env, cancelSignal: AbortSignal.abort() } as never), ['"signal"']],
       [() => native.spawn(["true"], { env, killSignal: "SIGINT" } as never), ['"kill"']],
+      [() => native.spawn(["true"], { env, input: "x" } as never), ["child.stdin", "Process.run"]],
       [() => native.spawn(["true"], { env, graceMs: 100 } as never), ['"timeout"']],
       [() => native.spawn(["true"], { env, timeoutMs: 100 } as never), ['"timeoutMs"', "supervise()"]],
     ]
