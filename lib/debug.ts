@@ -9,8 +9,9 @@ import type { Outcome } from "./child"
 export const debug = debuglog("pawwork-supervisor")
 
 let lastHelper: number | undefined
+let lastMode: string | undefined
 
-/** The containment the next tree gets, with a line when the helper started or was replaced since the last look. */
+/** The containment the next tree gets, with a line when the helper started, was replaced or was lost since the last look. */
 function containmentNow(): ContainmentInfo | undefined {
   try {
     const info = loadAddon().containment()
@@ -18,6 +19,8 @@ function containmentNow(): ContainmentInfo | undefined {
       debug("helper %s: pid %d (%s)", lastHelper === undefined ? "started" : `restarted (was pid ${lastHelper})`, info.helperPid, info.helperPath ?? "?")
       lastHelper = info.helperPid
     }
+    if (lastMode === "helper" && info.mode !== "helper") debug("helper lost: containment is now %s (%s)", info.mode, info.reason ?? "?")
+    lastMode = info.mode
     return info
   } catch (err) {
     debug("containment unknown: %s", (err as Error).message)

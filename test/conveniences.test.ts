@@ -196,6 +196,26 @@ describe("NODE_DEBUG=pawwork-supervisor", () => {
     expect(log).toMatch(/bound fired: timeoutMs 300/)
   })
 
+  it("logs the helper's start, and its loss when it dies (the host's own helper, SIGKILLed)", () => {
+    const lib = path.resolve(__dirname, "..", "dist", "index.js")
+    const script = `const { supervise, containment } = require(${JSON.stringify(lib)});
+      (async () => {
+        await supervise(["true"]);
+        const info = containment();
+        if (info.mode !== "helper") { console.log("no helper: " + info.reason); return }
+        process.kill(info.helperPid, "SIGKILL");
+        for (let i = 0; i < 100 && containment().mode === "helper"; i++) await new Promise((r) => setTimeout(r, 20));
+        await supervise(["true"]);
+      })()`
+    const e: NodeJS.ProcessEnv = { ...process.env, ...env, NODE_DEBUG: "pawwork-supervisor" }
+    const r = spawnSync(process.execPath, ["-e", script], { encoding: "utf8", timeout: 20_000, env: e })
+    expect(r.status).toBe(0)
+    // Without a helper on this machine there is nothing to start or lose: said, not hidden.
+    if (r.stdout.startsWith("no helper")) return expect(r.stderr).toMatch(/containment fallback \(/)
+    expect(r.stderr).toMatch(/helper started: pid \d+/)
+    expect(r.stderr).toMatch(/helper lost: containment is now fallback/)
+  })
+
   it("prints nothing without it (or with another module's name)", () => {
     for (const d of [undefined, "net"]) {
       const r = host(d)
