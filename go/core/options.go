@@ -109,6 +109,9 @@ func (o *Options) validate() error {
 			if n < 0 {
 				return usage("%s: %q is not fd:N with N a file descriptor", s.name, s.v)
 			}
+			if runtime.GOOS == "windows" {
+				return usage("%s: a file descriptor (%s) is not supported on Windows", s.name, s.v)
+			}
 			continue
 		}
 		switch s.v {
