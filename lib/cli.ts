@@ -6,7 +6,8 @@
 //
 // The command's tree is contained (the helper where there is one). stdin, stdout and stderr
 // are the command's own (inherited). SIGINT, SIGTERM and SIGHUP sent to us are forwarded to
-// the whole tree, as the first signal of the ladder (--grace, then SIGKILL). We exit with
+// the whole tree, as the first signal of the ladder (--grace, then SIGKILL; a second
+// signal: SIGKILL at once). We exit with
 // the command's code; 124 when --timeout fired (as `timeout` does); 128+n when the command
 // died by signal n; 125 for our own usage errors; 126 when the command cannot be run, 127
 // when it is not found (as shells do). --json prints the outcome as JSON on stderr.
@@ -118,7 +119,14 @@ export async function main(argv: string[]): Promise<number> {
   }
   // Our handlers replace Node's default action (dying by the signal): the tree gets the
   // signal first, and we exit when it has ended, with 128+n by its leader's death.
+  // A second signal (a second Ctrl-C) does not wait out the grace: SIGKILL to every member now.
+  let signalled = false
   const forward = (sig: NodeJS.Signals) => () => {
+    if (signalled) {
+      child.signalTree("SIGKILL")
+      return
+    }
+    signalled = true
     child.cancel({ signal: sig }).catch(() => undefined)
   }
   const handlers = FORWARDED.map((sig) => [sig, forward(sig)] as const)

@@ -97,6 +97,19 @@ describe("pawwork-supervise as a process", () => {
     await waitFor(() => !pids.some(alive), 5000, "tree gone")
   })
 
+  it("a second signal does not wait out the grace: SIGKILL to every member at once", async () => {
+    const c = cliBg(["--grace", "60s", "--", "sh", "-c", "trap '' INT TERM; echo \"pid root $$\"; echo ready; while :; do sleep 0.1; done"])
+    await waitFor(() => c.out().includes("ready"), 15_000, "tree ready")
+    const pids = pidsFrom(c.out())
+    leftovers.push(...pids)
+    c.proc.kill("SIGINT")
+    await new Promise((r) => setTimeout(r, 300))
+    expect(pids.every(alive)).toBe(true) // SIGINT ignored: the grace (60 s) runs
+    c.proc.kill("SIGINT")
+    const [code] = await within(c.exit, 20_000, "the CLI's exit (well before the 60 s grace)")
+    expect(code).toBe(128 + osConstants.signals.SIGKILL)
+  })
+
   it("--kill-tree-on-exit: what the leader leaves behind is killed; without it, let go", async () => {
     const script = "sleep 300 >/dev/null 2>&1 & echo \"pid left $!\"; exit 0"
     const r = cliSync(["--kill-tree-on-exit", "--", "sh", "-c", script])
