@@ -123,6 +123,8 @@ export class SupervisedChild extends EventEmitter {
   /** Bytes delivered per stream, against maxBuffer. */
   private readonly delivered = { [STREAM_STDOUT]: 0, [STREAM_STDERR]: 0 }
   private readonly overflowed: string[] = []
+  /** Failures of `input` (never thrown: reported in the outcome's errors). */
+  private readonly inputErrors: string[] = []
 
   constructor(cmd: string[], opts: SuperviseOptions = {}) {
     super()
@@ -216,10 +218,15 @@ export class SupervisedChild extends EventEmitter {
   /** Writes `input` to the stdin pipe and closes it; a leader that exits without reading it is not an error. */
   private writeInput(input: string | Uint8Array | Readable): void {
     const sink = this.sink!
-    sink.on("error", () => {})
+    // EPIPE: the leader exited or closed its stdin without reading all of it — its
+    // choice. Anything else is reported in the outcome's errors.
+    sink.on("error", (err: NodeJS.ErrnoException) => {
+      if (err.code !== "EPIPE") this.inputErrors.push(`input: writing to stdin failed: ${err.message}`)
+    })
     if (input instanceof Readable) {
       input.on("error", (err) => {
-        debug("pid %d: input stream failed: %s", this.pid, err.message)
+        // The leader got what came before: its stdin is closed, the failure reported.
+        this.inputErrors.push(`input: the input stream failed, stdin was closed early: ${err.message}`)
         sink.end()
       })
       input.pipe(sink)
@@ -383,6 +390,7 @@ export class SupervisedChild extends EventEmitter {
       o.truncated = true
       for (const name of this.overflowed) o.errors.push(`maxBuffer: ${name} passed ${this.settings.maxBuffer} bytes; the rest was read and discarded`)
     }
+    o.errors.push(...this.inputErrors)
     if (o.reason === "abort" && this.settings.signal) o.abortReason = this.settings.signal.reason
     if (debug.enabled) debugExit(o, this.settings.timeoutMs)
     // 'exit' waits for consumers that are reading to have seen every byte ('end'); an

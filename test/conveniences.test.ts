@@ -62,6 +62,18 @@ describe("input", () => {
     expect(await P.lines(["cat"], { env, input: Readable.from(["x\ny\n"]) })).toEqual(["x", "y"])
   })
 
+  it("an input stream that fails: stdin is closed, the leader gets what came before, the outcome says so", async () => {
+    const input = new Readable({ read() {} })
+    const c = supervise(["cat"], { env, input, stdout: "pipe" })
+    let out = ""
+    c.stdout!.on("data", (b: Buffer) => (out += b))
+    input.push("first\n")
+    setTimeout(() => input.destroy(new Error("disk gone")), 100)
+    const o = await within(c.outcome, 10_000, "outcome")
+    expect([o.code, out]).toEqual([0, "first\n"])
+    expect(o.errors).toEqual(["input: the input stream failed, stdin was closed early: disk gone"])
+  })
+
   it("a leader that exits without reading its input is not an error", async () => {
     const r = await Process.run(["true"], { env, input: "x".repeat(4 << 20) })
     expect(r.code).toBe(0)
