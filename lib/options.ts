@@ -83,10 +83,10 @@ export function stdioFd(v: unknown): number | undefined {
 function stdio<T extends string>(values: readonly string[], def: T): Option<T | number | Stream> {
   const modes = oneOf<T>(values, def)
   return option<T | number | Stream>(`${modes.type} | fd | Stream with an fd`, def, (v, name) => {
-    if (typeof v === "string") return modes.check(v, name)
-    const fd = stdioFd(v)
+    if (typeof v === "string" && values.includes(v)) return modes.check(v, name)
+    const fd = typeof v === "string" ? undefined : stdioFd(v)
     if (fd === undefined || !Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) {
-      const what = typeof v === "number" ? String(v) : v !== null && typeof v === "object" ? "a stream without a file descriptor" : JSON.stringify(v)
+      const what = typeof v === "number" ? String(v) : v !== null && typeof v === "object" ? "an object without a file descriptor" : JSON.stringify(v)
       throw invalidArg("ERR_INVALID_ARG_VALUE", `The property '${name}' must be ${values.map((s) => JSON.stringify(s)).join(", ")}, a file descriptor or a stream that has one. Received ${what}`)
     }
     return v as number | Stream
