@@ -17,7 +17,7 @@ GO_SRC    := $(shell find go -name '*.go' -not -name '*_test.go') go/capi/pws.h 
 CC_SRC    := $(wildcard binding/*.cc binding/*.h) go/capi/pws.h binding.gyp
 TS_SRC    := $(wildcard lib/*.ts) tsconfig.json
 
-.PHONY: all lib addon helper ts deps test vet-go test-go cross-go test-js test-js-node24 bench bench-drain bench-tree demo report report-short clean soak soak-short fuzz fuzz-short
+.PHONY: all lib addon helper ts deps test vet-go test-go cross-go test-js test-js-node24 bench bench-drain bench-pipes bench-tree demo report report-short clean soak soak-short fuzz fuzz-short
 
 all: lib addon helper ts
 
@@ -130,6 +130,10 @@ bench-tree: all
 # Output under bounds: timeout overshoot, bytes lost to random cancels, memory with a 2 GiB writer.
 bench-drain: all
 	$(NODE) scripts/bench-drain.js
+
+# Pipes vs socketpairs for stdio (issue 15): figures only on an idle machine.
+bench-pipes: all
+	$(NODE) scripts/bench-pipes.js
 
 # The comparison report (every fixture × every implementation, N=20): report/REPORT.md
 # and report/report.html. The execa column runs under $(NODE24) (execa 10 needs Node 22).

@@ -3,7 +3,11 @@
 // outcome, cancel(), the bounds.
 import { EventEmitter } from "node:events"
 import { Readable, Writable } from "node:stream"
+import { debug, debugSpawn, debugExit } from "./debug"
+import { lineIterator } from "./lines"
 import {
+  REASON_HOST,
+  REASON_TIMEOUT,
   EV_EXIT,
   EV_STDERR,
   EV_STDERR_END,
@@ -19,12 +23,15 @@ import {
   type NativeChild,
 } from "./addon"
 import { forwardFor, unforward } from "./forward-signals"
-import { checkArgv, leaderEnv, shellArgv, superviseSettings, type SuperviseOptions, type SuperviseSettings } from "./options"
+import { checkArgv, leaderEnv, piped, shellArgv, stdioMode, superviseSettings, type SuperviseOptions, type SuperviseSettings } from "./options"
 import { abortError, checkMs, invalidArg, signalName, signalNumber } from "./validate"
 
 export type { SuperviseOptions } from "./options"
 
 export type Reason = "exit" | "abort" | "timeout" | "stop" | "host"
+
+/** Which output child.lines() iterates: one stream, or both (each split on its own, lines interleaved as they come). */
+export type LinesOf = "stdout" | "stderr" | "all"
 
 /** How a supervised child ended. */
 export interface Outcome {
@@ -38,7 +45,7 @@ export interface Outcome {
   reason: Reason
   stdoutBytes: number
   stderrBytes: number
-  /** An output stream was cut before EOF because a drain bound fired. */
+  /** An output stream was cut before EOF because a drain bound fired, or `maxBuffer` discarded the rest of it. */
   truncated: boolean
   /** Tree members the leader left behind: let go (default) or killed (`killTreeOnExit`). */
   leftovers: number[]
@@ -49,6 +56,8 @@ export interface Outcome {
   errors: string[]
   /** How the tree was contained, e.g. "session+pgroup+pidfd". */
   containment: string
+  /** With reason "abort": the AbortSignal's `reason` (an AbortError DOMException when abort() was called without one). */
+  abortReason?: unknown
 }
 
 const TERMINATING = new Set(["SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGKILL"])
@@ -87,6 +96,8 @@ export class SupervisedChild extends EventEmitter {
   readonly stdin: Writable | null
   readonly stdout: Readable | null
   readonly stderr: Readable | null
+  /** With the `all` option: stdout and stderr interleaved as their chunks arrive; else null. */
+  readonly all: Readable | null
   readonly stdio: [Writable | null, Readable | null, Readable | null, undefined, undefined]
   exitCode: number | null = null
   signalCode: NodeJS.Signals | null = null
@@ -107,6 +118,13 @@ export class SupervisedChild extends EventEmitter {
   private settle!: (o: Outcome) => void
   private fail!: (e: Error) => void
   private abortListener: (() => void) | undefined
+  /** The stdin pipe: child.stdin, or the one `input` is written to (child.stdin is then null). */
+  private readonly sink: Writable | null
+  /** Bytes delivered per stream, against maxBuffer. */
+  private readonly delivered = { [STREAM_STDOUT]: 0, [STREAM_STDERR]: 0 }
+  private readonly overflowed: string[] = []
+  /** Failures of `input` (never thrown: reported in the outcome's errors). */
+  private readonly inputErrors: string[] = []
 
   constructor(cmd: string[], opts: SuperviseOptions = {}) {
     super()
@@ -116,9 +134,9 @@ export class SupervisedChild extends EventEmitter {
       argv: shellArgv(cmd, settings.shell),
       cwd: settings.cwd || undefined,
       env: leaderEnv(settings.env),
-      stdin: settings.stdin,
-      stdout: settings.stdout,
-      stderr: settings.stderr,
+      stdin: settings.input !== undefined ? (settings.stdin === "socket" ? "socket" : "pipe") : stdioMode(settings.stdin),
+      stdout: stdioMode(settings.stdout),
+      stderr: stdioMode(settings.stderr),
       killSignal: settings.killSignal,
       graceMs: settings.graceMs,
       timeoutMs: settings.timeoutMs,
@@ -140,9 +158,11 @@ export class SupervisedChild extends EventEmitter {
     this.outcome.catch(() => {})
     this.exited.catch(() => {})
 
-    this.stdin = request.stdin === "pipe" ? this.makeStdin() : null
-    this.stdout = request.stdout === "pipe" ? this.makeReadable(STREAM_STDOUT) : null
-    this.stderr = request.stderr === "pipe" ? this.makeReadable(STREAM_STDERR) : null
+    this.sink = piped(request.stdin) ? this.makeStdin() : null
+    this.stdin = settings.input === undefined ? this.sink : null
+    this.stdout = piped(request.stdout) ? this.makeReadable(STREAM_STDOUT) : null
+    this.stderr = piped(request.stderr) ? this.makeReadable(STREAM_STDERR) : null
+    this.all = settings.all ? this.makeAll() : null
     this.stdio = [this.stdin, this.stdout, this.stderr, undefined, undefined]
 
     if (settings.signal?.aborted) {
@@ -180,6 +200,8 @@ export class SupervisedChild extends EventEmitter {
     }
     this.pid = this.native.pid
     running.set(this.pid, this)
+    if (debug.enabled) debugSpawn(this.pid, request.argv, { stdin: request.stdin, stdout: request.stdout, stderr: request.stderr, timeoutMs: request.timeoutMs, graceMs: request.graceMs, killTreeOnExit: request.killTreeOnExit })
+    if (settings.input !== undefined) this.writeInput(settings.input)
     if (!hostExitHooked) {
       hostExitHooked = true
       process.once("exit", killTreesAtHostExit)
@@ -193,12 +215,33 @@ export class SupervisedChild extends EventEmitter {
     process.nextTick(() => this.emit("spawn"))
   }
 
+  /** Writes `input` to the stdin pipe and closes it; a leader that exits without reading it is not an error. */
+  private writeInput(input: string | Uint8Array | Readable): void {
+    const sink = this.sink!
+    // EPIPE: the leader exited or closed its stdin without reading all of it — its
+    // choice. Anything else is reported in the outcome's errors.
+    sink.on("error", (err: NodeJS.ErrnoException) => {
+      if (err.code !== "EPIPE") this.inputErrors.push(`input: writing to stdin failed: ${err.message}`)
+    })
+    if (input instanceof Readable) {
+      input.on("error", (err) => {
+        // The leader got what came before: its stdin is closed, the failure reported.
+        this.inputErrors.push(`input: the input stream failed, stdin was closed early: ${err.message}`)
+        sink.end()
+      })
+      input.pipe(sink)
+      return
+    }
+    sink.end(typeof input === "string" ? Buffer.from(input, "utf8") : input)
+  }
+
   /** Ends a child that never started: 'close' gets closeCode (-2 for a failed spawn, as Node's). */
   private failSpawn(err: Error, closeCode: number | null = -2): void {
     this.ended = true
     this.stdout?.push(null)
     this.stderr?.push(null)
-    this.stdin?.destroy()
+    this.all?.push(null)
+    this.sink?.destroy()
     this.fail(err)
     process.nextTick(() => {
       // The failure is also the rejection of `exited`/`outcome`; as an event it is
@@ -223,6 +266,16 @@ export class SupervisedChild extends EventEmitter {
     })
     ;(r as Readable & { discarding: () => boolean }).discarding = () => discarding
     return r
+  }
+
+  /** The `all` stream: fed from the stdout and stderr events; its reads resume both. */
+  private makeAll(): Readable {
+    return new Readable({
+      read: () => {
+        this.native?.setFlow(STREAM_STDOUT, false)
+        this.native?.setFlow(STREAM_STDERR, false)
+      },
+    })
   }
 
   private makeStdin(): Writable {
@@ -254,7 +307,7 @@ export class SupervisedChild extends EventEmitter {
     const err = new Error(`pawwork-supervisor: ${message}`) as NodeJS.ErrnoException
     err.code = code
     err.syscall = "write"
-    if (this.stdin && this.stdin.listenerCount("error") === 0) this.stdin.destroy()
+    if (this.sink && this.sink.listenerCount("error") === 0) this.sink.destroy()
     cb(err)
   }
 
@@ -262,17 +315,28 @@ export class SupervisedChild extends EventEmitter {
     switch (type) {
       case EV_STDOUT:
       case EV_STDERR: {
+        const stream = type === EV_STDOUT ? STREAM_STDOUT : STREAM_STDERR
         const s = type === EV_STDOUT ? this.stdout : this.stderr
         if (!s || !payload) return
-        if ((s as Readable & { discarding?: () => boolean }).discarding?.() || s.destroyed) return
-        if (!s.push(payload)) this.native?.setFlow(type === EV_STDOUT ? STREAM_STDOUT : STREAM_STDERR, true)
+        const chunk = this.withinMaxBuffer(stream, payload)
+        if (!chunk) return
+        let full = false
+        if (this.all && !this.all.destroyed) full = !this.all.push(chunk)
+        if (!(s as Readable & { discarding?: () => boolean }).discarding?.() && !s.destroyed) {
+          // With `all`, an unread separate stream (never read: readableFlowing null) keeps
+          // its chunks without holding the tree back; a read one that is full does.
+          if (!s.push(chunk) && (!this.all || s.readableFlowing !== null)) full = true
+        }
+        if (full) this.native?.setFlow(stream, true)
         return
       }
       case EV_STDOUT_END:
         if (this.stdout && !this.stdout.destroyed) this.stdout.push(null)
+        this.endAll(STREAM_STDOUT)
         return
       case EV_STDERR_END:
         if (this.stderr && !this.stderr.destroyed) this.stderr.push(null)
+        this.endAll(STREAM_STDERR)
         return
       case EV_STDIN_ACK: {
         const p = this.pending.get(aux)
@@ -287,6 +351,32 @@ export class SupervisedChild extends EventEmitter {
     }
   }
 
+  private allEnded = new Set<number>()
+
+  /** `all` ends when both of its sources did. */
+  private endAll(stream: number): void {
+    this.allEnded.add(stream)
+    if (this.all && this.allEnded.size === 2 && !this.all.destroyed) this.all.push(null)
+  }
+
+  /** What of chunk maxBuffer lets through for this stream (undefined: nothing). */
+  private withinMaxBuffer(stream: typeof STREAM_STDOUT | typeof STREAM_STDERR, chunk: Buffer): Buffer | undefined {
+    const cap = this.settings.maxBuffer
+    if (cap === undefined) return chunk
+    const room = cap - this.delivered[stream]
+    if (chunk.length <= room) {
+      this.delivered[stream] += chunk.length
+      return chunk
+    }
+    const name = stream === STREAM_STDOUT ? "stdout" : "stderr"
+    if (!this.overflowed.includes(name)) {
+      this.overflowed.push(name)
+      debug("pid %d: bound fired: maxBuffer %d on %s, the rest is discarded", this.pid, cap, name)
+    }
+    this.delivered[stream] = cap
+    return room > 0 ? chunk.subarray(0, room) : undefined
+  }
+
   private onExit(o: Outcome): void {
     this.ended = true
     if (this.pid !== undefined) running.delete(this.pid)
@@ -296,9 +386,16 @@ export class SupervisedChild extends EventEmitter {
     this.pending.clear()
     this.exitCode = o.code
     this.signalCode = o.signal
+    if (this.overflowed.length > 0) {
+      o.truncated = true
+      for (const name of this.overflowed) o.errors.push(`maxBuffer: ${name} passed ${this.settings.maxBuffer} bytes; the rest was read and discarded`)
+    }
+    o.errors.push(...this.inputErrors)
+    if (o.reason === "abort" && this.settings.signal) o.abortReason = this.settings.signal.reason
+    if (debug.enabled) debugExit(o, this.settings.timeoutMs)
     // 'exit' waits for consumers that are reading to have seen every byte ('end'); an
     // unread stream does not hold it (as with Node, its data stays buffered).
-    const consumed = [this.stdout, this.stderr].filter((s): s is Readable => !!s && s.readableFlowing === true && !s.readableEnded && !s.destroyed)
+    const consumed = [this.stdout, this.stderr, this.all].filter((s): s is Readable => !!s && s.readableFlowing === true && !s.readableEnded && !s.destroyed)
     Promise.all(consumed.map((s) => new Promise<void>((resolve) => {
       s.once("end", resolve)
       s.once("close", resolve)
@@ -324,7 +421,23 @@ export class SupervisedChild extends EventEmitter {
   /** @internal A cancel for a reason (a PWS_REASON_*) with checked numbers: cancel(), kill(), abort, the host's signals. */
   cancelWith(reason: number, sig: number, graceMs: number): boolean {
     if (!this.native || this.ended) return false
-    return this.native.cancel(reason, sig, graceMs) === 0
+    const ok = this.native.cancel(reason, sig, graceMs) === 0
+    if (debug.enabled) debug("pid %d: cancel (reason %s): signal %s to the tree, SIGKILL after %d ms if any member is left%s", this.pid, REASON_NAMES[reason] ?? reason, signalName(sig) ?? sig, graceMs, ok ? "" : " — refused (already ending)")
+    return ok
+  }
+
+  /**
+   * The lines of stdout, stderr or both ("all": each stream split on its own, lines
+   * interleaved as they come), without the newline ("\n" or "\r\n"), as they arrive.
+   * A slow loop pauses the stream (the tree is held back, as by any reader); breaking
+   * out stops reading, and what comes after is discarded, never blocking the tree.
+   */
+  lines(which: LinesOf = "stdout"): AsyncIterableIterator<string> {
+    const sources = which === "all" ? [this.stdout, this.stderr] : [which === "stdout" ? this.stdout : which === "stderr" ? this.stderr : undefined]
+    if (which !== "stdout" && which !== "stderr" && which !== "all") throw invalidArg("ERR_INVALID_ARG_VALUE", `The argument 'which' must be "stdout", "stderr" or "all". Received ${JSON.stringify(which)}`)
+    const readable = sources.filter((r): r is Readable => !!r)
+    if (readable.length === 0) throw invalidArg("ERR_INVALID_ARG_VALUE", `lines("${which}") needs ${which === "all" ? "stdout or stderr" : which} "pipe"`)
+    return lineIterator(readable)
   }
 
   /**
@@ -374,8 +487,30 @@ export class SupervisedChild extends EventEmitter {
   }
 }
 
-/** Starts cmd under supervision. Bad arguments throw; spawn failures come as 'error'. */
-export function supervise(cmd: string[], options: SuperviseOptions = {}): SupervisedChild {
-  return new SupervisedChild(cmd, options)
+const REASON_NAMES: Record<number, Reason> = { [REASON_ABORT]: "abort", [REASON_TIMEOUT]: "timeout", [REASON_STOP]: "stop", [REASON_HOST]: "host" }
+
+/**
+ * supervise()'s child: awaitable. `await supervise(cmd)` is its outcome (a non-zero code
+ * or a signal is an outcome, not a rejection — only a spawn error rejects). Process.spawn
+ * returns a plain SupervisedChild: a ChildProcess is not a thenable, and a call site that
+ * returns one from an async function must still get the child, not its exit.
+ */
+export class AwaitableChild extends SupervisedChild implements PromiseLike<Outcome> {
+  then<A = Outcome, B = never>(onfulfilled?: ((o: Outcome) => A | PromiseLike<A>) | null, onrejected?: ((e: unknown) => B | PromiseLike<B>) | null): Promise<A | B> {
+    return this.outcome.then(onfulfilled, onrejected)
+  }
+
+  catch<B = never>(onrejected?: ((e: unknown) => B | PromiseLike<B>) | null): Promise<Outcome | B> {
+    return this.outcome.catch(onrejected)
+  }
+
+  finally(onfinally?: (() => void) | null): Promise<Outcome> {
+    return this.outcome.finally(onfinally)
+  }
+}
+
+/** Starts cmd under supervision. Bad arguments throw; spawn failures come as 'error' (and reject the awaited child). */
+export function supervise(cmd: string[], options: SuperviseOptions = {}): AwaitableChild {
+  return new AwaitableChild(cmd, options)
 }
 

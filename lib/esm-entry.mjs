@@ -5,6 +5,8 @@ export const {
   Process,
   supervise,
   SupervisedChild,
+  AwaitableChild,
+  safeExit,
   RunFailedError,
   TERMINATION_GRACE_MS,
   legacy,

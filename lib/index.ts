@@ -15,8 +15,9 @@ import type { ProcessApi, TerminateTreeInput } from "./types"
 export type { Child, Options, RunOptions, Result, TextResult, Stdio, Shell, TerminateTreeInput, ProcessApi } from "./types"
 export { TERMINATION_GRACE_MS } from "./api"
 export { RunFailedError } from "./capture"
-export { supervise, SupervisedChild } from "./child"
-export type { Outcome, Reason, SuperviseOptions } from "./child"
+export { supervise, SupervisedChild, AwaitableChild } from "./child"
+export type { Outcome, Reason, SuperviseOptions, LinesOf } from "./child"
+export { safeExit } from "./api"
 export { legacy } from "./legacy"
 export type { ContainmentInfo } from "./addon"
 
@@ -77,4 +78,5 @@ export namespace Process {
   export const exists = (pid: number): boolean => impl().exists(pid)
   export const descendants = (pid: number): Promise<number[]> => impl().descendants(pid)
   export const terminateTree = (input: TerminateTreeInput): Promise<void> => impl().terminateTree(input)
+  export const safeExit = (code?: number): Promise<never> => impl().safeExit(code)
 }

@@ -7,7 +7,7 @@
 // (0, negative, 1, non-integer) is refused, never passed to kill() (see terminateTree).
 import { execFile, spawn as nodeSpawn } from "node:child_process"
 import type { ChildProcess, SpawnOptions } from "node:child_process"
-import type { Readable } from "node:stream"
+import { Readable } from "node:stream"
 import crossSpawn from "cross-spawn"
 import { ABI } from "./addon"
 import { TERMINATION_GRACE_MS, processApi } from "./api"
@@ -81,6 +81,8 @@ function collect(stream: Readable): Promise<Buffer> {
 export function spawn(cmd: string[], opts: Options = {}): Child {
   // The baseline's throw and message; typed (ERR_INVALID_ARG_VALUE) like every usage error.
   if (cmd.length === 0) throw invalidArg("ERR_INVALID_ARG_VALUE", "Command is required")
+  // `signal` is the name both APIs take (an extension); `abort` the baseline's.
+  if (opts.signal !== undefined && opts.abort === undefined) opts = { ...opts, abort: opts.signal }
   opts.abort?.throwIfAborted()
 
   const env =
@@ -89,7 +91,8 @@ export function spawn(cmd: string[], opts: Options = {}): Child {
   const spawnOptions: SpawnOptions = {
     cwd: opts.cwd,
     env,
-    stdio: [opts.stdin ?? "ignore", opts.stdout ?? "ignore", opts.stderr ?? "ignore"],
+    // "socket" (an extension native offers) is what Node's 'pipe' already is on Unix.
+    stdio: [opts.stdin, opts.stdout, opts.stderr].map((m) => (m === "socket" ? "pipe" : (m ?? "ignore"))) as SpawnOptions["stdio"],
     shell: opts.shell,
     windowsHide: true,
   }
@@ -143,12 +146,18 @@ export function spawn(cmd: string[], opts: Options = {}): Child {
 // run (text and lines are lib/api.ts's, over it)
 
 export async function run(cmd: string[], opts: RunOptions = {}): Promise<Result> {
-  const { nothrow, maxBuffer, ...rest } = opts
-  // maxBuffer is an extension of the baseline (opt-in, absent from PawWork's calls):
-  // without it, this is the baseline's run unchanged.
+  const { nothrow, maxBuffer, input, ...rest } = opts
+  // maxBuffer and input are extensions of the baseline (opt-in, absent from PawWork's
+  // calls): without them, this is the baseline's run unchanged.
   const cap = checkMaxBuffer(maxBuffer)
-  const proc = spawn(cmd, { ...rest, stdout: "pipe", stderr: "pipe" })
+  const proc = spawn(cmd, { ...rest, ...(input !== undefined ? { stdin: "pipe" as const } : {}), stdout: "pipe", stderr: "pipe" })
   if (!proc.stdout || !proc.stderr) throw new Error("Process output not available")
+  if (input !== undefined && proc.stdin) {
+    // A leader that exits without reading its input is not an error (EPIPE ignored).
+    proc.stdin.on("error", () => {})
+    if (input instanceof Readable) input.pipe(proc.stdin)
+    else proc.stdin.end(input)
+  }
 
   let out: Result
   let truncated = false

@@ -3,7 +3,8 @@
 // the whole tree, and bounds are never unbounded.
 import type { ChildProcess } from "node:child_process"
 import { constants as osConstants } from "node:os"
-import { loadAddon } from "./addon"
+import { ABI, loadAddon } from "./addon"
+import { debug } from "./debug"
 import { TERMINATION_GRACE_MS, processApi } from "./api"
 import { RunFailedError, collectCapped } from "./capture"
 import { SupervisedChild, supervisedByPid } from "./child"
@@ -13,14 +14,19 @@ import { checkMs, checkPid, checkTreePid, invalidArg, signalName, signallable } 
 
 export { RunFailedError, TERMINATION_GRACE_MS }
 
+const GRACE_DEFAULT = ABI.DEFAULT_GRACE_MS
+
 /**
  * Process's options, checked, under supervise()'s names. An already aborted `abort` throws
  * synchronously, as the baseline's spawn does (supervise() reports it asynchronously,
  * like Node).
  */
-function superviseOptions<T extends { abort: AbortSignal | undefined; kill: number; timeout: number }>({ abort, kill, timeout, ...rest }: T) {
-  abort?.throwIfAborted()
-  return { ...rest, signal: abort, killSignal: kill, graceMs: timeout }
+function superviseOptions<T extends { signal: AbortSignal | undefined; abort: AbortSignal | undefined; kill: number; timeout: number }>({ signal, abort, kill, timeout, ...rest }: T) {
+  if (signal !== undefined && abort !== undefined && signal !== abort) throw invalidArg("ERR_INVALID_ARG_VALUE", 'opts.signal and opts.abort are one option ("abort" is the baseline\'s name of "signal"): give one')
+  const cancel = signal ?? abort
+  cancel?.throwIfAborted()
+  if (cancel === undefined && timeout !== GRACE_DEFAULT) debug("Process: timeout %d is the grace between the first signal and SIGKILL after an abort (the baseline's meaning), not a run-time limit, and there is no abort signal: it has no effect (a run limit: supervise()'s timeoutMs)", timeout)
+  return { ...rest, signal: cancel, killSignal: kill, graceMs: timeout }
 }
 
 export function spawn(cmd: string[], opts: Options = {}): Child {
@@ -30,8 +36,10 @@ export function spawn(cmd: string[], opts: Options = {}): Child {
 export async function run(cmd: string[], opts: RunOptions = {}): Promise<Result> {
   // stdout and stderr are run()'s to set (piped), whatever the caller passed: the baseline's rule.
   const { stdout: _out, stderr: _err, ...given } = (opts ?? {}) as Options & RunOptions
-  const { nothrow, maxBuffer: cap, ...shared } = resolveOptions(RUN_OPTIONS, given, "Process", "opts")
-  const proc = new SupervisedChild(cmd, { ...superviseOptions(shared), stdout: "pipe", stderr: "pipe" })
+  const { nothrow, maxBuffer: cap, input, ...shared } = resolveOptions(RUN_OPTIONS, given, "Process", "opts")
+  if (input !== undefined && given.stdin !== undefined && shared.stdin !== "pipe" && shared.stdin !== "socket") throw invalidArg("ERR_INVALID_ARG_VALUE", `opts.input needs opts.stdin omitted or "pipe"`)
+  const base = superviseOptions(shared)
+  const proc = new SupervisedChild(cmd, { ...base, ...(input !== undefined ? { input, stdin: shared.stdin === "socket" ? ("socket" as const) : ("pipe" as const) } : {}), stdout: "pipe", stderr: "pipe" })
   const [stdout, stderr] = [collectCapped(proc.stdout!, cap), collectCapped(proc.stderr!, cap)]
   let code: number
   try {

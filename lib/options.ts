@@ -5,6 +5,7 @@
 // its `abort`). A key its table lacks is refused with the nearest known name,
 // never dropped. The Go core checks the request it receives again (ParseOptions): that is
 // the wire check; this is the one the caller reads.
+import { Readable, type Stream } from "node:stream"
 import { ABI } from "./addon"
 import { checkMaxBuffer } from "./capture"
 import type { Options, RunOptions, Stdio } from "./types"
@@ -24,7 +25,11 @@ function option<T>(type: string, def: T, check: (v: unknown, name: string) => T)
   return Object.freeze({ type, default: def, check })
 }
 
-const STDIO_VALUES = ["pipe", "inherit", "ignore"]
+/** "socket": as "pipe", over a socketpair, as Node's 'pipe' is on Unix (not on Windows): for programs that tell the two apart. */
+const STDIO_VALUES = ["pipe", "inherit", "ignore", "socket"]
+
+/** A mode the library reads or writes itself ("pipe", or "socket": the same stream over a socketpair). */
+export const piped = (mode: unknown): boolean => mode === "pipe" || mode === "socket"
 
 function oneOf<T extends string>(values: readonly string[], def: T): Option<T> {
   const shown = values.map((s) => JSON.stringify(s))
@@ -60,9 +65,48 @@ const ENV = option<NodeJS.ProcessEnv | null | undefined>("object | null", undefi
   return v as NodeJS.ProcessEnv | null
 })
 
-const STDIO = oneOf<Stdio>(STDIO_VALUES, "ignore")
+/**
+ * The host fd a stdio value names, by child_process's rule: a number is an fd; an object
+ * with a numeric `fd` (process.stdout, an opened fs stream) or a handle with one (a
+ * net.Socket) is that fd; undefined for anything else.
+ */
+export function stdioFd(v: unknown): number | undefined {
+  if (typeof v === "number") return v
+  if (v === null || typeof v !== "object") return undefined
+  const o = v as { fd?: unknown; _handle?: { fd?: unknown } | null }
+  if (typeof o.fd === "number") return o.fd
+  if (o._handle && typeof o._handle.fd === "number" && o._handle.fd >= 0) return o._handle.fd
+  return undefined
+}
+
+/** A stdio value: one of the modes, or a host fd (a number, or a stream that has one), passed to the leader as a duplicate. */
+function stdio<T extends string>(values: readonly string[], def: T): Option<T | number | Stream> {
+  const modes = oneOf<T>(values, def)
+  return option<T | number | Stream>(`${modes.type} | fd | Stream with an fd`, def, (v, name) => {
+    if (typeof v === "string" && values.includes(v)) return modes.check(v, name)
+    const fd = typeof v === "string" ? undefined : stdioFd(v)
+    if (fd === undefined || !Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) {
+      const what = typeof v === "number" ? String(v) : v !== null && typeof v === "object" ? "an object without a file descriptor" : JSON.stringify(v)
+      throw invalidArg("ERR_INVALID_ARG_VALUE", `The property '${name}' must be ${values.map((s) => JSON.stringify(s)).join(", ")}, a file descriptor or a stream that has one. Received ${what}`)
+    }
+    return v as number | Stream
+  })
+}
+
+/** What the core's request says for a stdio value: the mode, or "fd:N" for a host fd. */
+export function stdioMode(v: string | number | Stream): string {
+  return typeof v === "string" ? v : `fd:${stdioFd(v)}`
+}
+
+const STDIO = stdio<"pipe" | "inherit" | "ignore" | "socket">(STDIO_VALUES, "ignore")
 /** stderr may also be "stdout": merged into the stdout pipe in the order written (2>&1). */
-const STDERR_OR_MERGED = oneOf<Stdio | "stdout">([...STDIO_VALUES, "stdout"], "ignore")
+const STDERR_OR_MERGED = stdio<"pipe" | "inherit" | "ignore" | "socket" | "stdout">([...STDIO_VALUES, "stdout"], "ignore")
+
+/** What to write to the leader's stdin, then close it: a string (UTF-8), bytes, or a Readable piped in. */
+const INPUT = option<string | Uint8Array | Readable | undefined>("string | Buffer | Uint8Array | Readable", undefined, (v, name) => {
+  if (typeof v === "string" || v instanceof Uint8Array || v instanceof Readable) return v
+  throw invalidArg("ERR_INVALID_ARG_TYPE", `The "${name}" property must be of type string or an instance of Buffer, Uint8Array or Readable. ${received(v)}`)
+})
 
 const SHELL = option<boolean | string>("boolean | string", false, (v, name) => {
   if (typeof v !== "boolean" && typeof v !== "string") throw invalidArg("ERR_INVALID_ARG_TYPE", `The "${name}" property must be of type string or boolean. ${received(v)}`)
@@ -99,6 +143,9 @@ export const SUPERVISE_OPTIONS = Object.freeze({
   drainIdleMs: ms(ABI.DEFAULT_DRAIN_IDLE_MS),
   drainMaxMs: ms(ABI.DEFAULT_DRAIN_MAX_MS),
   forwardSignals: boolean(false),
+  input: INPUT,
+  all: boolean(false),
+  maxBuffer: MAX_BUFFER,
 } satisfies { [K in keyof Required<SuperviseOptions>]: Option<unknown> })
 
 /** Process.spawn's options, the baseline's keys and meanings (BASELINE.md). */
@@ -109,6 +156,8 @@ export const PROCESS_OPTIONS = Object.freeze({
   stdout: STDIO,
   stderr: STDERR_OR_MERGED,
   shell: SHELL,
+  /** The one cancellation name of both APIs; `abort` is the baseline's alias of it. */
+  signal: ABORT_SIGNAL,
   abort: ABORT_SIGNAL,
   kill: FIRST_SIGNAL,
   /** NOT a run-time limit: the grace after an abort. */
@@ -121,10 +170,13 @@ export const RUN_OPTIONS = Object.freeze({
   env: ENV,
   stdin: STDIO,
   shell: SHELL,
+  signal: ABORT_SIGNAL,
   abort: ABORT_SIGNAL,
   kill: FIRST_SIGNAL,
   timeout: GRACE,
   nothrow: boolean(false),
+  /** An extension of the baseline: written to stdin, which is then closed (stdin must be omitted or "pipe"). */
+  input: INPUT,
   /** An extension of the baseline: a cap on what run() keeps of each stream. */
   maxBuffer: MAX_BUFFER,
 } satisfies { [K in keyof Required<Omit<RunOptions, "stdout" | "stderr">>]: Option<unknown> })
@@ -141,19 +193,22 @@ export type Resolved<T extends OptionTable> = { [K in keyof T]: T[K] extends Opt
 const FOREIGN: Record<"supervise" | "Process", Record<string, string>> = {
   supervise: {
     timeout: 'supervise() has no "timeout": use "timeoutMs" for a run-time limit (the tree is cancelled after it) or "graceMs" for the time between the first signal and SIGKILL',
-    abort: 'supervise() takes its AbortSignal as "signal" (Process\'s "abort")',
+    abort: 'supervise() takes its AbortSignal as "signal" (Process takes "signal" too, and "abort" as its baseline alias)',
     cancelSignal: 'supervise() takes its AbortSignal as "signal" (execa\'s "cancelSignal")',
+    reject: 'supervise() never rejects on a non-zero code: read the outcome\'s "code" (execa\'s "reject")',
+    buffer: 'supervise() does not buffer output: read child.stdout/stderr/all or iterate child.lines() (execa\'s "buffer")',
     kill: 'supervise() takes the first signal as "killSignal" (Process\'s "kill")',
     forceKillAfterDelay: 'supervise() takes the time between the first signal and SIGKILL as "graceMs" (execa\'s "forceKillAfterDelay")',
     stdio: 'supervise() takes "stdin", "stdout" and "stderr" one by one',
   },
   Process: {
-    signal: 'Process takes its AbortSignal as "abort" (supervise()\'s "signal")',
-    cancelSignal: 'Process takes its AbortSignal as "abort" (execa\'s "cancelSignal")',
+    cancelSignal: 'Process takes its AbortSignal as "signal" (or the baseline\'s "abort"; execa\'s "cancelSignal")',
     killSignal: 'Process takes the first signal as "kill" (supervise()\'s "killSignal")',
     graceMs: 'Process takes the grace after an abort as "timeout" (supervise()\'s "graceMs")',
     timeoutMs: 'Process has no run-time limit (its "timeout" is the grace after an abort): use supervise() and its "timeoutMs"',
     stdio: 'Process takes "stdin", "stdout" and "stderr" one by one',
+    input: 'Process.spawn has no "input": write to child.stdin (stdin: "pipe"), or use Process.run/text/lines, which take "input"',
+    all: 'Process has no "all": use stderr "stdout" for one merged stream in write order, or supervise() and its "all"',
   },
 }
 
@@ -206,9 +261,27 @@ export function resolveOptions<T extends OptionTable>(table: T, opts: unknown, a
   return out as Resolved<T>
 }
 
-export interface SuperviseOptions extends Omit<Options, "stderr" | "abort" | "kill" | "timeout"> {
+export interface SuperviseOptions extends Omit<Options, "stderr" | "abort" | "kill" | "timeout" | "signal"> {
   /** "stdout" merges stderr into the stdout stream in the order the tree wrote (2>&1). */
   stderr?: Stdio | "stdout"
+  /**
+   * Written to the leader's stdin, which is then closed: a string (UTF-8), bytes, or a
+   * Readable piped in. `stdin` must be omitted or "pipe"; child.stdin is then null.
+   */
+  input?: string | Uint8Array | Readable
+  /**
+   * child.all: stdout and stderr interleaved as their chunks arrive, beside the separate
+   * child.stdout and child.stderr (both must be "pipe"). With `all`, only `all` and a
+   * separate stream being read hold the tree back when full; an unread separate stream
+   * keeps its chunks (as an unread Node stream does).
+   */
+  all?: boolean
+  /**
+   * Bytes delivered per stream (stdout, stderr; `all` gets what they get); the rest is
+   * read and discarded — the tree is never blocked by it — and the outcome says so
+   * (`truncated: true`, a line in `errors`). Process.run's `maxBuffer` means the same.
+   */
+  maxBuffer?: number
   /** Cancels the tree (reason "abort") when it fires. */
   signal?: AbortSignal
   /** Run-time limit: the tree is cancelled (reason "timeout") after this many ms (default: none). */
@@ -238,7 +311,9 @@ export type SuperviseSettings = Resolved<typeof SUPERVISE_OPTIONS>
 /** Checks supervise()'s options, including the one rule across two of them. */
 export function superviseSettings(opts: unknown): SuperviseSettings {
   const s = resolveOptions(SUPERVISE_OPTIONS, opts, "supervise", "options")
-  if (s.stderr === "stdout" && s.stdout !== "pipe") throw invalidArg("ERR_INVALID_ARG_VALUE", `options.stderr "stdout" needs options.stdout "pipe"`)
+  if (s.stderr === "stdout" && !piped(s.stdout)) throw invalidArg("ERR_INVALID_ARG_VALUE", `options.stderr "stdout" needs options.stdout "pipe"`)
+  if (s.input !== undefined && (opts as { stdin?: unknown }).stdin !== undefined && !piped(s.stdin)) throw invalidArg("ERR_INVALID_ARG_VALUE", `options.input needs options.stdin omitted or "pipe"`)
+  if (s.all && (!piped(s.stdout) || !piped(s.stderr))) throw invalidArg("ERR_INVALID_ARG_VALUE", `options.all needs options.stdout and options.stderr "pipe"`)
   return s
 }
 

@@ -3,9 +3,11 @@
 // satisfy exactly this surface. Extensions beyond the baseline are opt-in and marked.
 // Types only: what runs is in lib/api.ts (the object both build) and lib/capture.ts.
 import type { ChildProcess } from "node:child_process"
+import type { Readable, Stream } from "node:stream"
 import type { RunFailedError } from "./capture"
 
-export type Stdio = "inherit" | "pipe" | "ignore"
+/** A mode ("socket": as "pipe" over a socketpair — Node's 'pipe' on Unix — an extension; not on Windows), or a host fd given to the child as a duplicate: a number, or a stream that has one (as child_process takes them). */
+export type Stdio = "inherit" | "pipe" | "ignore" | number | Stream | "socket"
 export type Shell = boolean | string
 
 export interface Options {
@@ -16,6 +18,9 @@ export interface Options {
   stdout?: Stdio
   stderr?: Stdio
   shell?: Shell
+  /** Cancels the whole tree: the one name both APIs take (an extension; the baseline's is `abort`). */
+  signal?: AbortSignal
+  /** The baseline's name of `signal` (give one of them). */
   abort?: AbortSignal
   /** First signal of a cancellation (default SIGTERM). */
   kill?: NodeJS.Signals | number
@@ -25,6 +30,11 @@ export interface Options {
 
 export interface RunOptions extends Omit<Options, "stdout" | "stderr"> {
   nothrow?: boolean
+  /**
+   * Written to stdin, which is then closed: a string (UTF-8), bytes, or a Readable piped
+   * in (an extension of the baseline, native only; `stdin` must be omitted or "pipe").
+   */
+  input?: string | Uint8Array | Readable
   /**
    * Opt-in cap, in bytes, on what `run`/`text`/`lines` keep of each of stdout and stderr
    * (an extension of the baseline; default: no cap). Beyond it output is discarded: the
@@ -68,4 +78,6 @@ export interface ProcessApi {
   exists(pid: number): boolean
   descendants(pid: number): Promise<number[]>
   terminateTree(input: TerminateTreeInput): Promise<void>
+  /** process.exit(code) after stdout and stderr were flushed (opencode's newer surface; bounded waits). */
+  safeExit(code?: number): Promise<never>
 }

@@ -26,9 +26,10 @@ const MS: Bad[] = [RANGE(-1), RANGE(0.4), RANGE(NaN), RANGE(2 ** 53), TYPE("5"),
 const BAD: Record<string, Bad[]> = {
   cwd: [TYPE(42), VALUE("/tmp\0x")],
   env: [TYPE("A=B"), VALUE({ "A=B": "x" }), VALUE({ "": "x" }), VALUE({ PWS_V: "a\0b" })],
-  stdin: [VALUE("bogus"), VALUE(5)],
-  stdout: [VALUE("bogus"), VALUE(5)],
-  stderr: [VALUE("bogus"), VALUE(true)],
+  // A number is a host fd (child_process's rule): only a non-negative integer; an object must have an fd.
+  stdin: [VALUE("bogus"), VALUE(-1), VALUE(1.5), VALUE({})],
+  stdout: [VALUE("bogus"), VALUE(-1), VALUE({ fd: null })],
+  stderr: [VALUE("bogus"), VALUE(true), VALUE(2 ** 31)],
   shell: [TYPE(5), TYPE({})],
   signal: [TYPE({}), TYPE("abort")],
   abort: [TYPE({}), TYPE("abort")],
@@ -43,6 +44,8 @@ const BAD: Record<string, Bad[]> = {
   forwardSignals: [TYPE("yes"), TYPE(1)],
   nothrow: [TYPE("yes"), TYPE(1)],
   maxBuffer: [RANGE(-1), RANGE("5"), RANGE(NaN)],
+  input: [TYPE(5), TYPE({}), TYPE(null)],
+  all: [TYPE("yes"), TYPE(1)],
 }
 
 /** The error f throws, checked for class and code; its message names the option (but for an unknown signal, which names the signal). */
@@ -67,7 +70,7 @@ describe("supervise(): each option's type and range", () => {
   for (const key of Object.keys(SUPERVISE_OPTIONS)) {
     it.each(BAD[key].map((b) => [String(typeof b[0] === "object" ? JSON.stringify(b[0]) : b[0]), b] as const))(`${key}: %s`, (_, bad) => {
       // maxBuffer's own message says "maxBuffer"; every other names the property.
-      expectRefused(() => supervise(["sleep", "30"], { env, [key]: bad[0] }), bad, `options.${key}`)
+      expectRefused(() => supervise(["sleep", "30"], { env, [key]: bad[0] }), bad, key === "maxBuffer" ? "maxBuffer" : `options.${key}`)
     })
   }
 
@@ -82,7 +85,7 @@ describe("Process (native): each option's type and range, under the baseline's n
       expectRefused(() => native.spawn(["sleep", "30"], { env, [key]: bad[0] }), bad, `opts.${key}`)
     })
   }
-  for (const key of ["nothrow", "maxBuffer"] as const) {
+  for (const key of ["nothrow", "maxBuffer", "input"] as const) {
     it.each(BAD[key].map((b) => [String(b[0]), b] as const))(`run ${key}: %s (a rejection)`, async (_, bad) => {
       const e = await native.run(["true"], { env, [key]: bad[0] }).then(() => undefined, (x) => x)
       expectRefused(() => {
@@ -148,10 +151,12 @@ describe("unknown keys are refused with the nearest known name", () => {
   it("the other API's names are refused with the name to use", () => {
     const cases: [() => unknown, string[]][] = [
       [() => supervise(["true"], { env, abort: AbortSignal.abort() } as never), ['"signal"']],
+      [() => supervise(["true"], { env, reject: false } as never), ['"code"']],
+      [() => supervise(["true"], { env, buffer: true } as never), ["lines()"]],
       [() => supervise(["true"], { env, kill: "SIGINT" } as never), ['"killSignal"']],
       [() => supervise(["true"], { env, cancelSignal: AbortSignal.abort() } as never), ['"signal"']],
-      [() => native.spawn(["true"], { env, signal: AbortSignal.abort() } as never), ['"abort"']],
       [() => native.spawn(["true"], { env, killSignal: "SIGINT" } as never), ['"kill"']],
+      [() => native.spawn(["true"], { env, input: "x" } as never), ["child.stdin", "Process.run"]],
       [() => native.spawn(["true"], { env, graceMs: 100 } as never), ['"timeout"']],
       [() => native.spawn(["true"], { env, timeoutMs: 100 } as never), ['"timeoutMs"', "supervise()"]],
     ]
@@ -161,6 +166,25 @@ describe("unknown keys are refused with the nearest known name", () => {
       expect(e.code).toBe("ERR_INVALID_ARG_VALUE")
       for (const s of says) expect(e.message).toContain(s)
     }
+  })
+})
+
+describe("one cancellation name: signal, in both APIs (abort: the baseline's alias in Process)", () => {
+  it("Process.spawn takes signal and abort alike, and refuses two different ones", async () => {
+    for (const key of ["signal", "abort"] as const) {
+      const ac = new AbortController()
+      const c = native.spawn(["sleep", "30"], { env, [key]: ac.signal, timeout: 100 })
+      ac.abort()
+      expect(await within(c.exited, 10_000, `exited (${key})`)).toBe(1)
+    }
+    const e = thrown(() => native.spawn(["true"], { env, signal: new AbortController().signal, abort: new AbortController().signal }))
+    expect(e.code).toBe("ERR_INVALID_ARG_VALUE")
+    expect(e.message).toContain('give one')
+  })
+
+  it("Process.run with an already aborted signal rejects like with abort", async () => {
+    const e = await native.run(["true"], { env, signal: AbortSignal.abort() }).then(() => undefined, (x) => x)
+    expect(e.name).toBe("AbortError")
   })
 })
 
@@ -214,6 +238,9 @@ describe("defaults", () => {
       drainIdleMs: 1000,
       drainMaxMs: 10000,
       forwardSignals: false,
+      input: undefined,
+      all: false,
+      maxBuffer: undefined,
     }
     expect(resolveOptions(SUPERVISE_OPTIONS, {}, "supervise", "options")).toEqual(all)
     expect(resolveOptions(SUPERVISE_OPTIONS, undefined, "supervise", "options")).toEqual(all)
@@ -223,10 +250,12 @@ describe("defaults", () => {
       env: undefined,
       stdin: "ignore",
       shell: false,
+      signal: undefined,
       abort: undefined,
       kill: osConstants.signals.SIGTERM,
       timeout: 5000,
       nothrow: false,
+      input: undefined,
       maxBuffer: undefined,
     })
   })

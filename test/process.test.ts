@@ -165,6 +165,15 @@ describe.each(impls)("Process (%s)", (name, P) => {
     expect(c.signalCode).toBe("SIGTERM")
   })
 
+  it("signal is the same option as abort (the one cancellation name of both APIs)", async () => {
+    const ac = new AbortController()
+    const c = P.spawn(["sleep", "30"], { signal: ac.signal, env: markedEnv() })
+    await sleep(50)
+    ac.abort()
+    expect(await within(c.exited, 10_000)).toBe(1)
+    expect(c.signalCode).toBe("SIGTERM")
+  })
+
   it("the kill option chooses the first signal", async () => {
     const ac = new AbortController()
     const c = P.spawn(["sleep", "30"], { abort: ac.signal, kill: "SIGINT", env: markedEnv() })

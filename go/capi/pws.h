@@ -164,7 +164,9 @@ int64_t pws_hub_next(int64_t hub, uint8_t *buf, int64_t cap, int32_t timeout_ms)
  *             host's; []: an empty one).
  *   "stdin", "stdout", "stderr": "pipe", "inherit" or "ignore" (absent or "":
  *             "ignore"); "stderr" may also be "stdout" (one pipe, 2>&1), which
- *             needs "stdout": "pipe".
+ *             needs "stdout": "pipe" (or "socket"). Also: "socket" (as "pipe",
+ *             over a socketpair; not on Windows) and "fd:N" (a duplicate of the
+ *             host's open fd N; not on Windows).
  *   "killSignal": 1..PWS_SIG_MAX, the first signal of a cancellation (absent
  *             or 0: SIGTERM).
  *   "graceMs": 0..PWS_MS_MAX, from the first signal to SIGKILL (absent:

@@ -127,6 +127,15 @@ func (s *stdio) devNull(write bool) (*os.File, error) {
 // pipe makes one stdio pipe; ourEndReads says which end the child keeps (the read
 // end for an output stream, the write end for stdin).
 func (s *stdio) pipe(ourEndReads bool) (leaderEnd, ourEnd *os.File, err error) {
+	return s.pipeOf(ourEndReads, newPipe)
+}
+
+// socket is pipe over a socketpair (the "socket" stdio mode).
+func (s *stdio) socket(ourEndReads bool) (leaderEnd, ourEnd *os.File, err error) {
+	return s.pipeOf(ourEndReads, newSocketPair)
+}
+
+func (s *stdio) pipeOf(ourEndReads bool, newPipe func(bool) (*os.File, *os.File, error)) (leaderEnd, ourEnd *os.File, err error) {
 	r, w, err := newPipe(ourEndReads)
 	if err != nil {
 		return nil, nil, &Error{Code: "EMFILE", Syscall: "pipe", Msg: err.Error(), Err: err}

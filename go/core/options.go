@@ -2,6 +2,7 @@ package core
 
 import (
 	"encoding/json"
+	"runtime"
 	"strings"
 	"time"
 )
@@ -12,6 +13,7 @@ const (
 	StdioPipe    = "pipe"    // a pipe to the host, delivered as events
 	StdioInherit = "inherit" // the host's own fd 0, 1 or 2
 	StdioStdout  = "stdout"  // stderr only: the same pipe as stdout (2>&1), one ordered stream
+	StdioSocket  = "socket"  // as "pipe", over a socketpair (Node's 'pipe' on Unix); not on Windows
 )
 
 // Defaults for the zero value of the corresponding Options fields (the first three
@@ -44,7 +46,8 @@ type Options struct {
 	// environment, an empty non-nil slice means an empty one.
 	Env *[]string `json:"env,omitempty"`
 	// Stdin, Stdout, Stderr: "pipe", "inherit" or "ignore"; empty means "ignore".
-	// Stderr may also be "stdout" (merged into the stdout pipe, in write order).
+	// Stderr may also be "stdout" (merged into the stdout pipe, in write order). Any
+	// of them may be "fd:N": a duplicate of the host's fd N (StdioFdPrefix).
 	Stdin  string `json:"stdin,omitempty"`
 	Stdout string `json:"stdout,omitempty"`
 	Stderr string `json:"stderr,omitempty"`
@@ -102,13 +105,26 @@ func (o *Options) validate() error {
 		}
 	}
 	for _, s := range []struct{ name, v string }{{"stdin", o.Stdin}, {"stdout", o.Stdout}, {"stderr", o.Stderr}} {
+		if n, ok := stdioFd(s.v); ok {
+			if n < 0 {
+				return usage("%s: %q is not fd:N with N a file descriptor", s.name, s.v)
+			}
+			if runtime.GOOS == "windows" {
+				return usage("%s: a file descriptor (%s) is not supported on Windows", s.name, s.v)
+			}
+			continue
+		}
 		switch s.v {
 		case "", StdioIgnore, StdioPipe, StdioInherit:
+		case StdioSocket:
+			if runtime.GOOS == "windows" {
+				return usage("%s: %q is not supported on Windows", s.name, s.v)
+			}
 		case StdioStdout:
 			if s.name != "stderr" {
 				return usage("%s: %q is only valid for stderr", s.name, s.v)
 			}
-			if o.Stdout != StdioPipe {
+			if o.Stdout != StdioPipe && o.Stdout != StdioSocket {
 				return usage("stderr: \"stdout\" needs stdout to be \"pipe\"")
 			}
 		default:

@@ -51,14 +51,21 @@ func (c *Child) childStderr(s *stdio, stdout *os.File) (*os.File, error) {
 }
 
 func (c *Child) childOutput(s *stdio, mode string, which Stream) (*os.File, error) {
+	if n, ok := stdioFd(mode); ok {
+		return s.hostFd(n, which.String())
+	}
 	switch mode {
 	case StdioInherit:
 		if which == StreamStdout {
 			return os.Stdout, nil
 		}
 		return os.Stderr, nil
-	case StdioPipe:
-		w, r, err := s.pipe(true)
+	case StdioPipe, StdioSocket:
+		open := s.pipe
+		if mode == StdioSocket {
+			open = s.socket
+		}
+		w, r, err := open(true)
 		if err != nil {
 			return nil, err
 		}

@@ -9,11 +9,18 @@ import (
 // childStdin gives the leader's fd 0: the null device, the host's own stdin, or the
 // read end of a pipe that a stdinPipe writes.
 func (c *Child) childStdin(s *stdio) (*os.File, error) {
+	if n, ok := stdioFd(c.opts.Stdin); ok {
+		return s.hostFd(n, "stdin")
+	}
 	switch c.opts.Stdin {
 	case StdioInherit:
 		return os.Stdin, nil
-	case StdioPipe:
-		r, w, err := s.pipe(false)
+	case StdioPipe, StdioSocket:
+		open := s.pipe
+		if c.opts.Stdin == StdioSocket {
+			open = s.socket
+		}
+		r, w, err := open(false)
 		if err != nil {
 			return nil, err
 		}

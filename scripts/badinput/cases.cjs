@@ -74,7 +74,8 @@ add({ id: `cwd-unsearchable/${PL}`, api: PL, input: "cwd mode 0600, host as nobo
 add({ id: "options-null/supervise", api: SUP, input: "options null", expected: "throws TypeError ERR_INVALID_ARG_TYPE", run: (h) => spawnVia(h, SUP, ["true"], null) })
 add({ id: "shell-number/supervise", api: SUP, input: "shell 5", expected: "throws TypeError ERR_INVALID_ARG_TYPE", run: (h) => spawnVia(h, SUP, ["true"], { shell: 5, env: h.env() }) })
 add({ id: "signal-object/supervise", api: SUP, input: "signal {} (not an AbortSignal)", expected: "throws TypeError ERR_INVALID_ARG_TYPE", run: (h) => spawnVia(h, SUP, ["true"], { signal: {}, env: h.env() }) })
-for (const [stream, v] of [["stdin", "bogus"], ["stdout", 5], ["stderr", "stdout"]]) {
+// A number is a host fd now (as child_process takes it): -1 names none.
+for (const [stream, v] of [["stdin", "bogus"], ["stdout", -1], ["stderr", "stdout"]]) {
   add({ id: `stdio-${stream}/supervise`, api: SUP, input: `${stream} ${JSON.stringify(v)}`, expected: "throws TypeError ERR_INVALID_ARG_VALUE", run: (h) => spawnVia(h, SUP, ["true"], { [stream]: v, env: h.env() }) })
 }
 // A key no table has is refused with the nearest known name (it was dropped silently);
