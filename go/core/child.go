@@ -27,6 +27,7 @@ type Child struct {
 
 	stdin *stdinPipe
 	outs  []*outStream // the piped output streams (0, 1 or 2)
+	term  *terminal    // the pseudo-terminal of a terminal session (Options.Terminal); nil if none
 
 	mu         sync.Mutex
 	reason     string        // first cancellation's reason; "" while none
@@ -67,14 +68,20 @@ func Start(hub *Hub, o *Options) (c *Child, err error) {
 	started := false
 	defer func() { fds.closeAfterStart(started) }()
 	files := make([]*os.File, 3)
-	if files[0], err = c.childStdin(&fds); err != nil {
-		return nil, err
-	}
-	if files[1], err = c.childStdout(&fds); err != nil {
-		return nil, err
-	}
-	if files[2], err = c.childStderr(&fds, files[1]); err != nil {
-		return nil, err
+	if o.Terminal != nil {
+		if files, err = c.childTerminal(&fds); err != nil {
+			return nil, err
+		}
+	} else {
+		if files[0], err = c.childStdin(&fds); err != nil {
+			return nil, err
+		}
+		if files[1], err = c.childStdout(&fds); err != nil {
+			return nil, err
+		}
+		if files[2], err = c.childStderr(&fds, files[1]); err != nil {
+			return nil, err
+		}
 	}
 
 	c.start = time.Now()
@@ -411,6 +418,9 @@ func (c *Child) supervise() {
 	if c.stdin != nil {
 		c.stdin.abort()
 		<-c.stdin.done
+	}
+	if c.term != nil {
+		c.term.close()
 	}
 	end := time.Now()
 
