@@ -12,5 +12,7 @@ export const {
   implementation,
   setImplementation,
   containment,
+  spawnTerminal,
+  TerminalSession,
 } = cjs
 export default cjs

@@ -17,6 +17,8 @@ export { TERMINATION_GRACE_MS } from "./api"
 export { RunFailedError } from "./capture"
 export { supervise, SupervisedChild } from "./child"
 export type { Outcome, Reason, SuperviseOptions } from "./child"
+export { spawnTerminal, TerminalSession } from "./terminal"
+export type { TerminalOptions, ForegroundInfo } from "./terminal"
 export { legacy } from "./legacy"
 export type { ContainmentInfo } from "./addon"
 
