@@ -23,9 +23,12 @@ export interface TerminalOptions {
   name?: string
   /** Decode output as this encoding (e.g. "utf8"): string chunks, never a character split across two. Default: Buffers, the bytes exactly. */
   encoding?: BufferEncoding
-  /** SIGTERM → graceMs → SIGKILL (default 5000). */
+  /** killSignal → graceMs → SIGKILL (default 5000). */
   graceMs?: number
-  /** First signal of terminate() and of a timeout (default SIGTERM). */
+  /**
+   * First signal of terminate() and of a timeout (default SIGHUP: what closing a terminal
+   * sends; an interactive shell ignores SIGTERM, and would hold the ladder for its grace).
+   */
   killSignal?: NodeJS.Signals | number
   /** Run-time limit: terminate with reason "timeout". */
   timeoutMs?: number
@@ -113,7 +116,7 @@ export class TerminalSession extends EventEmitter {
     this.rows = checkSize("rows", opts.rows, 24)
     this.cols = checkSize("cols", opts.cols, 80)
     this.graceMs = checkMs("graceMs", opts.graceMs) ?? ABI.DEFAULT_GRACE_MS
-    this.killSignal = signalNumber(opts.killSignal, "SIGTERM", { name: "killSignal" })
+    this.killSignal = signalNumber(opts.killSignal, "SIGHUP", { name: "killSignal" })
     const env = opts.env === null ? {} : { ...process.env, ...opts.env }
     if (env.TERM === undefined) env.TERM = opts.name ?? "xterm-256color"
     const request = {
@@ -240,7 +243,7 @@ export class TerminalSession extends EventEmitter {
 
   /**
    * Ends the whole session — the leader, everything in its tree, and whatever left the
-   * session (setsid, double forks): the ladder (killSignal → graceMs → SIGKILL), then the
+   * session (setsid, double forks): the ladder (killSignal, SIGHUP by default → graceMs → SIGKILL), then the
    * tree confirmed empty. Resolves with the outcome once it is quiescent. Idempotent.
    */
   terminate(opts: { signal?: NodeJS.Signals | number; graceMs?: number } = {}): Promise<Outcome> {

@@ -73,11 +73,17 @@ func openTerminal(rows, cols int) (t *terminal, slave *os.File, err error) {
 	return t, os.NewFile(sfd, name), nil
 }
 
-// readingTerminal reports whether pid is blocked reading this terminal: its
-// /proc/<pid>/syscall shows read, readv or pread64 of a fd that /proc/<pid>/fd shows
-// is this terminal's slave, or its wchan is n_tty_read (kernels whose wchan names
-// it). A process polling the terminal (select/poll) is not counted: it is waiting,
-// but the kernel does not say on what.
+// readingTerminal reports whether pid is blocked waiting to read this terminal, as
+// /proc shows it:
+//   - its wchan is n_tty_read (kernels whose wchan names it); or
+//   - /proc/<pid>/syscall shows read, readv or pread64 of a fd that is this
+//     terminal's slave (dash, cat, read(1)); or
+//   - select/pselect6 with one fd (fd 0) in the read set only, fd 0 this terminal
+//     (bash's readline); or
+//   - poll/ppoll of one pollfd asking POLLIN of a fd that is this terminal (the
+//     pollfd read from /proc/<pid>/mem).
+// Anything else (several fds polled, a process running) is not counted: it may be
+// waiting, but not provably on the terminal.
 func (t *terminal) readingTerminal(pid int) bool {
 	dir := "/proc/" + strconv.Itoa(pid) + "/"
 	if w, err := os.ReadFile(dir + "wchan"); err == nil && string(w) == "n_tty_read" {
@@ -88,19 +94,47 @@ func (t *terminal) readingTerminal(pid int) bool {
 		return false
 	}
 	f := bytes.Fields(b)
-	if len(f) < 2 {
+	if len(f) < 5 {
 		return false // "running", or nothing known
 	}
 	nr, err := strconv.Atoi(string(f[0]))
-	if err != nil || (nr != unix.SYS_READ && nr != unix.SYS_READV && nr != unix.SYS_PREAD64) {
-		return false
-	}
-	fd, err := strconv.ParseUint(string(bytes.TrimPrefix(f[1], []byte("0x"))), 16, 31)
 	if err != nil {
 		return false
 	}
-	link, err := os.Readlink(dir + "fd/" + strconv.FormatUint(fd, 10))
-	return err == nil && link == t.name
+	var arg [4]uint64
+	for i := range arg {
+		if arg[i], err = strconv.ParseUint(string(bytes.TrimPrefix(f[i+1], []byte("0x"))), 16, 64); err != nil {
+			return false
+		}
+	}
+	isTerminal := func(fd uint64) bool {
+		link, err := os.Readlink(dir + "fd/" + strconv.FormatUint(fd, 10))
+		return err == nil && link == t.name
+	}
+	switch {
+	case nr == unix.SYS_READ || nr == unix.SYS_READV || nr == unix.SYS_PREAD64:
+		return isTerminal(arg[0])
+	case isSelect(nr):
+		// nfds 1: only fd 0 can be in a set; a read set and no other.
+		return arg[0] == 1 && arg[1] != 0 && arg[2] == 0 && arg[3] == 0 && isTerminal(0)
+	case isPoll(nr):
+		if arg[1] != 1 || arg[0] == 0 {
+			return false
+		}
+		mem, err := os.Open(dir + "mem")
+		if err != nil {
+			return false
+		}
+		defer mem.Close()
+		var pfd [8]byte // struct pollfd: int fd; short events; short revents (little-endian: amd64, arm64)
+		if n, err := mem.ReadAt(pfd[:], int64(arg[0])); n != len(pfd) || err != nil {
+			return false
+		}
+		fd := int32(uint32(pfd[0]) | uint32(pfd[1])<<8 | uint32(pfd[2])<<16 | uint32(pfd[3])<<24)
+		events := uint16(pfd[4]) | uint16(pfd[5])<<8
+		return fd >= 0 && events&unix.POLLIN != 0 && isTerminal(uint64(fd))
+	}
+	return false
 }
 
 // groupMembers lists the tree's members in process group pgid.
