@@ -82,6 +82,7 @@ func openTerminal(rows, cols int) (t *terminal, slave *os.File, err error) {
 //     (bash's readline); or
 //   - poll/ppoll of one pollfd asking POLLIN of a fd that is this terminal (the
 //     pollfd read from /proc/<pid>/mem).
+//
 // Anything else (several fds polled, a process running) is not counted: it may be
 // waiting, but not provably on the terminal.
 func (t *terminal) readingTerminal(pid int) bool {
