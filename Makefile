@@ -144,12 +144,12 @@ bench-terminal: all $(NODE_PTY)
 
 # The comparison report (every fixture × every implementation, N=20): report/REPORT.md
 # and report/report.html. The execa column runs under $(NODE24) (execa 10 needs Node 22).
-report: all
+report: all $(NODE_PTY)
 	$(NODE) scripts/report/run.mjs --n 20 --out report
 
 # The same at N=2, so it never rots: fails unless native passes every row and nothing of
 # the run is left alive.
-report-short: all
+report-short: all $(NODE_PTY)
 	$(NODE) scripts/report/run.mjs --n 2 --out build/report-short --check
 
 # The soak (scripts/soak/run.mjs): a seeded random mix of lifecycles, 16 at once, checked
