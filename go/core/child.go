@@ -115,6 +115,7 @@ func Start(hub *Hub, o *Options) (c *Child, err error) {
 type stdio struct {
 	leaderEnds []*os.File // closed in the parent once the leader holds them, or the start failed
 	ourEnds    []*os.File // the child's ends of its pipes: closed only if the start failed
+	closers    []func()   // more to undo only if the start failed (Windows: a pseudo console)
 }
 
 // devNull opens the null device for the leader: for reading (stdin) or writing.
@@ -156,6 +157,9 @@ func (s *stdio) closeAfterStart(started bool) {
 	if !started {
 		for _, f := range s.ourEnds {
 			f.Close()
+		}
+		for _, f := range s.closers {
+			f()
 		}
 	}
 }
@@ -399,6 +403,9 @@ func (c *Child) supervise() {
 	c.p.reap()
 	c.takeProcNotes()
 
+	if c.term != nil {
+		c.term.leaderExited() // Windows: ConPTY's output ends only when its console is closed
+	}
 	drainAt := time.Now()
 	for _, s := range c.outs {
 		s.startDrain(c.opts.drainIdle(), c.opts.drainMax())

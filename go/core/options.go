@@ -68,6 +68,8 @@ type Options struct {
 	// 0-2 are the terminal, the terminal's output comes as stdout events, Write
 	// writes to the terminal. Stdin, Stdout and Stderr must then be unset.
 	Terminal *TerminalSize `json:"terminal,omitempty"`
+
+	console uintptr // Windows: the terminal's pseudo console, for startProc (terminal.go)
 }
 
 // ParseOptions decodes and validates a JSON request of the C ABI.

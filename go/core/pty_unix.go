@@ -5,6 +5,8 @@ package core
 import "golang.org/x/sys/unix"
 
 // setSize sets the terminal's window size (TIOCSWINSZ on the master).
+func (t *terminal) setSize(fd uintptr, rows, cols int) error { return setSize(fd, rows, cols) }
+
 func setSize(fd uintptr, rows, cols int) error {
 	return unix.IoctlSetWinsize(int(fd), unix.TIOCSWINSZ, &unix.Winsize{Row: uint16(rows), Col: uint16(cols)})
 }
@@ -18,3 +20,8 @@ func foregroundGroup(fd uintptr) (int, error) {
 	}
 	return pgid, err
 }
+
+// leaderExited: the master sees EOF (EIO) by itself once every slave fd is closed.
+func (t *terminal) leaderExited() {}
+
+func (t *terminal) closeConsole() {}

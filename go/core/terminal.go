@@ -67,6 +67,9 @@ type terminal struct {
 	input  *os.File // a dup of master, written by the stdin pipe (closed by it)
 	ctl    *os.File // a dup of master for size and foreground queries; closed after EXIT
 	name   string   // the slave's path (/dev/pts/N), as /proc/<pid>/fd shows it
+	// Windows: the pseudo console (HPCON), closed once the leader exited (ConPTY
+	// holds its output pipe open until then); 0 elsewhere.
+	console uintptr
 
 	mu     sync.Mutex
 	closed bool
@@ -78,11 +81,17 @@ func (c *Child) childTerminal(s *stdio) ([]*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.leaderEnds = append(s.leaderEnds, slave)
 	s.ourEnds = append(s.ourEnds, t.master, t.input, t.ctl)
 	c.term = t
 	c.outs = append(c.outs, &outStream{c: c, stream: StreamStdout, f: t.master, tty: true, done: make(chan struct{})})
 	c.stdin = newStdinPipe(c, t.input)
+	if slave == nil {
+		// Windows: no slave handle; startProc attaches the pseudo console instead.
+		c.opts.console = t.console
+		s.closers = append(s.closers, t.closeConsole)
+		return []*os.File{nil, nil, nil}, nil
+	}
+	s.leaderEnds = append(s.leaderEnds, slave)
 	return []*os.File{slave, slave, slave}, nil
 }
 
@@ -131,7 +140,7 @@ func (c *Child) Resize(rows, cols int) error {
 	if err := checkSize(rows, cols); err != nil {
 		return err
 	}
-	return c.term.control(func(fd uintptr) error { return setSize(fd, rows, cols) })
+	return c.term.control(func(fd uintptr) error { return c.term.setSize(fd, rows, cols) })
 }
 
 // Foreground reports the terminal's foreground process group, its members in the
