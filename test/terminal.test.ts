@@ -5,6 +5,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
+import { EV_EXIT, PWS_EINVAL, REASON_STOP, loadAddon } from "../lib/addon"
 import { spawnTerminal, type TerminalSession } from "../lib/index"
 import { alive, fixture, killAll, leakCheck, ourProcesses, pidsFrom, waitFor, within } from "./helpers"
 import { ROOT, runNode } from "./native-helpers"
@@ -204,6 +205,34 @@ describe("many terminals", () => {
     } finally {
       await Promise.all(sessions.map((s) => s.terminate({ graceMs: 0 })))
     }
+  })
+})
+
+describe("the native calls (pws_resize, pws_foreground, pws_signal_foreground)", () => {
+  type T = { resize(r: number, c: number): number; foreground(): unknown; signalForeground(s: number): unknown; cancel(r: number, s: number, g: number): number }
+  function start(request: object) {
+    const addon = loadAddon()
+    let exited!: () => void
+    const done = new Promise<void>((r) => (exited = r))
+    const c = new addon.Child(Buffer.from(JSON.stringify(request)), (type) => type === EV_EXIT && exited()) as unknown as T
+    return { c, done }
+  }
+
+  it("refuse a child that is not a terminal session, sizes and signals out of range", async () => {
+    const piped = start({ argv: ["sleep", "5"] })
+    expect(piped.c.resize(10, 10)).toBe(PWS_EINVAL)
+    expect(piped.c.foreground()).toBe(PWS_EINVAL)
+    expect(piped.c.signalForeground(2)).toBe(PWS_EINVAL)
+    piped.c.cancel(REASON_STOP, 9, 0)
+    const term = start({ argv: ["sleep", "5"], terminal: { rows: 24, cols: 80 } })
+    for (const [r, c] of [[0, 10], [10, 0], [65536, 10], [10, -1]]) expect(term.c.resize(r, c)).toBe(PWS_EINVAL)
+    expect(term.c.resize(65535, 65535)).toBe(0)
+    expect(term.c.signalForeground(0)).toBe(PWS_EINVAL)
+    expect(term.c.signalForeground(65)).toBe(PWS_EINVAL)
+    term.c.cancel(REASON_STOP, 9, 0)
+    await within(Promise.all([piped.done, term.done]), 10_000, "both ended")
+    expect(() => start({ argv: ["true"], terminal: { rows: 24, cols: 80 }, stdout: "pipe" })).toThrow(/leave them unset/)
+    expect(() => start({ argv: ["true"], terminal: { rows: 0, cols: 80 } })).toThrow(/out of range/)
   })
 })
 
