@@ -190,9 +190,9 @@ int64_t pws_hub_next(int64_t hub, uint8_t *buf, int64_t cap, int32_t timeout_ms)
  *             closed, or a drain bound), pws_write writes to the terminal (its
  *             input: line discipline, echo, ^C), pws_resize, pws_foreground and
  *             pws_signal_foreground apply. "stdin", "stdout" and "stderr" must
- *             then be absent. Linux (a pty, through the helper) and Windows
- *             (ConPTY, in the leader's Job Object); elsewhere (macOS) the spawn
- *             fails with ENOSYS.
+ *             then be absent. Linux and macOS (a pty; on Linux through the
+ *             helper) and Windows (ConPTY, in the leader's Job Object); on any
+ *             other system the spawn fails with ENOSYS.
  * No string may hold a NUL byte. On success returns the child handle (> 0) and
  * writes the child's pid to *pid_out. On failure returns a negative length of
  * the JSON error written into err (codes: EINVAL for a bad request, ENOENT,

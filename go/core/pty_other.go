@@ -1,4 +1,4 @@
-//go:build !linux && !windows
+//go:build !linux && !windows && !darwin
 
 package core
 
@@ -11,9 +11,9 @@ import (
 // inputProof: no way to prove a read of the terminal is implemented here.
 const inputProof = "unsupported"
 
-// openTerminal: terminal sessions are implemented on Linux and Windows so far
-// (macOS: posix_openpt is there, not wired). The spawn fails with ENOSYS rather than
-// starting the leader without a terminal.
+// openTerminal: terminal sessions are implemented on Linux, macOS and Windows. On
+// any other system the spawn fails with ENOSYS rather than starting the leader
+// without a terminal.
 func openTerminal(rows, cols int) (*terminal, *os.File, error) {
 	return nil, nil, &Error{Code: "ENOSYS", Syscall: "openpty", Errno: syscall.ENOSYS,
 		Msg: "terminal sessions are not implemented on " + runtime.GOOS + " yet"}
