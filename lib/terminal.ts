@@ -203,13 +203,21 @@ export class TerminalSession extends EventEmitter {
     }
   }
 
-  /** Writes to the terminal (its input: the line discipline echoes it, ^C is SIGINT, …); resolves once written. */
+  /**
+   * Writes to the terminal (its input: the line discipline echoes it, ^C is SIGINT, …);
+   * resolves once written, rejects (EPIPE) once the session ended. A caller that does not
+   * await it never gets an unhandled rejection.
+   */
   write(data: string | Uint8Array): Promise<void> {
     const buf = typeof data === "string" ? Buffer.from(data) : data
     const seq = ++this.seq
     const rc = this.ended ? PWS_EBADHANDLE : this.native.write(buf, seq)
-    if (rc !== 0) return Promise.reject(Object.assign(new Error("pawwork-supervisor: write to a terminal session that ended"), { code: "EPIPE" }))
-    return new Promise((resolve, reject) => this.pending.set(seq, { resolve, reject }))
+    const p =
+      rc !== 0
+        ? Promise.reject(Object.assign(new Error("pawwork-supervisor: write to a terminal session that ended"), { code: "EPIPE" }))
+        : new Promise<void>((resolve, reject) => this.pending.set(seq, { resolve, reject }))
+    p.catch(() => {})
+    return p
   }
 
   /** Sets the terminal's size; the kernel sends SIGWINCH to the foreground group. */

@@ -96,6 +96,8 @@ describe("a terminal session", () => {
       expect(o.code).toBe(0)
       expect(t.foreground()).toBeUndefined()
       expect(t.signalForeground("SIGINT")).toEqual({ processGroupId: 0, reached: [] })
+      t.write("unawaited after the end\n") // must not become an unhandled rejection
+      await expect(t.write("x")).rejects.toMatchObject({ code: "EPIPE" })
     })
   }
 
