@@ -139,6 +139,25 @@ describe("a terminal session", () => {
   })
 })
 
+describe("without the helper (fallback containment)", () => {
+  // As for piped trees (containment-host.test.ts): nothing is left to kill the sessions
+  // when the host dies by SIGKILL. Pinned: the fallback's limit holds for terminals too.
+  it.fails("host SIGKILL with five terminal sessions: they survive", async () => {
+    const r = await runNode(process.execPath, [fixture("terminal-host.js"), ROOT, "0"], { boundMs: 30_000 })
+    const pids = pidsFrom(r.stdout)
+    try {
+      expect(/^mode (\w+)$/m.exec(r.stdout)?.[1]).toBe("fallback")
+      expect(r.signal).toBe("SIGKILL")
+      await waitFor(() => !pids.some(alive), 1000, "the sessions of the dead host gone").catch(() => undefined)
+      expect(pids.filter(alive)).toEqual([])
+    } finally {
+      killAll([...pids, ...ourProcesses()])
+      await waitFor(() => ourProcesses().length === 0, 3000, "fallback survivors cleaned up").catch(() => undefined)
+      killAll(ourProcesses())
+    }
+  })
+})
+
 describe("terminal output", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pws-terminal-"))
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
