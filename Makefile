@@ -135,14 +135,29 @@ bench-drain: all
 bench-pipes: all
 	$(NODE) scripts/bench-pipes.js
 
+# node-pty, the comparison's terminal library: npm ci --ignore-scripts leaves its native
+# part unbuilt (1.1.0 ships prebuilds for macOS and Windows only), so it is built here,
+# from its sources, with the repository's node-gyp and Node's own headers.
+NODE_PTY := node_modules/node-pty/build/Release/pty.node
+$(NODE_PTY): node_modules/node-pty/package.json
+	cd node_modules/node-pty && $(NODE) ../node-gyp/bin/node-gyp.js rebuild --nodedir=$(NODEDIR) --loglevel=warn -j 2
+.PHONY: node-pty bench-terminal
+node-pty: $(NODE_PTY)
+
+# Terminal sessions, ours vs node-pty in one run: echo round-trip latency, throughput,
+# host threads per terminal, and a setsid escaper after kill/terminate.
+# Small check: make bench-terminal BENCH_TERMINAL_ARGS="--rounds 20 --mb 8 --terminals 10"
+bench-terminal: all $(NODE_PTY)
+	$(NODE) scripts/bench-terminal.js $(BENCH_TERMINAL_ARGS)
+
 # The comparison report (every fixture × every implementation, N=20): report/REPORT.md
 # and report/report.html. The execa column runs under $(NODE24) (execa 10 needs Node 22).
-report: all
+report: all $(NODE_PTY)
 	$(NODE) scripts/report/run.mjs --n 20 --out report
 
 # The same at N=2, so it never rots: fails unless native passes every row and nothing of
 # the run is left alive.
-report-short: all
+report-short: all $(NODE_PTY)
 	$(NODE) scripts/report/run.mjs --n 2 --out build/report-short --check
 
 # The soak (scripts/soak/run.mjs): a seeded random mix of lifecycles, 16 at once, checked

@@ -141,6 +141,7 @@ Napi::Object Constants(Napi::Env env) {
   PWS_EXPORT(HELLO_WAIT_MS);
   PWS_EXPORT(RECORD_HEADER_SIZE);
   PWS_EXPORT(BATCH_MIN);
+  PWS_EXPORT(TERM_SIZE_MAX);
 #undef PWS_EXPORT
   c.Freeze();
   return c;

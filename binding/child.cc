@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <string>
+#include <vector>
 
 #include "pump.h"
 #include "loader.h"
@@ -53,6 +54,9 @@ Napi::Function NativeChild::Define(Napi::Env env) {
           InstanceMethod<&NativeChild::SetFlow>("setFlow"),
           InstanceMethod<&NativeChild::Signal>("signal"),
           InstanceMethod<&NativeChild::Cancel>("cancel"),
+          InstanceMethod<&NativeChild::Resize>("resize"),
+          InstanceMethod<&NativeChild::Foreground>("foreground"),
+          InstanceMethod<&NativeChild::SignalForeground>("signalForeground"),
           InstanceMethod<&NativeChild::Ref>("ref"),
           InstanceMethod<&NativeChild::Unref>("unref"),
       });
@@ -133,6 +137,56 @@ Napi::Value NativeChild::Cancel(const Napi::CallbackInfo& info) {
   int32_t r = Load(info.Env()).cancel(handle_, static_cast<int32_t>(reason),
                                       static_cast<int32_t>(sig), grace);
   return Napi::Number::New(info.Env(), r);
+}
+
+Napi::Value NativeChild::Resize(const Napi::CallbackInfo& info) {
+  static const char kUsage[] = "child.resize(rows: number, cols: number)";
+  int64_t rows = IntArg(info, 0, "rows", kInt32Min, kInt32Max, kUsage);
+  int64_t cols = IntArg(info, 1, "cols", kInt32Min, kInt32Max, kUsage);
+  int32_t r = Load(info.Env()).resize(handle_, static_cast<int32_t>(rows),
+                                      static_cast<int32_t>(cols));
+  return Napi::Number::New(info.Env(), r);
+}
+
+namespace {
+
+// Calls a pws.h function that writes JSON into a buffer (bytes written, or
+// -(needed) when it does not fit, or a PWS_E* code): the parsed JSON, or the
+// code as a number.
+template <typename Call>
+Napi::Value JsonCall(Napi::Env env, Call call) {
+  std::vector<uint8_t> buf(4096);
+  for (int tries = 0; tries < 4; tries++) {
+    int64_t n = call(buf.data(), static_cast<int64_t>(buf.size()));
+    if (n >= 0) return ParseJson(env, buf.data(), static_cast<size_t>(n));
+    if (n >= PWS_EINVAL) return Napi::Number::New(env, static_cast<double>(n));
+    buf.resize(static_cast<size_t>(-n));
+  }
+  return Napi::Number::New(env, PWS_EINVAL);
+}
+
+}  // namespace
+
+Napi::Value NativeChild::Foreground(const Napi::CallbackInfo& info) {
+  const Api& api = Load(info.Env());
+  int64_t h = handle_;
+  return JsonCall(info.Env(), [&](uint8_t* b, int64_t cap) {
+    return api.foreground(h, b, cap);
+  });
+}
+
+Napi::Value NativeChild::SignalForeground(const Napi::CallbackInfo& info) {
+  static const char kUsage[] = "child.signalForeground(sig: number)";
+  int64_t sig = IntArg(info, 0, "sig", kInt32Min, kInt32Max, kUsage);
+  const Api& api = Load(info.Env());
+  int64_t h = handle_;
+  // A retry for a longer buffer would signal again: one call, with room for
+  // every pid a group can hold in practice (12 bytes each).
+  std::vector<uint8_t> buf(12 * 65536);
+  int64_t n = api.signal_foreground(h, static_cast<int32_t>(sig), buf.data(),
+                                    static_cast<int64_t>(buf.size()));
+  if (n < 0) return Napi::Number::New(info.Env(), static_cast<double>(n));
+  return ParseJson(info.Env(), buf.data(), static_cast<size_t>(n));
 }
 
 void NativeChild::Ref(const Napi::CallbackInfo& info) {

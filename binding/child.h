@@ -22,6 +22,9 @@ class NativeChild : public Napi::ObjectWrap<NativeChild> {
   Napi::Value SetFlow(const Napi::CallbackInfo& info);
   Napi::Value Signal(const Napi::CallbackInfo& info);
   Napi::Value Cancel(const Napi::CallbackInfo& info);
+  Napi::Value Resize(const Napi::CallbackInfo& info);
+  Napi::Value Foreground(const Napi::CallbackInfo& info);
+  Napi::Value SignalForeground(const Napi::CallbackInfo& info);
   void Ref(const Napi::CallbackInfo& info);
   void Unref(const Napi::CallbackInfo& info);
 

@@ -203,6 +203,9 @@ PWS_SAME_TYPE(pws_process_state);
 PWS_SAME_TYPE(pws_signal_tree);
 PWS_SAME_TYPE(pws_containment);
 PWS_SAME_TYPE(pws_configure);
+PWS_SAME_TYPE(pws_resize);
+PWS_SAME_TYPE(pws_foreground);
+PWS_SAME_TYPE(pws_signal_foreground);
 #undef PWS_SAME_TYPE
 
 template <typename Fn>
@@ -236,7 +239,10 @@ bool TryLoad(const std::string& path, std::string* why) {
       !Resolve(lib, "pws_process_state", &a.process_state, why) ||
       !Resolve(lib, "pws_signal_tree", &a.signal_tree, why) ||
       !Resolve(lib, "pws_containment", &a.containment, why) ||
-      !Resolve(lib, "pws_configure", &a.configure, why)) {
+      !Resolve(lib, "pws_configure", &a.configure, why) ||
+      !Resolve(lib, "pws_resize", &a.resize, why) ||
+      !Resolve(lib, "pws_foreground", &a.foreground, why) ||
+      !Resolve(lib, "pws_signal_foreground", &a.signal_foreground, why)) {
     return false;
   }
   // The first call waits for the Go runtime to finish starting, so it too

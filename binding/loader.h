@@ -32,6 +32,9 @@ struct Api {
   pws_signal_tree_fn signal_tree;
   pws_containment_fn containment;
   pws_configure_fn configure;
+  pws_resize_fn resize;
+  pws_foreground_fn foreground;
+  pws_signal_foreground_fn signal_foreground;
 };
 
 // Returns the library, loading it on the first call from any thread or worker.

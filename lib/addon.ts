@@ -11,7 +11,7 @@ import * as path from "node:path"
  */
 export const ABI = Object.freeze({
   /** PWS_ABI_VERSION: also what the Go library must answer (abiVersion()). */
-  ABI_VERSION: 2,
+  ABI_VERSION: 3,
   EBADHANDLE: -1,
   EINVAL: -3,
   EV_STDOUT: 1,
@@ -34,6 +34,8 @@ export const ABI = Object.freeze({
   /** The drain bounds when none are given (supervise()'s drainIdleMs, drainMaxMs). */
   DEFAULT_DRAIN_IDLE_MS: 1000,
   DEFAULT_DRAIN_MAX_MS: 10000,
+  /** The largest rows and cols of a terminal session (spawnTerminal, resize). */
+  TERM_SIZE_MAX: 65535,
 } as const)
 
 export const {

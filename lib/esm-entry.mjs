@@ -14,5 +14,7 @@ export const {
   implementation,
   setImplementation,
   containment,
+  spawnTerminal,
+  TerminalSession,
 } = cjs
 export default cjs

@@ -18,6 +18,8 @@ export { RunFailedError } from "./capture"
 export { supervise, SupervisedChild, AwaitableChild } from "./child"
 export type { Outcome, Reason, SuperviseOptions, LinesOf } from "./child"
 export { safeExit } from "./api"
+export { spawnTerminal, TerminalSession } from "./terminal"
+export type { TerminalOptions, ForegroundInfo } from "./terminal"
 export { legacy } from "./legacy"
 export type { ContainmentInfo } from "./addon"
 

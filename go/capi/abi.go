@@ -21,6 +21,12 @@ import (
 	"github.com/pawwork/pawwork-supervisor/go/core"
 )
 
+// Terminal sizes.
+const (
+	_ = uint(C.PWS_TERM_SIZE_MAX - core.MaxTerminalSize)
+	_ = uint(core.MaxTerminalSize - C.PWS_TERM_SIZE_MAX)
+)
+
 // Event types.
 const (
 	_ = uint(C.PWS_EV_STDOUT - core.EvStdout)

@@ -319,6 +319,66 @@ func pws_containment(buf *C.uint8_t, capacity C.int64_t) C.int64_t {
 	return C.int64_t(copy(cBuf(buf, capacity), b))
 }
 
+//export pws_resize
+func pws_resize(h C.int64_t, rows, cols C.int32_t) C.int32_t {
+	c := child(h)
+	if c == nil {
+		return C.PWS_EBADHANDLE
+	}
+	if err := c.Resize(int(rows), int(cols)); err != nil {
+		var e *core.Error
+		if errors.As(err, &e) && e.Code == "EINVAL" {
+			return C.PWS_EINVAL
+		}
+		return -C.int32_t(errnoOf(err))
+	}
+	return 0
+}
+
+// jsonOut writes v's JSON into buf: bytes written, or -(needed).
+func jsonOut(v any, buf *C.uint8_t, capacity C.int64_t) C.int64_t {
+	b, _ := json.Marshal(v)
+	if int64(len(b)) > int64(capacity) {
+		return -C.int64_t(len(b))
+	}
+	return C.int64_t(copy(cBuf(buf, capacity), b))
+}
+
+//export pws_foreground
+func pws_foreground(h C.int64_t, buf *C.uint8_t, capacity C.int64_t) C.int64_t {
+	c := child(h)
+	if c == nil {
+		return C.PWS_EBADHANDLE
+	}
+	if buf == nil || capacity < 0 {
+		return C.PWS_EINVAL
+	}
+	f, err := c.Foreground()
+	if err != nil {
+		return C.PWS_EINVAL
+	}
+	return jsonOut(f, buf, capacity)
+}
+
+//export pws_signal_foreground
+func pws_signal_foreground(h C.int64_t, sig C.int32_t, buf *C.uint8_t, capacity C.int64_t) C.int64_t {
+	c := child(h)
+	if c == nil {
+		return C.PWS_EBADHANDLE
+	}
+	if buf == nil || capacity < 0 || sig < 1 || sig > C.PWS_SIG_MAX {
+		return C.PWS_EINVAL
+	}
+	f, reached, err := c.SignalForeground(int(sig))
+	if err != nil {
+		return C.PWS_EINVAL
+	}
+	return jsonOut(struct {
+		Pgid    int   `json:"processGroupId"`
+		Reached []int `json:"reached"`
+	}{f.Pgid, reached}, buf, capacity)
+}
+
 // The library's threads are made at load, while they can still be had: later
 // work never needs a new one (go/core/threads.go). The host checks before it
 // loads the library that it can afford them (binding/loader.cc).

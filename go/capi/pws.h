@@ -52,7 +52,7 @@ extern "C" {
 
 /* Bumped whenever a signature or an event layout changes; the addon refuses
  * to run against a library that answers another number. */
-#define PWS_ABI_VERSION 2
+#define PWS_ABI_VERSION 3
 
 /* Error returns that are not errno-style JSON. */
 #define PWS_EBADHANDLE (-1)   /* unknown or forgotten handle                 */
@@ -92,6 +92,10 @@ extern "C" {
 /* The largest time in milliseconds any argument or request field accepts
  * (2^40 ms, about 34 years). */
 #define PWS_MS_MAX ((int64_t)1 << 40)
+
+/* The largest rows and cols of a terminal (the spawn request's "terminal",
+ * pws_resize): the kernel's window size fields are 16-bit. */
+#define PWS_TERM_SIZE_MAX 65535
 
 /* Defaults of the spawn request's time fields, in milliseconds (see pws_spawn). */
 #define PWS_DEFAULT_GRACE_MS      5000
@@ -179,6 +183,18 @@ int64_t pws_hub_next(int64_t hub, uint8_t *buf, int64_t cap, int32_t timeout_ms)
  *             wait for the next chunk of output and for the whole drain
  *             (absent: PWS_DEFAULT_DRAIN_IDLE_MS, PWS_DEFAULT_DRAIN_MAX_MS;
  *             0: do not wait).
+ *   "terminal": {"rows": 1..PWS_TERM_SIZE_MAX, "cols": 1..PWS_TERM_SIZE_MAX},
+ *             a terminal session: the leader runs on a new pseudo-terminal of
+ *             this size (its fds 0-2), leads a new session with it as its
+ *             controlling terminal, and is contained as any tree (through the
+ *             helper when there is one). The terminal's output comes as
+ *             PWS_EV_STDOUT events (then PWS_EV_STDOUT_END: every slave fd
+ *             closed, or a drain bound), pws_write writes to the terminal (its
+ *             input: line discipline, echo, ^C), pws_resize, pws_foreground and
+ *             pws_signal_foreground apply. "stdin", "stdout" and "stderr" must
+ *             then be absent. Linux and macOS (a pty; on Linux through the
+ *             helper) and Windows (ConPTY, in the leader's Job Object); on any
+ *             other system the spawn fails with ENOSYS.
  * No string may hold a NUL byte. On success returns the child handle (> 0) and
  * writes the child's pid to *pid_out. On failure returns a negative length of
  * the JSON error written into err (codes: EINVAL for a bad request, ENOENT,
@@ -250,6 +266,34 @@ int32_t pws_process_state(int64_t pid);
  * 2. Any thread. */
 int64_t pws_signal_tree(int64_t pid, int32_t sig, uint8_t *buf, int64_t cap);
 
+/* Sets a terminal session's size (rows, cols: 1..PWS_TERM_SIZE_MAX); the kernel
+ * sends SIGWINCH to the terminal's foreground process group. Returns 0,
+ * PWS_EBADHANDLE, PWS_EINVAL (not a terminal session, a size out of range, or
+ * the session has ended), or a negative errno. */
+int32_t pws_resize(int64_t h, int32_t rows, int32_t cols);
+
+/* Writes what a terminal session's terminal says of its foreground process group,
+ * as a JSON object into buf:
+ *   {"processGroupId": the foreground group (tcgetpgrp; 0: none),
+ *    "members": [pid, ...] the tree's members in it,
+ *    "waiting": [pid, ...] those proved blocked in a read of this terminal,
+ *    "inputWaiting": bool, waiting is not empty,
+ *    "proof": "procfs" (Linux: /proc/<pid>/syscall shows a read of a fd that
+ *             is this terminal, or wchan is n_tty_read) | "unsupported" (no
+ *             proof on this platform: inputWaiting is always false)}
+ * Returns bytes written, -(needed) when cap is too small, PWS_EBADHANDLE, or
+ * PWS_EINVAL (not a terminal session, or it has ended; cap < 0 or buf NULL). */
+int64_t pws_foreground(int64_t h, uint8_t *buf, int64_t cap);
+
+/* Sends sig (1..PWS_SIG_MAX) once to every member of the tree in the terminal's
+ * foreground process group, each through the core's per-process checks (never a
+ * bare kill of a group id). Writes {"processGroupId": n, "reached": [pid, ...]}
+ * into buf (reached is empty once the leader has exited, or with no foreground
+ * group). Returns bytes written, -(needed) when cap is too small (the signal went
+ * out all the same), PWS_EBADHANDLE, or PWS_EINVAL as pws_foreground, and for a
+ * signal out of range. */
+int64_t pws_signal_foreground(int64_t h, int32_t sig, uint8_t *buf, int64_t cap);
+
 /* Settings, as a JSON object in json[0..len) (UTF-8, copied):
  *   "helper": "" for the default (pawwork-supervisor-helper beside this library),
  *             "0" or "off" to run without it, or the helper's path;
@@ -291,6 +335,9 @@ typedef int32_t (*pws_process_state_fn)(int64_t);
 typedef int64_t (*pws_signal_tree_fn)(int64_t, int32_t, uint8_t *, int64_t);
 typedef int64_t (*pws_containment_fn)(uint8_t *, int64_t);
 typedef int32_t (*pws_configure_fn)(const uint8_t *, int64_t);
+typedef int32_t (*pws_resize_fn)(int64_t, int32_t, int32_t);
+typedef int64_t (*pws_foreground_fn)(int64_t, uint8_t *, int64_t);
+typedef int64_t (*pws_signal_foreground_fn)(int64_t, int32_t, uint8_t *, int64_t);
 
 #ifdef __cplusplus
 }

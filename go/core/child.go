@@ -27,6 +27,7 @@ type Child struct {
 
 	stdin *stdinPipe
 	outs  []*outStream // the piped output streams (0, 1 or 2)
+	term  *terminal    // the pseudo-terminal of a terminal session (Options.Terminal); nil if none
 
 	mu         sync.Mutex
 	reason     string        // first cancellation's reason; "" while none
@@ -67,14 +68,20 @@ func Start(hub *Hub, o *Options) (c *Child, err error) {
 	started := false
 	defer func() { fds.closeAfterStart(started) }()
 	files := make([]*os.File, 3)
-	if files[0], err = c.childStdin(&fds); err != nil {
-		return nil, err
-	}
-	if files[1], err = c.childStdout(&fds); err != nil {
-		return nil, err
-	}
-	if files[2], err = c.childStderr(&fds, files[1]); err != nil {
-		return nil, err
+	if o.Terminal != nil {
+		if files, err = c.childTerminal(&fds); err != nil {
+			return nil, err
+		}
+	} else {
+		if files[0], err = c.childStdin(&fds); err != nil {
+			return nil, err
+		}
+		if files[1], err = c.childStdout(&fds); err != nil {
+			return nil, err
+		}
+		if files[2], err = c.childStderr(&fds, files[1]); err != nil {
+			return nil, err
+		}
 	}
 
 	c.start = time.Now()
@@ -108,6 +115,7 @@ func Start(hub *Hub, o *Options) (c *Child, err error) {
 type stdio struct {
 	leaderEnds []*os.File // closed in the parent once the leader holds them, or the start failed
 	ourEnds    []*os.File // the child's ends of its pipes: closed only if the start failed
+	closers    []func()   // more to undo only if the start failed (Windows: a pseudo console)
 }
 
 // devNull opens the null device for the leader: for reading (stdin) or writing.
@@ -158,6 +166,9 @@ func (s *stdio) closeAfterStart(started bool) {
 	if !started {
 		for _, f := range s.ourEnds {
 			f.Close()
+		}
+		for _, f := range s.closers {
+			f()
 		}
 	}
 }
@@ -401,6 +412,9 @@ func (c *Child) supervise() {
 	c.p.reap()
 	c.takeProcNotes()
 
+	if c.term != nil {
+		c.term.leaderExited() // Windows: ConPTY's output ends only when its console is closed
+	}
 	drainAt := time.Now()
 	for _, s := range c.outs {
 		s.startDrain(c.opts.drainIdle(), c.opts.drainMax())
@@ -420,6 +434,9 @@ func (c *Child) supervise() {
 	if c.stdin != nil {
 		c.stdin.abort()
 		<-c.stdin.done
+	}
+	if c.term != nil {
+		c.term.close()
 	}
 	end := time.Now()
 

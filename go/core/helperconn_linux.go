@@ -339,7 +339,7 @@ var errHelperUnusable = errors.New("helper unusable")
 // spawn asks the helper to start path. On success the leader is the helper's child, with
 // the returned pidfd (or -1) ours, and exit receives its one exit message (closed
 // without one if the helper dies first).
-func (c *helperConn) spawn(path string, argv, env []string, dir string, files []*os.File) (pid, pidfd int, id int64, cgroup string, exit chan wire.Msg, err error) {
+func (c *helperConn) spawn(path string, argv, env []string, dir string, tty bool, files []*os.File) (pid, pidfd int, id int64, cgroup string, exit chan wire.Msg, err error) {
 	reply := make(chan helperReply, 1)
 	exit = make(chan wire.Msg, 1)
 	if c.stalled() {
@@ -365,7 +365,7 @@ func (c *helperConn) spawn(path string, argv, env []string, dir string, files []
 	if testHookBeforeSpawnSend != nil {
 		testHookBeforeSpawnSend(c.pid)
 	}
-	if err := c.sendSpawn(wire.Msg{Op: "spawn", ID: id, Path: path, Argv: argv, Env: env, Dir: dir}, fds); err != nil {
+	if err := c.sendSpawn(wire.Msg{Op: "spawn", ID: id, Path: path, Argv: argv, Env: env, Dir: dir, Tty: tty}, fds); err != nil {
 		c.forget(id)
 		return 0, -1, 0, "", nil, err // errHelperUnusable: the helper is gone
 	}

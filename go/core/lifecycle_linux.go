@@ -49,7 +49,7 @@ func startProc(path string, o *Options, env []string, files []*os.File) (*proc, 
 		helperTrees.Lock()
 		helperTrees.spawning[&since] = true
 		helperTrees.Unlock()
-		pid, pfd, id, cgroup, exit, err := c.spawn(path, o.Argv, cenv, o.Cwd, files)
+		pid, pfd, id, cgroup, exit, err := c.spawn(path, o.Argv, cenv, o.Cwd, o.Terminal != nil, files)
 		defer func() {
 			helperTrees.Lock()
 			delete(helperTrees.spawning, &since)

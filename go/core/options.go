@@ -66,6 +66,13 @@ type Options struct {
 	// DefaultDrainIdle, DefaultDrainMax); nil means the default, 0 means do not wait.
 	DrainIdleMs *int64 `json:"drainIdleMs,omitempty"`
 	DrainMaxMs  *int64 `json:"drainMaxMs,omitempty"`
+	// Terminal, when set, runs the leader on a pseudo-terminal of this size, as the
+	// leader of a session whose controlling terminal it is (terminal.go): its fds
+	// 0-2 are the terminal, the terminal's output comes as stdout events, Write
+	// writes to the terminal. Stdin, Stdout and Stderr must then be unset.
+	Terminal *TerminalSize `json:"terminal,omitempty"`
+
+	console uintptr // Windows: the terminal's pseudo console, for startProc (terminal.go)
 }
 
 // ParseOptions decodes and validates a JSON request of the C ABI.
@@ -130,6 +137,9 @@ func (o *Options) validate() error {
 		default:
 			return usage("%s: unknown stdio mode %q", s.name, s.v)
 		}
+	}
+	if err := o.Terminal.validate(o); err != nil {
+		return err
 	}
 	if o.KillSignal < 0 || o.KillSignal > MaxSignal {
 		return usage("killSignal %d out of range", o.KillSignal)

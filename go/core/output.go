@@ -87,6 +87,7 @@ type outStream struct {
 	c      *Child
 	stream Stream
 	f      *os.File
+	tty    bool // f is a pseudo-terminal's master: EIO (every slave closed) is its EOF
 	bytes  atomic.Int64
 	done   chan struct{}
 
@@ -228,7 +229,7 @@ func (s *outStream) sweep() bool {
 			total += n
 			continue
 		}
-		return eof && err == nil
+		return (eof && err == nil) || s.ttyEOF(err)
 	}
 	return false
 }
@@ -279,7 +280,7 @@ loop:
 			if !s.sweep() {
 				s.cut() // everything that was there is delivered; the holder is not done
 			}
-		} else if err != io.EOF {
+		} else if err != io.EOF && !s.ttyEOF(err) {
 			s.c.noteError("%s: read: %v", s.stream, err)
 			s.mu.Lock()
 			s.truncated = true

@@ -20,6 +20,9 @@ func startAttr(o *Options, env []string, files []*os.File, sys *syscall.SysProcA
 		fds[i] = f.Fd()
 	}
 	sys.Setsid = true
+	if o.Terminal != nil {
+		sys.Setctty, sys.Ctty = true, 0 // fd 0 is the terminal's slave (terminal.go)
+	}
 	return &syscall.ProcAttr{Dir: o.Cwd, Env: env, Files: fds, Sys: sys}
 }
 

@@ -89,7 +89,23 @@ func startProc(path string, o *Options, env []string, files []*os.File) (*proc, 
 	si.Flags = windows.STARTF_USESTDHANDLES
 	si.StdInput, si.StdOutput, si.StdErr = std[0], std[1], std[2]
 	flags := uint32(windows.CREATE_UNICODE_ENVIRONMENT | windows.CREATE_SUSPENDED | windows.CREATE_NEW_PROCESS_GROUP)
-	if len(inherit) > 0 {
+	if o.console != 0 {
+		// A terminal session (pty_windows.go): the leader's console is the pseudo
+		// console, its standard handles that console's; nothing is inherited.
+		si.Flags = 0
+		attrs, err := windows.NewProcThreadAttributeList(1)
+		if err != nil {
+			return nil, err
+		}
+		defer attrs.Delete()
+		// The attribute's value is the HPCON itself (an opaque handle, not Go memory).
+		pc := o.console
+		if err := attrs.Update(windows.PROC_THREAD_ATTRIBUTE_PSEUDOCONSOLE, *(*unsafe.Pointer)(unsafe.Pointer(&pc)), unsafe.Sizeof(pc)); err != nil {
+			return nil, err
+		}
+		si.ProcThreadAttributeList = attrs.List()
+		flags |= windows.EXTENDED_STARTUPINFO_PRESENT
+	} else if len(inherit) > 0 {
 		attrs, err := windows.NewProcThreadAttributeList(1)
 		if err != nil {
 			return nil, err
@@ -109,8 +125,8 @@ func startProc(path string, o *Options, env []string, files []*os.File) (*proc, 
 	}
 	var pi windows.ProcessInformation
 	consoleMu.Lock()
-	shared := hostHasConsole()
-	if !shared {
+	shared := hostHasConsole() && o.console == 0
+	if !shared && o.console == 0 {
 		flags |= windows.CREATE_NO_WINDOW
 	}
 	err = windows.CreateProcess(app16, &line16[0], nil, nil, len(inherit) > 0, flags, block, dir16, &si.StartupInfo, &pi)

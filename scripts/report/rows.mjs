@@ -160,7 +160,7 @@ function hangWhy(settled, from) {
 /** The common shape: start, wait for "ready", cancel, wait for the result and an empty tree. */
 async function cancelRow(ctx, argv, opts = {}) {
   const tree = new Tree(ctx)
-  const h = ctx.adapter.start(argv, { env: ctx.env, graceMs: BOUNDS.graceMs, stdin: !!opts.stdin })
+  const h = opts.terminal ? ctx.adapter.startTerminal(argv, { env: ctx.env, graceMs: BOUNDS.graceMs }) : ctx.adapter.start(argv, { env: ctx.env, graceMs: BOUNDS.graceMs, stdin: !!opts.stdin })
   if (h.pid) tree.add(h.pid, "leader")
   const out = watchOutput(h.stdout, tree)
   const settled = track(h.result)
@@ -377,6 +377,8 @@ export const ROWS = [
   { id: "host-sigkill", title: "host killed with SIGKILL", run: (c) => hostSignal(c, "SIGKILL") },
   { id: "no-pgrep", title: "missing `pgrep` on PATH", noPgrep: true, run: (c) => cancelRow(c, sh("spawn-tree.sh")) },
   { id: "enoent", title: "command that does not exist", drain: true, conc: 1, run: enoent },
+  // Terminal rows: only the columns with terminal sessions (native's spawnTerminal, node-pty).
+  { id: "terminal-setsid-escaper", title: "terminal session with a setsid escaper", terminal: true, run: (c) => cancelRow(c, sh("setsid-escaper.sh"), { terminal: true }) },
 ]
 
 export { MARK_KEY }

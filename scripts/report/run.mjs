@@ -174,7 +174,8 @@ function runCell(row, col, index) {
 async function main() {
   const started = Date.now()
   const cells = []
-  for (const row of rows) for (const col of cols) cells.push({ row, col })
+  // A terminal row runs only in the columns with terminal sessions; a terminal-only column only in those rows.
+  for (const row of rows) for (const col of cols) if (row.terminal ? col.terminal : !col.terminalOnly) cells.push({ row, col })
   // Longest first, so the tail of the run is short.
   const order = cells.map((c, i) => ({ ...c, i })).sort((a, b) => cellBoundMs(b.row) - cellBoundMs(a.row))
   console.log(`report: ${rows.length} fixtures × ${cols.length} implementations, N=${N}, up to ${JOBS} cells at a time while the CPUs are at most ${Math.round(BUSY * 100)}% busy, ${os.cpus().length} cores → ${OUT}`)

@@ -221,6 +221,11 @@ func (s *server) spawn(m *wire.Msg, fds []int) {
 	pfd := -1
 	attr := &syscall.ProcAttr{Dir: m.Dir, Env: m.Env, Files: []uintptr{uintptr(fds[0]), uintptr(fds[1]), uintptr(fds[2])},
 		Sys: &syscall.SysProcAttr{Setsid: true, PidFD: &pfd}}
+	if m.Tty {
+		// A terminal session: the leader's fd 0 (the slave) becomes the controlling
+		// terminal of the session it leads.
+		attr.Sys.Setctty, attr.Sys.Ctty = true, 0
+	}
 	// With a cgroup subtree, the leader is born in its tree's own cgroup
 	// (CLONE_INTO_CGROUP): nothing it starts can leave it without privileges.
 	treeDir := ""

@@ -6,7 +6,9 @@
 // One JSON object per SOCK_SEQPACKET message, file descriptors beside it as
 // SCM_RIGHTS.
 //
-//	host → helper  spawn   {id, path, argv, env, dir}  + fds: the leader's stdin, stdout, stderr
+//	host → helper  spawn   {id, path, argv, env, dir[, tty]}  + fds: the leader's stdin, stdout, stderr
+//	                                                     (tty: the three are a pseudo-terminal's slave,
+//	                                                     made the session's controlling terminal)
 //	host → helper  spawn   {id, request: n}            + fds: stdin, stdout, stderr, and a
 //	                                                     sealed memfd holding the n-byte spawn
 //	                                                     request (argv+env too large for one
@@ -46,6 +48,7 @@ type Msg struct {
 	Pids    []int    `json:"pids,omitempty"`
 	Cgroup  string   `json:"cgroup,omitempty"` // hello: the helper's cgroup subtree; spawned: the tree's cgroup
 	Reason  string   `json:"reason,omitempty"` // hello: why there is no cgroup subtree
+	Tty     bool     `json:"tty,omitempty"`    // spawn: the stdio fds are one terminal's slave: the leader makes it its controlling terminal
 }
 
 // Arg is the argument the helper executable is started with; a program that
