@@ -107,6 +107,11 @@ Napi::Value Configure(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// The SIGCHLD pin's state in this environment (binding/sigchld.h): tests read it.
+Napi::Value ChildSignalState(const Napi::CallbackInfo& info) {
+  return Pump::Of(info.Env()).ChildSignalState(info.Env());
+}
+
 // Every number of pws.h, by its name without the PWS_ prefix. lib/addon.ts checks
 // the ones it uses once, at load, so that a facade and an addon built from
 // different headers refuse to run together instead of misreading each other.
@@ -157,6 +162,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("signalTree", Napi::Function::New<SignalTree>(env, "signalTree"));
   exports.Set("containment", Napi::Function::New<Containment>(env, "containment"));
   exports.Set("configure", Napi::Function::New<Configure>(env, "configure"));
+  exports.Set("childSignalState", Napi::Function::New<ChildSignalState>(env, "childSignalState"));
   exports.Set("constants", Constants(env));
   return exports;
 }
