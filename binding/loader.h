@@ -34,6 +34,12 @@ struct Api {
   pws_configure_fn configure;
 };
 
+// The library's exact path, found by lib/addon.ts's resolver: the loader never
+// looks for the library itself (no dladdr guess). Before the first Load; returns
+// false (and changes nothing) when a library is already loaded or failed from
+// another path.
+bool SetLibraryPath(const std::string& path);
+
 // Returns the library, loading it on the first call from any thread or worker.
 // On failure throws an Error with code ERR_PAWWORK_SUPERVISOR_LOAD whose message
 // lists every path tried; the failure is remembered, so later calls throw the
