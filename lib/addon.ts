@@ -204,6 +204,43 @@ export class RuntimeUnsupportedError extends Error {
   }
 }
 
+/**
+ * The Go library is from another build than this facade (dist/build-id.json): they
+ * were not built together, so they are not loaded together.
+ */
+export class BuildMismatchError extends Error {
+  readonly code = "ERR_PAWWORK_SUPERVISOR_BUILD"
+  constructor(
+    readonly library: string,
+    readonly expected: string,
+    readonly actual: string | undefined,
+  ) {
+    super(`pawwork-supervisor: the native library ${library} is from another build (${actual ?? "no build id"}) than this facade (${expected})`)
+    this.name = "BuildMismatchError"
+  }
+}
+
+const BUILD_MARK = "pws-build-id:"
+
+/** The build id stamped into dist/ by the Makefile, or undefined when running from sources that were never built. */
+export function expectedBuildId(): string | undefined {
+  try {
+    const id = JSON.parse(fs.readFileSync(path.join(path.resolve(__dirname, ".."), "dist", "build-id.json"), "utf8")).buildId
+    return typeof id === "string" && id.startsWith(BUILD_MARK) ? id : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** The build id stamped into a library (wire.BuildID, found in its bytes), or undefined. */
+export function libraryBuildId(file: string): string | undefined {
+  const bytes = fs.readFileSync(file)
+  const at = bytes.indexOf(BUILD_MARK)
+  if (at < 0) return undefined
+  const m = /^pws-build-id:[0-9a-f]+/.exec(bytes.subarray(at, at + BUILD_MARK.length + 64).toString("latin1"))
+  return m?.[0]
+}
+
 /** The host runtime, as process.versions names it. */
 export function runtimeName(): string {
   const v = process.versions as Record<string, string | undefined>
@@ -332,7 +369,17 @@ export function loadAddon(): Addon {
     // A .js stand-in (tests) has no header to read.
     const addonWhy = c.addon.endsWith(".node") ? checkBinary(c.addon) : fs.existsSync(c.addon) ? undefined : "missing"
     tried.push({ path: c.addon, why: addonWhy })
-    const libWhy = checkBinary(c.library)
+    let libWhy = checkBinary(c.library)
+    const expected = expectedBuildId()
+    if (!libWhy && expected) {
+      // Before the library is loaded: a Go runtime, once loaded, cannot be unloaded.
+      const actual = libraryBuildId(c.library)
+      if (actual !== expected) {
+        const mismatch = new BuildMismatchError(c.library, expected, actual)
+        libWhy = `another build (${actual ?? "no build id"}; this facade: ${expected})`
+        if (!cause) cause = mismatch
+      }
+    }
     tried.push({ path: c.library, why: libWhy })
     if (addonWhy || libWhy) continue
     try {

@@ -19,7 +19,7 @@ export { supervise, SupervisedChild } from "./child"
 export type { Outcome, Reason, SuperviseOptions } from "./child"
 export { legacy } from "./legacy"
 export type { ContainmentInfo } from "./addon"
-export { NativeLoadError, RuntimeUnsupportedError } from "./addon"
+export { BuildMismatchError, NativeLoadError, RuntimeUnsupportedError } from "./addon"
 
 /**
  * How the next native spawn's tree will be contained: with the helper (airtight, and

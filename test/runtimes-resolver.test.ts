@@ -119,3 +119,49 @@ describe.runIf(process.platform === "linux" && process.arch === "x64")("the reso
     expect(out).toMatchObject({ loaded: true, mode: "helper", helperPath: path.join(unpacked, "pawwork-supervisor-helper") })
   })
 })
+
+/** Copies file with its build id's hash replaced by another of the same length (the binary stays valid). */
+function otherBuild(file: string): string {
+  const bytes = fs.readFileSync(file)
+  const at = bytes.indexOf("pws-build-id:")
+  expect(at).toBeGreaterThanOrEqual(0)
+  bytes.write("0123456789abcdef", at + "pws-build-id:".length, "latin1")
+  fs.writeFileSync(file, bytes)
+  return "pws-build-id:0123456789abcdef"
+}
+
+describe.runIf(process.platform === "linux" && process.arch === "x64")("the build id", () => {
+  const expected = JSON.parse(fs.readFileSync(path.join(ROOT, "dist", "build-id.json"), "utf8")).buildId as string
+
+  it("is stamped into dist/, the library and the helper alike", () => {
+    expect(expected).toMatch(/^pws-build-id:[0-9a-f]{16}$/)
+    for (const f of ["libpawwork_supervisor.so", "pawwork-supervisor-helper"]) {
+      expect(fs.readFileSync(path.join(RELEASE, f)).includes(expected), f).toBe(true)
+    }
+  })
+
+  it("a library from another build is refused before it is loaded, with a typed cause", () => {
+    const dir = nativeDir(path.join(tmp, "other-lib"))
+    const lib = path.join(dir, "libpawwork_supervisor.so")
+    const other = otherBuild(lib)
+    const script = `const pws = require(${JSON.stringify(path.join(ROOT, "dist", "index.js"))})
+try { pws.containment(); console.log(JSON.stringify({ loaded: true })) }
+catch (e) { console.log(JSON.stringify({ code: e.code, tried: e.tried, cause: e.cause && { name: e.cause.name, code: e.cause.code, expected: e.cause.expected, actual: e.cause.actual }, maps: require("fs").readFileSync("/proc/self/maps", "utf8").includes(${JSON.stringify(lib)}) })) }`
+    const out = JSON.parse(
+      execFileSync(process.execPath, ["-e", script], { env: { ...process.env, PAWWORK_SUPERVISOR_ADDON: path.join(dir, "pawwork_supervisor.node") }, timeout: 30_000 }).toString(),
+    )
+    expect(out.code).toBe("ERR_PAWWORK_SUPERVISOR_LOAD")
+    expect(out.tried[1]).toEqual({ path: lib, why: `another build (${other}; this facade: ${expected})` })
+    expect(out.cause).toEqual({ name: "BuildMismatchError", code: "ERR_PAWWORK_SUPERVISOR_BUILD", expected, actual: other })
+    expect(out.maps).toBe(false) // never loaded
+  })
+
+  it("a helper from another build is dropped at its hello: containment() reports the fallback and why", () => {
+    const dir = nativeDir(path.join(tmp, "other-helper"))
+    const other = otherBuild(path.join(dir, "pawwork-supervisor-helper"))
+    const out = loadWith(path.join(dir, "pawwork_supervisor.node"))
+    expect(out.loaded).toBe(true)
+    expect(out.mode).toBe("fallback")
+    expect(out.reason).toBe(`helper ${path.join(dir, "pawwork-supervisor-helper")} is from another build ("${other}"; this library: "${expected}")`)
+  })
+})
