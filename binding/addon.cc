@@ -171,6 +171,18 @@ Napi::Object Constants(Napi::Env env) {
 }  // namespace
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  // Before any other call: a runtime lacking a function we import gets a typed
+  // error naming it, not a crash at its first call (making the error needs
+  // napi_create_error and napi_throw, which every runtime measured has).
+  std::string missing = MissingNodeApi();
+  if (!missing.empty()) {
+    Napi::Error err = Napi::Error::New(
+        env, "pawwork-supervisor: this runtime lacks the Node-API function " + missing +
+                 " that the native addon needs");
+    err.Set("code", "ERR_PAWWORK_SUPERVISOR_RUNTIME");
+    err.Set("missing", missing);
+    throw err;
+  }
   Pump::Install(env);
   exports.Set("Child", NativeChild::Define(env));
   exports.Set("abiVersion", Napi::Function::New<AbiVersion>(env, "abiVersion"));

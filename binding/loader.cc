@@ -255,7 +255,44 @@ void LoadOnce() {
   failed = true;
 }
 
+// Every Node-API function the addon imports (test/runtimes-resolver.test.ts keeps
+// this list equal to `nm -D --undefined-only` of the built addon).
+const char* const kNodeApi[] = {
+    "napi_add_env_cleanup_hook", "napi_add_finalizer", "napi_async_destroy",
+    "napi_call_function", "napi_call_threadsafe_function",
+    "napi_close_callback_scope", "napi_close_escapable_handle_scope",
+    "napi_close_handle_scope", "napi_coerce_to_string", "napi_create_buffer_copy",
+    "napi_create_double", "napi_create_error", "napi_create_function",
+    "napi_create_object", "napi_create_range_error", "napi_create_reference",
+    "napi_create_string_utf8", "napi_create_threadsafe_function",
+    "napi_create_type_error", "napi_define_class", "napi_define_properties",
+    "napi_delete_reference", "napi_escape_handle", "napi_fatal_error",
+    "napi_get_and_clear_last_exception", "napi_get_boolean", "napi_get_cb_info",
+    "napi_get_global", "napi_get_instance_data", "napi_get_last_error_info",
+    "napi_get_named_property", "napi_get_new_target", "napi_get_property",
+    "napi_get_reference_value", "napi_get_typedarray_info", "napi_get_undefined",
+    "napi_get_value_bool", "napi_get_value_double", "napi_get_value_string_utf8",
+    "napi_has_named_property", "napi_has_property", "napi_is_array",
+    "napi_is_exception_pending", "napi_is_typedarray", "napi_object_freeze",
+    "napi_open_escapable_handle_scope", "napi_open_handle_scope",
+    "napi_ref_threadsafe_function", "napi_release_threadsafe_function",
+    "napi_remove_wrap", "napi_set_instance_data", "napi_set_named_property",
+    "napi_throw", "napi_typeof", "napi_unref_threadsafe_function", "napi_unwrap",
+    "napi_wrap",
+};
+
 }  // namespace
+
+std::string MissingNodeApi() {
+#ifdef _WIN32
+  return "";  // imported from the host at load by the delay-load hook: none to check
+#else
+  for (const char* name : kNodeApi) {
+    if (dlsym(RTLD_DEFAULT, name) == nullptr) return name;
+  }
+  return "";
+#endif
+}
 
 #ifdef _WIN32
 AsyncSignalsBlocked::AsyncSignalsBlocked() {}

@@ -40,6 +40,12 @@ struct Api {
 // another path.
 bool SetLibraryPath(const std::string& path);
 
+// The first Node-API function the addon imports that the host does not export,
+// or "" (always "" on Windows). A host that loads addons lazily (RTLD_LAZY: Node,
+// Deno) would otherwise die at the first call of a missing one; the module's init
+// checks this first and throws ERR_PAWWORK_SUPERVISOR_RUNTIME instead.
+std::string MissingNodeApi();
+
 // Returns the library, loading it on the first call from any thread or worker.
 // On failure throws an Error with code ERR_PAWWORK_SUPERVISOR_LOAD whose message
 // lists every path tried; the failure is remembered, so later calls throw the

@@ -402,7 +402,12 @@ export function loadAddon(): Addon {
       return addon
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "EAGAIN") return refusing(err as NodeJS.ErrnoException)
-      const missing = /undefined symbol: ((?:napi|node_api|node)_\w+)/.exec((err as Error).message)?.[1]
+      // The binding's own check (binding/loader.h MissingNodeApi), or a host whose
+      // dlopen resolves eagerly and names the symbol.
+      const missing =
+        (err as NodeJS.ErrnoException).code === "ERR_PAWWORK_SUPERVISOR_RUNTIME"
+          ? String((err as { missing?: unknown }).missing)
+          : /undefined symbol: ((?:napi|node_api|node)_\w+)/.exec((err as Error).message)?.[1]
       if (missing) {
         cachedError = new RuntimeUnsupportedError(missing, runtimeName(), { cause: err })
         throw cachedError

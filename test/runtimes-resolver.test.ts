@@ -165,3 +165,33 @@ catch (e) { console.log(JSON.stringify({ code: e.code, tried: e.tried, cause: e.
     expect(out.reason).toBe(`helper ${path.join(dir, "pawwork-supervisor-helper")} is from another build ("${other}"; this library: "${expected}")`)
   })
 })
+
+describe.runIf(process.platform === "linux")("Node-API only", () => {
+  const imports = () =>
+    execFileSync("nm", ["-D", "--undefined-only", path.join(RELEASE, "pawwork_supervisor.node")])
+      .toString()
+      .split("\n")
+      .map((l) => l.trim().split(/\s+/).pop() ?? "")
+
+  it("the addon imports no libuv symbol (Bun panics on one, Deno has none)", () => {
+    expect(imports().filter((s) => s.startsWith("uv_") || s.includes("_uv_"))).toEqual([])
+  })
+
+  it("binding/loader.cc's list of Node-API functions is exactly what the addon imports", () => {
+    const src = fs.readFileSync(path.join(ROOT, "binding", "loader.cc"), "utf8")
+    const list = /kNodeApi\[\] = \{([^}]*)\}/.exec(src)?.[1] ?? ""
+    const listed = [...list.matchAll(/"(\w+)"/g)].map((m) => m[1]).sort()
+    expect(listed).toEqual(imports().filter((s) => /^(napi|node_api)_/.test(s)).sort())
+  })
+
+  it("the binding's missing-function error becomes a RuntimeUnsupportedError naming the function", () => {
+    const dir = nativeDir(path.join(tmp, "no-api"), ["libpawwork_supervisor.so", "pawwork-supervisor-helper"])
+    const fake = path.join(dir, "stand-in.js")
+    fs.writeFileSync(fake, `throw Object.assign(new Error("no napi_wrap"), { code: "ERR_PAWWORK_SUPERVISOR_RUNTIME", missing: "napi_wrap" })`)
+    const out = loadWith(fake)
+    expect(out).toMatchObject({ code: "ERR_PAWWORK_SUPERVISOR_RUNTIME", name: "RuntimeUnsupportedError" })
+    expect(out.message).toBe(
+      `pawwork-supervisor: Node ${process.version} lacks the Node-API function napi_wrap that the native addon needs; set PAWWORK_SUPERVISOR=legacy to run without it`,
+    )
+  })
+})
