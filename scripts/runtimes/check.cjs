@@ -136,6 +136,21 @@ const checks = {
     return `${pids.length} members of 3 trees gone after the host's SIGKILL`
   },
 
+  // binding/sigchld.h: under Node the SIGCHLD handler libuv installs for child_process
+  // is pinned and has SA_ONSTACK (Go's threads need it), also after Node's own children
+  // came and went; Bun and Deno install none, and nothing of libuv is touched there.
+  async sigchld() {
+    const addon = require(path.join(path.dirname(require.resolve("pawwork-supervisor/package.json")), "build", "Release", "pawwork_supervisor.node"))
+    await bounded(new Promise((resolve, reject) => spawn("true").once("exit", resolve).once("error", reject)), 5000, "child_process spawn")
+    const s = addon.childSignalState()
+    if (process.versions.bun || process.versions.deno) {
+      assert(s.host === (process.versions.bun ? "bun" : "deno") && s.pinned === false, `state ${JSON.stringify(s)}`)
+    } else {
+      assert(s.host === "node" && s.pinned === true && s.handler === "handler" && s.onStack === true, `state ${JSON.stringify(s)}`)
+    }
+    return `${s.host}: pinned ${s.pinned}, handler ${s.handler}, SA_ONSTACK ${s.onStack}`
+  },
+
   async worker() {
     const w = new Worker(__filename, { workerData: { mode: "worker" } })
     const result = await bounded(new Promise((resolve, reject) => {

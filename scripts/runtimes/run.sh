@@ -9,6 +9,15 @@ root=$(pwd)
 rt="$root/build/runtimes/node_modules"
 RUN_BOUND=${RUN_BOUND:-120}
 
+# An executable's path (not the shell's builtin, as `command -v true` gives).
+bin_of() {
+  for dir in /usr/bin /bin; do
+    if [ -x "$dir/$1" ]; then echo "$dir/$1"; return; fi
+  done
+  echo "no $1 in /usr/bin or /bin" >&2
+  exit 1
+}
+
 mkdir -p build/pack
 rm -f build/pack/pawwork-supervisor-*.tgz
 npm pack --silent --pack-destination build/pack >/dev/null
@@ -23,7 +32,7 @@ mkdir -p "$proj" "$tmp/home"
 mkdir -p "$tmp/bin-install"
 ln -s "$(readlink -f "$(command -v node)")" "$tmp/bin-install/node"
 ln -s "$(readlink -f "$(command -v npm)")" "$tmp/bin-install/npm"
-for c in sh; do ln -s "$(command -v $c)" "$tmp/bin-install/$c"; done
+ln -s "$(bin_of sh)" "$tmp/bin-install/sh"
 printf '{ "name": "fresh", "version": "1.0.0", "private": true }\n' >"$proj/package.json"
 (cd "$proj" && env -i HOME="$tmp/home" PATH="$tmp/bin-install" npm_config_cache="${npm_config_cache:-$HOME/.npm}" npm_config_update_notifier=false \
   npm install --no-audit --no-fund --loglevel=error "$tgz")
@@ -35,7 +44,7 @@ run() { # name, binary, args...
   d="$tmp/bin-$name"
   mkdir -p "$d"
   ln -s "$(readlink -f "$bin")" "$d/$(basename "$bin")"
-  for c in sh sleep true; do ln -s "$(command -v $c)" "$d/$c"; done
+  for c in sh sleep true; do ln -s "$(bin_of $c)" "$d/$c"; done
   set +e
   (cd "$proj" && timeout -k 5 "$RUN_BOUND" env -i HOME="$tmp/home" PATH="$d" DENO_DIR="$tmp/deno" \
     DENO_NO_UPDATE_CHECK=1 "$d/$(basename "$bin")" "$@" check.cjs)

@@ -31,9 +31,12 @@ const pkg = process.env.PAWWORK_REPRO_PKG ?? path.resolve(__dirname, "../..")
 const { supervise } = require(pkg)
 const until = Date.now() + 2000
 
+// Our children stream a little output, so that Go's threads are busy (a SIGCHLD lands
+// on a goroutine's stack only while one runs).
 async function ours() {
   while (Date.now() < until) {
-    const c = supervise(["sh", "-c", "true"], { stdout: "ignore", stderr: "ignore" })
+    const c = supervise(["sh", "-c", "head -c 65536 /dev/zero"], { stdout: "pipe", stderr: "ignore" })
+    c.stdout.resume()
     await c.outcome
   }
 }
@@ -48,4 +51,4 @@ function theirs() {
   })
 }
 
-Promise.all([ours(), ours(), theirs(), theirs()]).then(() => process.exit(0))
+Promise.all([ours(), ours(), ours(), theirs(), theirs(), theirs()]).then(() => process.exit(0))
