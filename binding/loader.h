@@ -48,7 +48,8 @@ std::string MissingNodeApi();
 
 // Returns the library, loading it on the first call from any thread or worker.
 // On failure throws an Error with code ERR_PAWWORK_SUPERVISOR_LOAD whose message
-// lists every path tried; the failure is remembered, so later calls throw the
+// names the path handed down and why it failed; the failure is remembered,
+// so later calls throw the
 // same message without trying again. Before loading, checks that the threads
 // the Go runtime makes at load can be had (a runtime that cannot make one
 // aborts the process): if not, throws an Error with code EAGAIN, errno and

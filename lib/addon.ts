@@ -1,5 +1,8 @@
-// Finds and loads the native addon, in a fixed order, and checks that the addon and the
-// Go library speak the ABI this facade was written for.
+// The one resolver of the native files: finds the addon, the Go library and the helper
+// (the override alone, else build/Release; app.asar → app.asar.unpacked), checks each
+// before loading it (missing, architecture, executable, build id), hands the exact paths
+// of the library and the helper down to the binding and the core, and checks that the
+// addon and the Go library speak the ABI this facade was written for.
 import * as fs from "node:fs"
 import * as path from "node:path"
 

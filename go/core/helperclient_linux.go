@@ -32,7 +32,7 @@ import (
 	"github.com/pawwork/pawwork-supervisor/go/internal/wire"
 )
 
-// HelperName is the helper executable's file name, looked for beside the library.
+// HelperName is the helper executable's file name (the host's resolver looks for it beside the library).
 const HelperName = "pawwork-supervisor-helper"
 
 // HelperArg is the argument the helper executable is started with; a program that
@@ -77,7 +77,7 @@ func Containment() ContainmentInfo {
 
 // Configure overrides PAWWORK_SUPERVISOR_HELPER and PAWWORK_SUPERVISOR_CGROUP (the
 // host's environment as Go saw it when the library loaded; a host that sets them
-// later passes them here). Helper: "" for the default beside the library,
+// later passes them here). Helper: "" for the default (HelperPath, as the host found it),
 // "0"/"off" to disable, else a path. Cgroup: "" to use one when writable, "0"/"off"
 // never, else the directory to make the subtree in. Both apply from the next start
 // of the helper; a running helper is kept.
