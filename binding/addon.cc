@@ -107,6 +107,28 @@ Napi::Value Configure(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// setLibraryPath(path): the Go library lib/addon.ts's resolver found, before any
+// call that loads it. Throws if a library from another path is already loaded.
+Napi::Value SetLibraryPathJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) {
+    throw Napi::TypeError::New(env, "setLibraryPath(path: string)");
+  }
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  if (!SetLibraryPath(path)) {
+    Napi::Error err = Napi::Error::New(
+        env, "pawwork-supervisor: a native library from another path is already loaded; not " + path);
+    err.Set("code", "ERR_PAWWORK_SUPERVISOR_LOAD");
+    throw err;
+  }
+  return env.Undefined();
+}
+
+// The SIGCHLD pin's state in this environment (binding/sigchld.h): tests read it.
+Napi::Value ChildSignalState(const Napi::CallbackInfo& info) {
+  return Pump::Of(info.Env()).ChildSignalState(info.Env());
+}
+
 // Every number of pws.h, by its name without the PWS_ prefix. lib/addon.ts checks
 // the ones it uses once, at load, so that a facade and an addon built from
 // different headers refuse to run together instead of misreading each other.
@@ -150,6 +172,18 @@ Napi::Object Constants(Napi::Env env) {
 }  // namespace
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  // Before any other call: a runtime lacking a function we import gets a typed
+  // error naming it, not a crash at its first call (making the error needs
+  // napi_create_error and napi_throw, which every runtime measured has).
+  std::string missing = MissingNodeApi();
+  if (!missing.empty()) {
+    Napi::Error err = Napi::Error::New(
+        env, "pawwork-supervisor: this runtime lacks the Node-API function " + missing +
+                 " that the native addon needs");
+    err.Set("code", "ERR_PAWWORK_SUPERVISOR_RUNTIME");
+    err.Set("missing", missing);
+    throw err;
+  }
   Pump::Install(env);
   exports.Set("Child", NativeChild::Define(env));
   exports.Set("abiVersion", Napi::Function::New<AbiVersion>(env, "abiVersion"));
@@ -158,6 +192,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("signalTree", Napi::Function::New<SignalTree>(env, "signalTree"));
   exports.Set("containment", Napi::Function::New<Containment>(env, "containment"));
   exports.Set("configure", Napi::Function::New<Configure>(env, "configure"));
+  exports.Set("setLibraryPath", Napi::Function::New<SetLibraryPathJs>(env, "setLibraryPath"));
+  exports.Set("childSignalState", Napi::Function::New<ChildSignalState>(env, "childSignalState"));
   exports.Set("constants", Constants(env));
   return exports;
 }

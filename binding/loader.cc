@@ -23,9 +23,7 @@
 namespace pws {
 namespace {
 
-const char kEnvVar[] = "PAWWORK_SUPERVISOR_LIB";
 #if defined(_WIN32)
-const wchar_t kEnvVarW[] = L"PAWWORK_SUPERVISOR_LIB";
 const char kLibName[] = "pawwork_supervisor.dll";
 #elif defined(__APPLE__)
 const char kLibName[] = "libpawwork_supervisor.dylib";
@@ -39,6 +37,7 @@ Api api;
 std::atomic<bool> loaded{false};
 bool failed = false;  // for good: every later call throws failure
 std::string failure;
+std::string library_path;  // handed down by lib/addon.ts (SetLibraryPath)
 
 // Threads the Go runtime makes when it loads (go/core/threads.go reserves
 // GOMAXPROCS ≤ 4, + 4 blocking slots + 3 spares; its own sysmon, template and
@@ -92,40 +91,6 @@ std::string LastError() {
   return Narrow(msg) + " (error " + std::to_string(code) + ")";
 }
 
-bool EnvOverride(std::string* out) {
-  DWORD n = GetEnvironmentVariableW(kEnvVarW, nullptr, 0);
-  if (n <= 1) return false;  // unset or empty
-  std::wstring w(n, L'\0');
-  n = GetEnvironmentVariableW(kEnvVarW, &w[0], n);
-  w.resize(n);
-  *out = Narrow(w);
-  return true;
-}
-
-Candidate BesideAddon() {
-  HMODULE self = nullptr;
-  if (!GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS |
-                              GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT,
-                          reinterpret_cast<LPCWSTR>(&BesideAddon), &self)) {
-    return {"", "", "cannot find the addon's own module: " + LastError()};
-  }
-  std::wstring path(MAX_PATH, L'\0');
-  for (;;) {
-    DWORD n = GetModuleFileNameW(self, &path[0], (DWORD)path.size());
-    if (n == 0) {
-      return {"", "", "cannot find the addon's own path: " + LastError()};
-    }
-    if (n < path.size()) {
-      path.resize(n);
-      break;
-    }
-    path.resize(path.size() * 2);  // truncated: long path
-  }
-  size_t slash = path.find_last_of(L"\\/");
-  path.resize(slash == std::wstring::npos ? 0 : slash + 1);
-  return {Narrow(path) + kLibName, "beside the addon", ""};
-}
-
 void* Open(const std::string& path, std::string* why) {
   // LOAD_WITH_ALTERED_SEARCH_PATH: the DLL's own dependencies are looked for in
   // its directory, not the process's.
@@ -142,26 +107,6 @@ void* Symbol(void* lib, const char* name, std::string* why) {
 }
 
 #else  // POSIX
-
-bool EnvOverride(std::string* out) {
-  const char* v = std::getenv(kEnvVar);
-  if (v == nullptr || *v == '\0') return false;
-  *out = v;
-  return true;
-}
-
-Candidate BesideAddon() {
-  Dl_info info;
-  if (dladdr(reinterpret_cast<void*>(&BesideAddon), &info) == 0 ||
-      info.dli_fname == nullptr) {
-    return {"", "", "dladdr cannot find the addon's own path"};
-  }
-  std::string path = info.dli_fname;
-  size_t slash = path.rfind('/');
-  path.resize(slash == std::string::npos ? 0 : slash + 1);
-  if (path.empty()) path = "./";
-  return {path + kLibName, "beside the addon", ""};
-}
 
 std::string DlError() {
   const char* e = dlerror();
@@ -302,37 +247,58 @@ bool ProbeThreads(int n, int* err) {
 #endif
 
 void LoadOnce() {
-  std::vector<Candidate> tried;
-  std::string override_path;
-  if (EnvOverride(&override_path)) {
-    // An explicit override is never silently replaced by another library.
-    tried.push_back({override_path, std::string("from ") + kEnvVar, ""});
-  } else {
-    tried.push_back(BesideAddon());
-  }
-  for (Candidate& c : tried) {
-    if (c.path.empty()) continue;
-    if (TryLoad(c.path, &c.error)) {
-      loaded.store(true, std::memory_order_release);
-      return;
-    }
+  Candidate c{library_path, "handed down by lib/addon.ts", ""};
+  if (c.path.empty()) {
+    c.error = "no path was handed down (lib/addon.ts's resolver calls setLibraryPath first)";
+  } else if (TryLoad(c.path, &c.error)) {
+    loaded.store(true, std::memory_order_release);
+    return;
   }
   failure = std::string("pawwork-supervisor: cannot load the native library ") +
-            kLibName + "; tried:";
-  for (const Candidate& c : tried) {
-    failure += "\n  " +
-               (c.path.empty() ? std::string("(addon directory)")
-                               : c.path + " (" + c.origin + ")") +
-               ": " + c.error;
-  }
-  if (override_path.empty()) {
-    failure += std::string("\nSet ") + kEnvVar +
-               " to the library's full path to use another one.";
-  }
+            kLibName + "; tried:\n  " +
+            (c.path.empty() ? std::string("(none)") : c.path + " (" + c.origin + ")") +
+            ": " + c.error;
   failed = true;
 }
 
+// Every Node-API function the addon imports (test/runtimes-resolver.test.ts keeps
+// this list equal to `nm -D --undefined-only` of the built addon).
+const char* const kNodeApi[] = {
+    "napi_add_env_cleanup_hook", "napi_add_finalizer", "napi_async_destroy",
+    "napi_call_function", "napi_call_threadsafe_function",
+    "napi_close_callback_scope", "napi_close_escapable_handle_scope",
+    "napi_close_handle_scope", "napi_coerce_to_string", "napi_create_buffer_copy",
+    "napi_create_double", "napi_create_error", "napi_create_function",
+    "napi_create_object", "napi_create_range_error", "napi_create_reference",
+    "napi_create_string_utf8", "napi_create_threadsafe_function",
+    "napi_create_type_error", "napi_define_class", "napi_define_properties",
+    "napi_delete_reference", "napi_escape_handle", "napi_fatal_error",
+    "napi_get_and_clear_last_exception", "napi_get_boolean", "napi_get_cb_info",
+    "napi_get_global", "napi_get_instance_data", "napi_get_last_error_info",
+    "napi_get_named_property", "napi_get_new_target", "napi_get_property",
+    "napi_get_reference_value", "napi_get_typedarray_info", "napi_get_undefined",
+    "napi_get_value_bool", "napi_get_value_double", "napi_get_value_string_utf8",
+    "napi_has_named_property", "napi_has_property", "napi_is_array",
+    "napi_is_exception_pending", "napi_is_typedarray", "napi_object_freeze",
+    "napi_open_escapable_handle_scope", "napi_open_handle_scope",
+    "napi_ref_threadsafe_function", "napi_release_threadsafe_function",
+    "napi_remove_wrap", "napi_set_instance_data", "napi_set_named_property",
+    "napi_throw", "napi_typeof", "napi_unref_threadsafe_function", "napi_unwrap",
+    "napi_wrap",
+};
+
 }  // namespace
+
+std::string MissingNodeApi() {
+#ifdef _WIN32
+  return "";  // imported from the host at load by the delay-load hook: none to check
+#else
+  for (const char* name : kNodeApi) {
+    if (dlsym(RTLD_DEFAULT, name) == nullptr) return name;
+  }
+  return "";
+#endif
+}
 
 #ifdef _WIN32
 AsyncSignalsBlocked::AsyncSignalsBlocked() {}
@@ -350,6 +316,13 @@ AsyncSignalsBlocked::~AsyncSignalsBlocked() {
   pthread_sigmask(SIG_SETMASK, &old_, nullptr);
 }
 #endif
+
+bool SetLibraryPath(const std::string& path) {
+  std::lock_guard<std::mutex> lock(load_mu);
+  if (loaded.load(std::memory_order_relaxed) || failed) return library_path == path;
+  library_path = path;
+  return true;
+}
 
 const Api& Load(Napi::Env env) {
   if (loaded.load(std::memory_order_acquire)) return api;

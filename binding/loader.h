@@ -37,9 +37,22 @@ struct Api {
   pws_signal_foreground_fn signal_foreground;
 };
 
+// The library's exact path, found by lib/addon.ts's resolver: the loader never
+// looks for the library itself (no dladdr guess). Before the first Load; returns
+// false (and changes nothing) when a library is already loaded or failed from
+// another path.
+bool SetLibraryPath(const std::string& path);
+
+// The first Node-API function the addon imports that the host does not export,
+// or "" (always "" on Windows). A host that loads addons lazily (RTLD_LAZY: Node,
+// Deno) would otherwise die at the first call of a missing one; the module's init
+// checks this first and throws ERR_PAWWORK_SUPERVISOR_RUNTIME instead.
+std::string MissingNodeApi();
+
 // Returns the library, loading it on the first call from any thread or worker.
 // On failure throws an Error with code ERR_PAWWORK_SUPERVISOR_LOAD whose message
-// lists every path tried; the failure is remembered, so later calls throw the
+// names the path handed down and why it failed; the failure is remembered,
+// so later calls throw the
 // same message without trying again. Before loading, checks that the threads
 // the Go runtime makes at load can be had (a runtime that cannot make one
 // aborts the process): if not, throws an Error with code EAGAIN, errno and

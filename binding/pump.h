@@ -30,6 +30,8 @@ class Pump {
   // "pthread_create") when the pump thread cannot be had; the next call retries.
   int64_t Open(Napi::Env env);
   const Api& api() const { return *api_; }
+  // What the SIGCHLD pin did in this environment (binding/sigchld.h).
+  Napi::Object ChildSignalState(Napi::Env env) const { return sigchld_.State(env); }
 
   // Registers a freshly spawned child; it is ref'd until its EXIT event.
   void Add(Napi::Env env, int64_t handle, Napi::Function on_event);

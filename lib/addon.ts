@@ -1,5 +1,8 @@
-// Finds and loads the native addon, in a fixed order, and checks that the addon and the
-// Go library speak the ABI this facade was written for.
+// The one resolver of the native files: finds the addon, the Go library and the helper
+// (the override alone, else build/Release; app.asar → app.asar.unpacked), checks each
+// before loading it (missing, architecture, executable, build id), hands the exact paths
+// of the library and the helper down to the binding and the core, and checks that the
+// addon and the Go library speak the ABI this facade was written for.
 import * as fs from "node:fs"
 import * as path from "node:path"
 
@@ -150,14 +153,198 @@ export interface Addon {
 let cached: Addon | undefined
 let cachedError: Error | undefined
 
+/** The one variable that overrides where the native files are: the addon's path; the library and the helper must be beside it. */
+export const ADDON_VAR = "PAWWORK_SUPERVISOR_ADDON"
+const ADDON_NAME = "pawwork_supervisor.node"
+const LIB_NAME =
+  process.platform === "win32" ? "pawwork_supervisor.dll" : process.platform === "darwin" ? "libpawwork_supervisor.dylib" : "libpawwork_supervisor.so"
+const HELPER_NAME = process.platform === "win32" ? "pawwork-supervisor-helper.exe" : "pawwork-supervisor-helper"
+
+/** The exact files one place holds, as the resolver found them. */
+export interface NativePaths {
+  /** Where the three came from: "PAWWORK_SUPERVISOR_ADDON" or "build" (later: a platform package). */
+  origin: string
+  addon: string
+  library: string
+  /** The per-host helper (Linux): handed down to the core, which reports a missing one in containment(). */
+  helper: string
+}
+
+/** One file the resolver looked at, and why it would not do (undefined: it did). */
+export interface Tried {
+  path: string
+  why?: string
+}
+
+/**
+ * The native addon or its Go library could not be found or loaded. `tried` lists every
+ * file looked at and why each would not do (missing, wrong architecture, not executable,
+ * the loader's own message).
+ */
+export class NativeLoadError extends Error {
+  readonly code = "ERR_PAWWORK_SUPERVISOR_LOAD"
+  constructor(
+    message: string,
+    readonly tried: Tried[],
+    options?: { cause?: unknown },
+  ) {
+    super(message, options)
+    this.name = "NativeLoadError"
+  }
+}
+
+/**
+ * The runtime lacks a Node-API function the addon needs (`missing`): the addon cannot
+ * run here at all. Use PAWWORK_SUPERVISOR=legacy for `Process`.
+ */
+export class RuntimeUnsupportedError extends Error {
+  readonly code = "ERR_PAWWORK_SUPERVISOR_RUNTIME"
+  constructor(
+    readonly missing: string,
+    readonly runtime: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`pawwork-supervisor: ${runtime} lacks the Node-API function ${missing} that the native addon needs; set PAWWORK_SUPERVISOR=legacy to run without it`, options)
+    this.name = "RuntimeUnsupportedError"
+  }
+}
+
+/**
+ * The Go library is from another build than this facade (dist/build-id.json): they
+ * were not built together, so they are not loaded together.
+ */
+export class BuildMismatchError extends Error {
+  readonly code = "ERR_PAWWORK_SUPERVISOR_BUILD"
+  constructor(
+    readonly library: string,
+    readonly expected: string,
+    readonly actual: string | undefined,
+  ) {
+    super(`pawwork-supervisor: the native library ${library} is from another build (${actual ?? "no build id"}) than this facade (${expected})`)
+    this.name = "BuildMismatchError"
+  }
+}
+
+const BUILD_MARK = "pws-build-id:"
+
+/** The build id stamped into dist/ by the Makefile, or undefined when running from sources that were never built. */
+export function expectedBuildId(): string | undefined {
+  try {
+    const id = JSON.parse(fs.readFileSync(path.join(path.resolve(__dirname, ".."), "dist", "build-id.json"), "utf8")).buildId
+    return typeof id === "string" && id.startsWith(BUILD_MARK) ? id : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** The build id stamped into a library (wire.BuildID, found in its bytes), or undefined. */
+export function libraryBuildId(file: string): string | undefined {
+  const bytes = fs.readFileSync(file)
+  const at = bytes.indexOf(BUILD_MARK)
+  if (at < 0) return undefined
+  const m = /^pws-build-id:[0-9a-f]+/.exec(bytes.subarray(at, at + BUILD_MARK.length + 64).toString("latin1"))
+  return m?.[0]
+}
+
+/** The host runtime, as process.versions names it. */
+export function runtimeName(): string {
+  const v = process.versions as Record<string, string | undefined>
+  if (v.bun) return `Bun ${v.bun}`
+  if (v.deno) return `Deno ${v.deno}`
+  if (v.electron) return `Electron ${v.electron}`
+  return `Node ${process.version}`
+}
+
+/**
+ * A path inside Electron's app.asar, moved to app.asar.unpacked: native files cannot be
+ * loaded or run from inside the archive, and packers put them (asarUnpack) beside it.
+ */
+export function unpackedPath(p: string): string {
+  return p.replace(/([\\/])app\.asar(?=[\\/]|$)/, "$1app.asar.unpacked")
+}
+
+const ELF_MACHINES: Record<number, string> = { 3: "ia32", 40: "arm", 62: "x64", 183: "arm64", 243: "riscv64", 8: "mips", 21: "ppc64", 22: "s390x", 258: "loong64" }
+const MACHO_CPUS: Record<number, string> = { 0x01000007: "x64", 0x0100000c: "arm64", 7: "ia32", 12: "arm" }
+const PE_MACHINES: Record<number, string> = { 0x8664: "x64", 0xaa64: "arm64", 0x14c: "ia32", 0x1c4: "arm" }
+const FORMAT_OF: Record<string, string> = { linux: "ELF", android: "ELF", freebsd: "ELF", openbsd: "ELF", sunos: "ELF", darwin: "Mach-O", win32: "PE" }
+
+/** A binary's format and architecture from its header (ELF, Mach-O, PE), or why it has none. */
+export function binaryKind(file: string): { format: string; arch: string } | { error: string } {
+  let head: Buffer
+  try {
+    const fd = fs.openSync(file, "r")
+    try {
+      head = Buffer.alloc(4096)
+      head = head.subarray(0, fs.readSync(fd, head, 0, head.length, 0))
+    } finally {
+      fs.closeSync(fd)
+    }
+  } catch (err) {
+    return { error: (err as NodeJS.ErrnoException).code === "ENOENT" ? "missing" : `unreadable: ${(err as Error).message}` }
+  }
+  if (head.length >= 20 && head.readUInt32BE(0) === 0x7f454c46) {
+    const m = head[5] === 2 ? head.readUInt16BE(18) : head.readUInt16LE(18)
+    return { format: "ELF", arch: ELF_MACHINES[m] ?? `machine ${m}` }
+  }
+  if (head.length >= 8 && (head.readUInt32LE(0) === 0xfeedfacf || head.readUInt32LE(0) === 0xfeedface)) {
+    const cpu = head.readInt32LE(4)
+    return { format: "Mach-O", arch: MACHO_CPUS[cpu] ?? `cputype ${cpu}` }
+  }
+  if (head.length >= 8 && head.readUInt32BE(0) === 0xcafebabe) {
+    // A universal binary: every architecture it holds.
+    const n = head.readUInt32BE(4)
+    const archs: string[] = []
+    for (let k = 0; k < n && 8 + 20 * k + 4 <= head.length; k++) archs.push(MACHO_CPUS[head.readInt32BE(8 + 20 * k)] ?? "other")
+    return { format: "Mach-O", arch: archs.join("+") }
+  }
+  if (head.length >= 64 && head.readUInt16LE(0) === 0x5a4d) {
+    const pe = head.readUInt32LE(0x3c)
+    if (pe + 6 <= head.length && head.readUInt32LE(pe) === 0x4550) {
+      const m = head.readUInt16LE(pe + 4)
+      return { format: "PE", arch: PE_MACHINES[m] ?? `machine 0x${m.toString(16)}` }
+    }
+  }
+  return { error: "not a native binary (no ELF, Mach-O or PE header)" }
+}
+
+/** Why file will not do as a binary for this platform and architecture, or undefined if it will. */
+export function checkBinary(file: string, opts: { executable?: boolean } = {}): string | undefined {
+  const kind = binaryKind(file)
+  if ("error" in kind) return kind.error
+  const format = FORMAT_OF[process.platform]
+  if ((format && kind.format !== format) || !kind.arch.split("+").includes(process.arch)) {
+    return `wrong architecture: ${kind.format} ${kind.arch}, this process is ${process.platform}-${process.arch}`
+  }
+  if (opts.executable && process.platform !== "win32") {
+    try {
+      fs.accessSync(file, fs.constants.X_OK)
+    } catch {
+      return "not executable"
+    }
+  }
+  return undefined
+}
+
+/** The places the native files are looked for, in order: the override alone when it is set. */
+export function nativeCandidates(): NativePaths[] {
+  const at = (origin: string, dir: string, addon: string): NativePaths => ({
+    origin,
+    addon: unpackedPath(addon),
+    library: unpackedPath(path.join(dir, LIB_NAME)),
+    helper: unpackedPath(path.join(dir, HELPER_NAME)),
+  })
+  const override = process.env[ADDON_VAR]
+  if (override) {
+    const addon = path.resolve(override)
+    return [at(ADDON_VAR, path.dirname(addon), addon)]
+  }
+  const dir = path.join(path.resolve(__dirname, ".."), "build", "Release")
+  return [at("build", dir, path.join(dir, ADDON_NAME))]
+}
+
 /** Places the addon is looked for, in order. */
 export function addonCandidates(): string[] {
-  const root = path.resolve(__dirname, "..")
-  const name = "pawwork_supervisor.node"
-  const out: string[] = []
-  if (process.env.PAWWORK_SUPERVISOR_ADDON) out.push(path.resolve(process.env.PAWWORK_SUPERVISOR_ADDON))
-  out.push(path.join(root, "build", "Release", name))
-  return out
+  return nativeCandidates().map((c) => c.addon)
 }
 
 /**
@@ -174,44 +361,77 @@ function refusing(err: NodeJS.ErrnoException): Addon {
   return { constants: ABI, abiVersion: fail, containment: fail, configure: fail, descendants: fail, processState: fail, signalTree: fail, Child: fail as unknown as Addon["Child"] }
 }
 
+/** The paths loadAddon() used, once it has loaded. */
+export let loadedPaths: NativePaths | undefined
+
 /** Loads the addon once; every later call returns it or throws the same error. */
 export function loadAddon(): Addon {
   if (cached) return cached
   if (cachedError) throw cachedError
-  const tried: string[] = []
-  let mismatch: AbiMismatchError | undefined
-  for (const file of addonCandidates()) {
-    if (!fs.existsSync(file)) {
-      tried.push(`${file}: not found`)
-      continue
+  const tried: Tried[] = []
+  let cause: Error | undefined
+  for (const c of nativeCandidates()) {
+    // A .js stand-in (tests) has no header to read.
+    const addonWhy = c.addon.endsWith(".node") ? checkBinary(c.addon) : fs.existsSync(c.addon) ? undefined : "missing"
+    tried.push({ path: c.addon, why: addonWhy })
+    let libWhy = checkBinary(c.library)
+    const expected = expectedBuildId()
+    if (!libWhy && expected) {
+      // Before the library is loaded: a Go runtime, once loaded, cannot be unloaded.
+      const actual = libraryBuildId(c.library)
+      if (actual !== expected) {
+        const mismatch = new BuildMismatchError(c.library, expected, actual)
+        libWhy = `another build (${actual ?? "no build id"}; this facade: ${expected})`
+        if (!cause) cause = mismatch
+      }
     }
+    tried.push({ path: c.library, why: libWhy })
+    if (addonWhy || libWhy) continue
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const addon = require(file) as Addon
+      const addon = require(c.addon) as Addon & { setLibraryPath?(p: string): void }
       checkConstants(addon.constants)
+      addon.setLibraryPath?.(c.library)
       const abi = addon.abiVersion()
       if (abi !== ABI_VERSION) {
-        tried.push(`${file}: native ABI ${abi}, this facade needs ${ABI_VERSION}`)
+        tried[tried.length - 1].why = `native ABI ${abi}, this facade needs ${ABI_VERSION}`
         continue
       }
       // The Go library saw the environment as it was when it loaded; pass the helper
-      // choice as the host's environment says it now.
-      addon.configure(JSON.stringify({ helper: process.env.PAWWORK_SUPERVISOR_HELPER ?? "", cgroup: process.env.PAWWORK_SUPERVISOR_CGROUP ?? "" }))
+      // choice as the host's environment says it now, and the helper the resolver found.
+      addon.configure(
+        JSON.stringify({ helper: process.env.PAWWORK_SUPERVISOR_HELPER ?? "", cgroup: process.env.PAWWORK_SUPERVISOR_CGROUP ?? "", helperPath: c.helper }),
+      )
       cached = addon
+      loadedPaths = c
       return addon
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "EAGAIN") return refusing(err as NodeJS.ErrnoException)
-      if (err instanceof AbiMismatchError) mismatch = err
-      tried.push(`${file}: ${(err as Error).message}`)
+      // The binding's own check (binding/loader.h MissingNodeApi), or a host whose
+      // dlopen resolves eagerly and names the symbol.
+      const missing =
+        (err as NodeJS.ErrnoException).code === "ERR_PAWWORK_SUPERVISOR_RUNTIME"
+          ? String((err as { missing?: unknown }).missing)
+          : /undefined symbol: ((?:napi|node_api|node)_\w+)/.exec((err as Error).message)?.[1]
+      if (missing) {
+        cachedError = new RuntimeUnsupportedError(missing, runtimeName(), { cause: err })
+        throw cachedError
+      }
+      if (err instanceof AbiMismatchError || !cause) cause = err as Error
+      // The binding's own load error is the library's; any other (require, ABI) the addon's.
+      const onLibrary = (err as NodeJS.ErrnoException).code === "ERR_PAWWORK_SUPERVISOR_LOAD"
+      tried[tried.length - (onLibrary ? 1 : 2)].why = (err as Error).message
     }
   }
-  const err = new Error(
+  const override = process.env[ADDON_VAR]
+  cachedError = new NativeLoadError(
     "pawwork-supervisor: could not load the native addon. Tried:\n  " +
-      tried.join("\n  ") +
-      "\nBuild it with `make` or set PAWWORK_SUPERVISOR=legacy.",
-    mismatch ? { cause: mismatch } : undefined,
-  ) as Error & { code: string }
-  err.code = "ERR_PAWWORK_SUPERVISOR_LOAD"
-  cachedError = err
-  throw err
+      tried.map((t) => `${t.path}: ${t.why ?? "ok"}`).join("\n  ") +
+      (override
+        ? `\n${ADDON_VAR} is set: the addon it names must have ${LIB_NAME} beside it; nothing else is tried.`
+        : `\nBuild it with \`make\`, point ${ADDON_VAR} at an addon, or set PAWWORK_SUPERVISOR=legacy.`),
+    tried,
+    cause ? { cause } : undefined,
+  )
+  throw cachedError
 }

@@ -22,6 +22,7 @@ export { spawnTerminal, TerminalSession } from "./terminal"
 export type { TerminalOptions, ForegroundInfo } from "./terminal"
 export { legacy } from "./legacy"
 export type { ContainmentInfo } from "./addon"
+export { BuildMismatchError, NativeLoadError, RuntimeUnsupportedError } from "./addon"
 
 /**
  * How the next native spawn's tree will be contained: with the helper (airtight, and

@@ -71,6 +71,8 @@ describe("the ABI's numbers have one source, go/capi/pws.h", () => {
     fs.mkdirSync(path.join(tmp, "dist"))
     fs.copyFileSync(path.join(ROOT, "dist", "addon.js"), path.join(tmp, "dist", "addon.js"))
     const fake = path.join(tmp, "other-addon.js")
+    // The override's addon must have the library beside it (or the resolver refuses it).
+    fs.copyFileSync(path.join(ROOT, "build", "Release", "libpawwork_supervisor.so"), path.join(tmp, "libpawwork_supervisor.so"))
     const touched = path.join(tmp, "touched")
     fs.writeFileSync(
       fake,

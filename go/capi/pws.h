@@ -295,8 +295,11 @@ int64_t pws_foreground(int64_t h, uint8_t *buf, int64_t cap);
 int64_t pws_signal_foreground(int64_t h, int32_t sig, uint8_t *buf, int64_t cap);
 
 /* Settings, as a JSON object in json[0..len) (UTF-8, copied):
- *   "helper": "" for the default (pawwork-supervisor-helper beside this library),
- *             "0" or "off" to run without it, or the helper's path;
+ *   "helper": "" for the default ("helperPath"), "0" or "off" to run without
+ *             it, or the helper's path;
+ *   "helperPath": the helper executable the host found (exact path; the library
+ *             never looks for its own file, so without it the default helper is
+ *             reported missing by pws_containment);
  *   "cgroup": "" to use a cgroup v2 subtree when one is writable, "0" or "off"
  *             never to, or the cgroup directory to create the subtree in.
  * A key that is absent keeps its value. They override PAWWORK_SUPERVISOR_HELPER and

@@ -5,6 +5,9 @@ package core
 type Config struct {
 	Helper *string `json:"helper"`
 	Cgroup *string `json:"cgroup"`
+	// HelperPath is the helper executable the host found (exact; used when Helper
+	// is ""). The library does not look for it itself.
+	HelperPath *string `json:"helperPath"`
 }
 
 // ContainmentInfo says how trees are contained for the next spawn.

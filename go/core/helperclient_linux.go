@@ -5,7 +5,9 @@ package core
 //
 // The helper is started at the first spawn, from the executable named by the
 // environment variable PAWWORK_SUPERVISOR_HELPER ("0" or "off" disables it) or, by
-// default, pawwork-supervisor-helper beside this library. If it is missing, cannot
+// default, the exact path the host handed down with Configure's HelperPath (lib/addon.ts's
+// resolver finds pawwork-supervisor-helper beside the library; the library never looks
+// for itself: a /proc/self/maps scan broke on a path with two spaces in a row). If it is missing, cannot
 // start or dies, spawning goes on without it (weaker containment: no re-parenting
 // of orphans, no cleanup at host death) and Containment() says why; a dead helper is
 // restarted for later spawns, at most once a second.
@@ -20,12 +22,9 @@ package core
 // fork, and its pidfd is watched), and it is always reaped.
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
-	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -33,7 +32,7 @@ import (
 	"github.com/pawwork/pawwork-supervisor/go/internal/wire"
 )
 
-// HelperName is the helper executable's file name, looked for beside the library.
+// HelperName is the helper executable's file name (the host's resolver looks for it beside the library).
 const HelperName = "pawwork-supervisor-helper"
 
 // HelperArg is the argument the helper executable is started with; a program that
@@ -50,10 +49,11 @@ var helperState struct {
 	reason   string // why there is no helper, when there is none
 	lastFail time.Time
 
-	override   string
-	overridden bool
-	cgroup     string
-	cgroupSet  bool
+	override    string
+	overridden  bool
+	defaultPath string // the helper the host found (Config.HelperPath)
+	cgroup      string
+	cgroupSet   bool
 }
 
 // Containment reports the containment of the next spawn, starting the helper if it
@@ -77,7 +77,7 @@ func Containment() ContainmentInfo {
 
 // Configure overrides PAWWORK_SUPERVISOR_HELPER and PAWWORK_SUPERVISOR_CGROUP (the
 // host's environment as Go saw it when the library loaded; a host that sets them
-// later passes them here). Helper: "" for the default beside the library,
+// later passes them here). Helper: "" for the default (HelperPath, as the host found it),
 // "0"/"off" to disable, else a path. Cgroup: "" to use one when writable, "0"/"off"
 // never, else the directory to make the subtree in. Both apply from the next start
 // of the helper; a running helper is kept.
@@ -88,6 +88,9 @@ func Configure(cfg Config) {
 	}
 	if cfg.Cgroup != nil {
 		helperState.cgroup, helperState.cgroupSet = *cfg.Cgroup, true
+	}
+	if cfg.HelperPath != nil {
+		helperState.defaultPath = *cfg.HelperPath
 	}
 	if helperState.conn == nil {
 		helperState.reason, helperState.lastFail = "", time.Time{}
@@ -144,39 +147,10 @@ func helperPath() (string, error) {
 	default:
 		return v, nil
 	}
-	lib, err := ownObject()
-	if err != nil {
-		return "", fmt.Errorf("cannot find this library's own file: %v", err)
+	if helperState.defaultPath == "" {
+		return "", errors.New("no helper path was handed down (the host's resolver passes it with pws_configure's helperPath)")
 	}
-	return filepath.Join(filepath.Dir(lib), HelperName), nil
-}
-
-// ownObject is the file this code was loaded from (the shared library inside a
-// host, the executable in a test), found in /proc/self/maps by the address of one
-// of its functions.
-func ownObject() (string, error) {
-	f, err := os.Open("/proc/self/maps")
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	addr := funcAddr()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		// 7f..-7f.. r-xp 00000000 08:01 1234   /path/to/lib.so
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 6 {
-			continue
-		}
-		var lo, hi uintptr
-		if _, err := fmt.Sscanf(fields[0], "%x-%x", &lo, &hi); err != nil {
-			continue
-		}
-		if addr >= lo && addr < hi {
-			return strings.Join(fields[5:], " "), nil
-		}
-	}
-	return "", errors.New("no mapping holds this code")
+	return helperState.defaultPath, nil
 }
 
 // getHelper returns the running helper for a spawn, starting it if needed, or why
@@ -239,5 +213,3 @@ func settleHelper(c *helperConn) (*helperConn, string) {
 	helperState.lastFail = time.Now()
 	return nil, why
 }
-
-func funcAddr() uintptr { return reflect.ValueOf(ownObject).Pointer() }

@@ -250,6 +250,13 @@ func (c *helperConn) read() {
 				helloDone(fmt.Sprintf("helper %s: first message %q (pid %d) is not its hello", c.path, m.Op, m.Pid))
 				break
 			}
+			if m.Build != wire.BuildID {
+				if fd >= 0 {
+					unix.Close(fd)
+				}
+				helloDone(fmt.Sprintf("helper %s is from another build (%q; this library: %q)", c.path, m.Build, wire.BuildID))
+				break
+			}
 			c.cgroup, c.cgroupReason = m.Cgroup, m.Reason
 			helloDone("")
 			if fd >= 0 {

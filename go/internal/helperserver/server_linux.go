@@ -88,7 +88,7 @@ func Main() int {
 	}()
 	var reason string
 	s.cgroup, reason = makeCgroupSubtree(setting, s.self)
-	s.send(wire.Msg{Op: "hello", Pid: s.self, Cgroup: s.cgroup, Reason: reason}, -1)
+	s.send(wire.Msg{Op: "hello", Pid: s.self, Cgroup: s.cgroup, Reason: reason, Build: wire.BuildID}, -1)
 	s.serve()
 	s.killAll()
 	s.removeCgroups()

@@ -15,7 +15,7 @@
 //	                                                     message, ~208 KB)
 //	host → helper  reap    {id}                         the host is done with the exited leader
 //	host → helper  letgo   {id, pids}                   leftovers the host let go: never killed
-//	helper → host  hello   {pid, cgroup | reason}       once, first
+//	helper → host  hello   {pid, cgroup | reason, build} once, first (build: BuildID)
 //	helper → host  spawned {id, pid, cgroup} + a pidfd  or {id, errno} when the exec failed
 //	helper → host  exit    {id, code, signal}           the leader exited (still unreaped)
 //	helper → host  reaped  {id}                         answer to reap: the leader and every
@@ -49,7 +49,15 @@ type Msg struct {
 	Cgroup  string   `json:"cgroup,omitempty"` // hello: the helper's cgroup subtree; spawned: the tree's cgroup
 	Reason  string   `json:"reason,omitempty"` // hello: why there is no cgroup subtree
 	Tty     bool     `json:"tty,omitempty"`    // spawn: the stdio fds are one terminal's slave: the leader makes it its controlling terminal
+	Build   string   `json:"build,omitempty"`  // hello: the helper's BuildID
 }
+
+// BuildID names the build the library and the helper come from, stamped by the
+// Makefile (-ldflags -X …/wire.BuildID=pws-build-id:<hash of the Go sources>; the
+// same text goes into dist/build-id.json, and lib/addon.ts finds it in the library's
+// bytes before loading it). The host drops a helper whose hello names another build.
+// Empty in builds without the stamp (go test), where both sides are one binary.
+var BuildID = ""
 
 // Arg is the argument the helper executable is started with; a program that
 // embeds the helper (the Go tests do) checks for it in os.Args[1].
