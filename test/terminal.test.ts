@@ -217,12 +217,10 @@ describe("many terminals", () => {
       expect(during - before, `threads ${before} → ${during}`).toBeLessThan(10)
       await Promise.all(sessions.map((s) => s.write("bye\n")))
       const outcomes = await within(Promise.all(sessions.map((s) => s.outcome)), 20_000, "100 outcomes")
-      // Every session ended by itself, cleanly. One note is allowed: 100 leaders exiting at
-      // once make 100 reap requests the helper answers one after the other, and on a loaded
-      // machine (vitest beside other suites) its 2 s confirmation bound can fire; the note
-      // reports exactly that (the bound is the core's, not this feature's).
-      const reapNote = /^the helper did not confirm reaping the tree within/
-      expect(outcomes.filter((o) => o.code !== 0 || o.errors.some((e) => !reapNote.test(e)))).toEqual([])
+      // Every session ended by itself, cleanly, without a note: 100 leaders exiting at once
+      // make 100 reap requests, which the helper answers after one shared sweep (before, one
+      // /proc scan per request let the core's 2 s confirmation bound fire under load).
+      expect(outcomes.filter((o) => o.code !== 0 || o.errors.length > 0)).toEqual([])
     } finally {
       await Promise.all(sessions.map((s) => s.terminate({ graceMs: 0 })))
     }

@@ -36,7 +36,20 @@ type server struct {
 	cgroup     string
 	trees      map[int64]string // id → the tree's cgroup directory
 	letGoTrees map[int64]bool   // trees whose leftovers were let go: not killed
+
+	// Reap requests whose answer waits for one sweep of orphans shared by all the
+	// requests queued at the time (serve loop only; see flushReaped).
+	reapedDue   []int64
+	reapedSince time.Time
 }
+
+// Bounds on coalescing reap answers: a burst of exits (100 terminals closing) costs
+// one scan of /proc instead of one per tree, and no answer waits longer than this
+// behind other requests.
+const (
+	reapedMaxWait  = 50 * time.Millisecond
+	reapedMaxBatch = 64
+)
 
 // leader is a process the helper started for the host.
 type leader struct {
@@ -128,7 +141,23 @@ func (s *server) serve() {
 			continue
 		}
 		s.handle(buf[:n], fds)
+		if len(s.reapedDue) > 0 && (!wire.Queued(s.fd) || len(s.reapedDue) >= reapedMaxBatch || time.Since(s.reapedSince) >= reapedMaxWait) {
+			s.flushReaped()
+		}
 	}
+}
+
+// flushReaped answers the reap requests handled since the last flush, after one
+// sweep: the trees' killed members that are zombies now are reaped before the
+// answers (the host settles an outcome only after its answer), and the cgroups of
+// the trees that are empty are removed.
+func (s *server) flushReaped() {
+	s.sweepTrees()
+	s.reapOrphans()
+	for _, id := range s.reapedDue {
+		s.send(wire.Msg{Op: "reaped", ID: id}, -1)
+	}
+	s.reapedDue = s.reapedDue[:0]
 }
 
 // handle carries out one request from the host; it owns fds.
@@ -167,14 +196,14 @@ func (s *server) handle(b []byte, fds []int) {
 			s.mu.Lock()
 			delete(s.leaders, l.pid)
 			s.mu.Unlock()
-			// Gone now unless the tree left something (let go or escaped the
-			// kill); then sweepTrees removes it once empty.
-			s.sweepTrees()
 		}
-		// The tree's killed members that are zombies now are reaped before the
-		// answer: the host settles the outcome only after it.
-		s.reapOrphans()
-		s.send(wire.Msg{Op: "reaped", ID: m.ID}, -1)
+		// Answered by flushReaped, with the tree's zombies reaped and its cgroup
+		// gone unless the tree left something (let go or escaped the kill; then the
+		// tick's sweepTrees removes it once empty).
+		if len(s.reapedDue) == 0 {
+			s.reapedSince = time.Now()
+		}
+		s.reapedDue = append(s.reapedDue, m.ID)
 	case "letgo":
 		wire.CloseAll(fds)
 		s.mu.Lock()

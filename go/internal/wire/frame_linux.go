@@ -111,3 +111,16 @@ func ReadRequestFile(fd int, n int64) ([]byte, unix.Errno) {
 	}
 	return b, 0
 }
+
+// Queued reports whether a message (or the peer's close) is waiting on the socket
+// fd now, without waiting for one.
+func Queued(fd int) bool {
+	pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	for {
+		n, err := unix.Poll(pfd, 0)
+		if err == unix.EINTR {
+			continue
+		}
+		return err == nil && n > 0
+	}
+}
