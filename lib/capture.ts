@@ -70,9 +70,25 @@ export function collectCapped(stream: Readable, cap: number | undefined, errors:
       chunks.push(b)
       kept += b.length
     })
-    const done = () => resolve({ buffer: Buffer.concat(chunks), truncated })
+    // Settles once: 'end' and 'close' both come, and each concatenation is a copy of the
+    // whole output (two of them put Process.run's peak at ~3× the output). The chunks are
+    // let go as soon as they are joined.
+    let settled = false
+    const done = () => {
+      if (settled) return
+      settled = true
+      const buffer = Buffer.concat(chunks)
+      chunks.length = 0
+      resolve({ buffer, truncated })
+    }
     stream.once("end", done)
     stream.once("close", done)
-    stream.once("error", errors === "reject" ? reject : done)
+    stream.once("error", (err) => {
+      if (errors !== "reject") return done()
+      if (settled) return
+      settled = true
+      chunks.length = 0
+      reject(err)
+    })
   })
 }
