@@ -20,7 +20,7 @@ export const ABI = Object.freeze({
   EV_EXIT: 4,
   EV_STDOUT_END: 5,
   EV_STDERR_END: 6,
-  /** Only with holdTree: the leader's exit and the end of its streams, before EV_EXIT (the tree empty). */
+  /** Only with holdLeftovers: the leader's exit and the end of its streams, before EV_EXIT (the tree empty). */
   EV_CLOSE: 7,
   /** Streams, for setFlow. */
   STREAM_STDOUT: 1,

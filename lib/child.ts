@@ -111,7 +111,7 @@ export class SupervisedChild extends EventEmitter {
   /** Resolves with how the child ended; rejects only on a spawn error. */
   readonly outcome: Promise<Outcome>
   /**
-   * Resolves once the whole tree is gone, with the final outcome (with `holdTree`, after
+   * Resolves once the whole tree is gone, with the final outcome (with `holdLeftovers`, after
    * the leftovers exited or were killed; otherwise with `outcome`); rejects only on a
    * spawn error.
    */
@@ -126,7 +126,7 @@ export class SupervisedChild extends EventEmitter {
   private fail!: (e: Error) => void
   private settleTree!: (o: Outcome) => void
   private failTree!: (e: Error) => void
-  /** holdTree: the leader closed, the tree is still held (EV_CLOSE came, EV_EXIT not yet). */
+  /** holdLeftovers: the leader closed, the tree is still held (EV_CLOSE came, EV_EXIT not yet). */
   private holding = false
   private abortListener: (() => void) | undefined
   /** The stdin pipe: child.stdin, or the one `input` is written to (child.stdin is then null). */
@@ -152,7 +152,7 @@ export class SupervisedChild extends EventEmitter {
       graceMs: settings.graceMs,
       timeoutMs: settings.timeoutMs,
       killTreeOnExit: settings.killTreeOnExit,
-      holdTree: settings.holdTree || undefined,
+      holdLeftovers: settings.holdLeftovers || undefined,
       drainIdleMs: settings.drainIdleMs,
       drainMaxMs: settings.drainMaxMs,
     }

@@ -140,7 +140,7 @@ export const SUPERVISE_OPTIONS = Object.freeze({
   graceMs: GRACE,
   killSignal: FIRST_SIGNAL,
   killTreeOnExit: boolean(false),
-  holdTree: boolean(false),
+  holdLeftovers: boolean(false),
   drainIdleMs: ms(ABI.DEFAULT_DRAIN_IDLE_MS),
   drainMaxMs: ms(ABI.DEFAULT_DRAIN_MAX_MS),
   forwardSignals: boolean(false),
@@ -300,7 +300,7 @@ export interface SuperviseOptions extends Omit<Options, "stderr" | "abort" | "ki
    * empty. 'exit', 'close' and `outcome` still come at the leader's exit and the end of
    * its streams.
    */
-  holdTree?: boolean
+  holdLeftovers?: boolean
   /** After the leader's exit, how long the drain waits for the next output chunk (default PWS_DEFAULT_DRAIN_IDLE_MS, 1000). */
   drainIdleMs?: number
   /** After the leader's exit, the most the drain may take (default PWS_DEFAULT_DRAIN_MAX_MS, 10000). */

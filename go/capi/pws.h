@@ -68,7 +68,7 @@ extern "C" {
                                event of a child; stdout/stderr events all came first. */
 #define PWS_EV_STDOUT_END 5 /* stdout reached EOF (or was cut: see outcome.truncated)  */
 #define PWS_EV_STDERR_END 6 /* stderr reached EOF (or was cut)                        */
-#define PWS_EV_CLOSE     7  /* only with "holdTree": the leader exited by itself and its
+#define PWS_EV_CLOSE     7  /* only with "holdLeftovers": the leader exited by itself and its
                                streams ended; payload: JSON outcome so far. The tree is
                                still held; PWS_EV_EXIT follows once it is empty.         */
 
@@ -180,7 +180,7 @@ int64_t pws_hub_next(int64_t hub, uint8_t *buf, int64_t cap, int32_t timeout_ms)
  *             PWS_DEFAULT_GRACE_MS; 0: SIGKILL at once).
  *   "timeoutMs": 0..PWS_MS_MAX, a run-time limit after which the child is
  *             cancelled with reason "timeout" (absent or 0: none).
- *   "holdTree": bool, keep owning what the leader leaves behind when it exits by
+ *   "holdLeftovers": bool, keep owning what the leader leaves behind when it exits by
  *             itself (not let go; pws_cancel still kills it): PWS_EV_CLOSE comes
  *             at the leader's exit, PWS_EV_EXIT when the tree is empty
  *   "killTreeOnExit": bool, kill what the leader leaves behind when it exits

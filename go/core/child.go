@@ -32,7 +32,7 @@ type Child struct {
 	mu         sync.Mutex
 	reason     string        // first cancellation's reason; "" while none
 	exited     bool          // the leader has exited
-	holding    bool          // HoldTree: the leader exited by itself and the tree is still ours until it is empty
+	holding    bool          // HoldLeftovers: the leader exited by itself and the tree is still ours until it is empty
 	forgotten  atomic.Bool   // the host forgot the handle: emit nothing more
 	ladderDone chan struct{} // closed when a running ladder finished; nil if none
 	timer      *time.Timer
@@ -385,9 +385,9 @@ func (c *Child) supervise() {
 	c.exited = true
 	reason := c.reason
 	ladderDone := c.ladderDone
-	// HoldTree: a natural exit keeps the tree ours (not let go, the leader not reaped so
+	// HoldLeftovers: a natural exit keeps the tree ours (not let go, the leader not reaped so
 	// its group cannot be re-used) until it is empty or a cancel's ladder emptied it.
-	holding := reason == "" && c.opts.HoldTree
+	holding := reason == "" && c.opts.HoldLeftovers
 	c.holding = holding
 	c.phases.RunMs = ms(exitAt.Sub(c.start))
 	c.mu.Unlock()
@@ -488,7 +488,7 @@ func (c *Child) supervise() {
 	close(c.done)
 }
 
-// holdUntilEmpty waits, after the close of a HoldTree child, until its tree is empty:
+// holdUntilEmpty waits, after the close of a HoldLeftovers child, until its tree is empty:
 // by itself (polled) or by a cancel's ladder (then bounded by grace + confirmBound).
 func (c *Child) holdUntilEmpty() {
 	for {

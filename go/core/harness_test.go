@@ -51,7 +51,7 @@ type kid struct {
 	exited  bool
 	outcome *Outcome
 	raw     []byte // the EXIT payload
-	closed  *Outcome // HoldTree: the CLOSE payload
+	closed  *Outcome // HoldLeftovers: the CLOSE payload
 }
 
 type ack struct {

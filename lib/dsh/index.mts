@@ -4,7 +4,7 @@
 //
 // What it adds over @deepseek-ai/dsh-subprocess-local: every tree is contained by the core
 // (cgroup/subreaper through the helper on Linux), so daemons that re-parent or setsid away
-// are still members; a handle keeps owning its leftovers after the leader's exit (holdTree),
+// are still members; a handle keeps owning its leftovers after the leader's exit (holdLeftovers),
 // so terminate() still reaches them and waitForExit() waits for them; and when the host dies
 // without running JavaScript (SIGKILL, OOM, a crash, an unhandled SIGTERM) the helper kills
 // every tree it holds.
@@ -416,7 +416,7 @@ export default class SupervisorSubprocessRuntime extends SubprocessRuntime {
       // graceMs also bounds the drain of pipes a surviving descendant still holds.
       drainIdleMs: grace,
       drainMaxMs: grace,
-      holdTree: true,
+      holdLeftovers: true,
       signal: spec.signal,
     }) as SupervisedChild & { treeEmpty: Promise<Outcome> }
     const handle = new SupervisorHandle(child, spec, collectors)

@@ -140,7 +140,7 @@ function dshSection(data, cellOf) {
     `Rows dsh-pawwork failed that dsh-local passed: ${list(lost)}. Rows both failed: ${list(bothFail)}.\n\n` +
     `What PawWork gains by the swap: the limits the local provider's README states are the ones the supervisor removes. ` +
     `Daemons that re-parent away from the process group (setsid, double fork) are still members of the tree, so \`terminate()\` reaches them; ` +
-    `a handle keeps owning what its leader left behind after a natural exit (the core's \`holdTree\`: not let go, the leader unreaped), ` +
+    `a handle keeps owning what its leader left behind after a natural exit (the core's \`holdLeftovers\`: not let go, the leader unreaped), ` +
     `so \`waitForExit()\` means the whole tree and \`terminate()\` still kills a TERM-ignoring leftover; ` +
     `and when the host dies without running JavaScript — SIGTERM/SIGINT/SIGHUP without a handler, SIGKILL, OOM, \`process.abort()\`, a native crash — ` +
     `the per-host helper kills every tree it holds, where the local provider's README says those "require an external supervisor". ` +

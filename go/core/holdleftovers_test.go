@@ -7,12 +7,12 @@ import (
 	"time"
 )
 
-// HoldTree: the leader's natural exit brings CLOSE (the outcome so far, leftovers
+// HoldLeftovers: the leader's natural exit brings CLOSE (the outcome so far, leftovers
 // listed) but not EXIT; the leftover stays ours, so a cancel after the close still
 // kills it, and EXIT then says so.
-func TestHoldTreeCancelAfterCloseKillsLeftovers(t *testing.T) {
+func TestHoldLeftoversCancelAfterCloseKillsLeftovers(t *testing.T) {
 	h := newHarness(t)
-	c := h.start(&Options{Argv: helperArgv("fork", "exit", "0", "ignore-term"), Stdout: StdioPipe, HoldTree: true, GraceMs: i64(300)})
+	c := h.start(&Options{Argv: helperArgv("fork", "exit", "0", "ignore-term"), Stdout: StdioPipe, HoldLeftovers: true, GraceMs: i64(300)})
 	h.waitFor(c, "CLOSE", func(k *kid) bool { return k.closed != nil })
 	gc := h.trackPrinted(c)[0]
 	closed := h.kidCopy(c).closed
@@ -34,10 +34,10 @@ func TestHoldTreeCancelAfterCloseKillsLeftovers(t *testing.T) {
 	}
 }
 
-// HoldTree: a leftover that exits by itself ends the hold; EXIT comes with reason exit.
-func TestHoldTreeEndsWhenLeftoversExit(t *testing.T) {
+// HoldLeftovers: a leftover that exits by itself ends the hold; EXIT comes with reason exit.
+func TestHoldLeftoversEndsWhenLeftoversExit(t *testing.T) {
 	h := newHarness(t)
-	c := h.start(&Options{Argv: helperArgv("fork", "exit", "0", "sleep"), Stdout: StdioPipe, HoldTree: true})
+	c := h.start(&Options{Argv: helperArgv("fork", "exit", "0", "sleep"), Stdout: StdioPipe, HoldLeftovers: true})
 	h.waitFor(c, "CLOSE", func(k *kid) bool { return k.closed != nil })
 	gc := h.trackPrinted(c)[0]
 	if h.waitForWithin(c, 300*time.Millisecond, func(k *kid) bool { return k.exited }) {
@@ -51,10 +51,10 @@ func TestHoldTreeEndsWhenLeftoversExit(t *testing.T) {
 	assertAllDead(t, "leftover gone", gc, c.Pid())
 }
 
-// Without leftovers, HoldTree is CLOSE then EXIT at once.
-func TestHoldTreeWithoutLeftovers(t *testing.T) {
+// Without leftovers, HoldLeftovers is CLOSE then EXIT at once.
+func TestHoldLeftoversWithoutLeftovers(t *testing.T) {
 	h := newHarness(t)
-	c := h.start(&Options{Argv: helperArgv("echo", "hi"), Stdout: StdioPipe, HoldTree: true})
+	c := h.start(&Options{Argv: helperArgv("echo", "hi"), Stdout: StdioPipe, HoldLeftovers: true})
 	o := h.waitExit(c)
 	k := h.kidCopy(c)
 	if k.closed == nil || o.Reason != ReasonExit || len(o.Leftovers) != 0 {
