@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import SupervisorSubprocessRuntime from "../lib/dsh/index.mts"
 import { alive, killAll, leakCheck, ourProcesses, waitFor, within } from "./helpers"
 import { ROOT, runNode } from "./native-helpers"
+import { containment } from "../lib/index"
 
 leakCheck()
 
@@ -325,6 +326,25 @@ describe("spawnTerminal", () => {
   })
 })
 
+describe("spawnTerminal: the end of the top-level process", () => {
+  it("output ends after the queued output when the top-level process exits; done has its exit; the env is scrubbed", async () => {
+    process.env.PWS_DSH_TERM_SECRET = "s"
+    try {
+      const t = await ctx.subprocess.spawnTerminal({ argv: ["sh", "-c", 'echo "bye[$PWS_DSH_TERM_SECRET][$PWS_GIVEN]"; exit 4'], cwd: TMP, env: { PWS_GIVEN: "g" }, rows: 10, cols: 80, graceMs: 500 })
+      started.push(t.pid)
+      let text = ""
+      t.output.on("data", (s: string) => (text += s))
+      await within(new Promise((r) => t.output.once("end", r)), 10_000, "output end")
+      expect(text).toContain("bye[][g]")
+      expect(await within(t.done, 10_000, "done")).toEqual({ exitCode: 4, signal: null })
+      await within(t.terminate(), 10_000, "terminate after the end")
+      await expect(t.write("x")).rejects.toMatchObject({ code: "EPIPE" })
+    } finally {
+      delete process.env.PWS_DSH_TERM_SECRET
+    }
+  })
+})
+
 describe("disposal and the host's end", () => {
   it("disposal terminates every live handle and terminal and awaits their quiescence", async () => {
     const c2 = new Context()
@@ -358,13 +378,18 @@ describe("disposal and the host's end", () => {
     ${end}
     setTimeout(() => {}, 60000)
   `
-  it.each([
-    ["process.exit()", "process.exit(3)"],
-    ["an uncaught exception", "setTimeout(() => { throw new Error('boom') }, 0)"],
-    ["an unhandled rejection", "Promise.reject(new Error('boom'))"],
-    ["SIGTERM without a handler", "process.kill(process.pid, 'SIGTERM')"],
-    ["SIGKILL", "process.kill(process.pid, 'SIGKILL')"],
-  ])("host %s with trees alive: nothing is left", async (_, end) => {
+  // Without the helper (PAWWORK_SUPERVISOR_HELPER=0, or where it cannot run) no JavaScript
+  // runs at a default SIGTERM or a SIGKILL, and nothing else kills the trees: the stated
+  // limit of fallback containment, declared as an expected failure there.
+  const withHelper = containment().mode === "helper"
+  const hostEnds: [string, string, boolean][] = [
+    ["process.exit()", "process.exit(3)", true],
+    ["an uncaught exception", "setTimeout(() => { throw new Error('boom') }, 0)", true],
+    ["an unhandled rejection", "Promise.reject(new Error('boom'))", true],
+    ["SIGTERM without a handler", "process.kill(process.pid, 'SIGTERM')", withHelper],
+    ["SIGKILL", "process.kill(process.pid, 'SIGKILL')", withHelper],
+  ]
+  for (const [what, end, holds] of hostEnds) (holds ? it : it.fails)(`host ${what} with trees alive: nothing is left`, async () => {
     const r = await runNode(process.execPath, ["--input-type=module", "-e", host(end)], { boundMs: 20_000 })
     const pids = printed(r.stdout)
     started.push(...pids)
