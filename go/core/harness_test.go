@@ -50,7 +50,7 @@ type kid struct {
 	acks    []ack
 	exited  bool
 	outcome *Outcome
-	raw     []byte // the EXIT payload
+	raw     []byte   // the EXIT payload
 	closed  *Outcome // HoldLeftovers: the CLOSE payload
 }
 
