@@ -501,8 +501,14 @@ func (c *Child) holdUntilEmpty() {
 		}
 		if c.waitEmpty(100 * time.Millisecond) {
 			c.mu.Lock()
-			c.holding = false // a cancel from now on finds the tree gone: refused
+			// A cancel from now on finds the tree gone: refused. One that came in since
+			// the check above is waited for: the leader is reaped only after its ladder.
+			c.holding = false
+			ld = c.ladderDone
 			c.mu.Unlock()
+			if ld != nil {
+				<-ld
+			}
 			return
 		}
 	}
