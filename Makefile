@@ -55,7 +55,12 @@ $(HELPER): $(GO_SRC) | $(ADDON)
 addon: $(ADDON)
 lib: $(LIB)
 helper: $(HELPER)
-ts: dist/index.js
+ts: dist/index.js dist/dsh/index.mjs
+
+# pawwork-supervisor/dsh (issue 14): the DeepSeek Harness subprocess provider, an ES module
+# (its base class comes from an ESM-only package), compiled on its own.
+dist/dsh/index.mjs: $(wildcard lib/dsh/*.mts) tsconfig.dsh.json dist/index.js | deps
+	$(NODE) node_modules/typescript/bin/tsc -p tsconfig.dsh.json
 
 vet-go:
 	$(GO) vet ./go/...

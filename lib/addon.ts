@@ -23,6 +23,8 @@ export const ABI = Object.freeze({
   EV_EXIT: 4,
   EV_STDOUT_END: 5,
   EV_STDERR_END: 6,
+  /** Only with holdLeftovers: the leader's exit and the end of its streams, before EV_EXIT (the tree empty). */
+  EV_CLOSE: 7,
   /** Streams, for setFlow. */
   STREAM_STDOUT: 1,
   STREAM_STDERR: 2,
@@ -49,6 +51,7 @@ export const {
   EV_EXIT,
   EV_STDOUT_END,
   EV_STDERR_END,
+  EV_CLOSE,
   STREAM_STDOUT,
   STREAM_STDERR,
   REASON_ABORT,

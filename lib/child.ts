@@ -9,6 +9,7 @@ import {
   REASON_HOST,
   REASON_TIMEOUT,
   EV_EXIT,
+  EV_CLOSE,
   EV_STDERR,
   EV_STDERR_END,
   EV_STDIN_ACK,
@@ -109,6 +110,12 @@ export class SupervisedChild extends EventEmitter {
   readonly exited: Promise<number>
   /** Resolves with how the child ended; rejects only on a spawn error. */
   readonly outcome: Promise<Outcome>
+  /**
+   * Resolves once the whole tree is gone, with the final outcome (with `holdLeftovers`, after
+   * the leftovers exited or were killed; otherwise with `outcome`); rejects only on a
+   * spawn error.
+   */
+  readonly treeEmpty: Promise<Outcome>
 
   private native: NativeChild | undefined
   private readonly settings: SuperviseSettings
@@ -117,6 +124,10 @@ export class SupervisedChild extends EventEmitter {
   private ended = false
   private settle!: (o: Outcome) => void
   private fail!: (e: Error) => void
+  private settleTree!: (o: Outcome) => void
+  private failTree!: (e: Error) => void
+  /** holdLeftovers: the leader closed, the tree is still held (EV_CLOSE came, EV_EXIT not yet). */
+  private holding = false
   private abortListener: (() => void) | undefined
   /** The stdin pipe: child.stdin, or the one `input` is written to (child.stdin is then null). */
   private readonly sink: Writable | null
@@ -141,6 +152,7 @@ export class SupervisedChild extends EventEmitter {
       graceMs: settings.graceMs,
       timeoutMs: settings.timeoutMs,
       killTreeOnExit: settings.killTreeOnExit,
+      holdLeftovers: settings.holdLeftovers || undefined,
       drainIdleMs: settings.drainIdleMs,
       drainMaxMs: settings.drainMaxMs,
     }
@@ -153,6 +165,11 @@ export class SupervisedChild extends EventEmitter {
       this.fail = reject
     })
     this.exited = this.outcome.then((o) => o.code ?? 1)
+    this.treeEmpty = new Promise<Outcome>((resolve, reject) => {
+      this.settleTree = resolve
+      this.failTree = reject
+    })
+    this.treeEmpty.catch(() => {})
     // A spawn error reaches callers through 'error' and the promises they await; a
     // promise nobody awaits must not become an unhandled rejection.
     this.outcome.catch(() => {})
@@ -243,6 +260,7 @@ export class SupervisedChild extends EventEmitter {
     this.all?.push(null)
     this.sink?.destroy()
     this.fail(err)
+    this.failTree(err)
     process.nextTick(() => {
       // The failure is also the rejection of `exited`/`outcome`; as an event it is
       // only emitted to listeners, so that nobody listening never crashes the host.
@@ -346,8 +364,18 @@ export class SupervisedChild extends EventEmitter {
         const info = JSON.parse(payload.toString()) as { code: string; message: string }
         return this.stdinFailed(p.cb, info.code, info.message.replace(/^pawwork-supervisor: /, ""))
       }
-      case EV_EXIT:
+      case EV_CLOSE:
+        this.holding = true
         return this.onExit(JSON.parse(payload!.toString()) as Outcome)
+      case EV_EXIT: {
+        const o = JSON.parse(payload!.toString()) as Outcome
+        if (!this.holding) return this.onExit(o)
+        this.holding = false
+        if (this.pid !== undefined) running.delete(this.pid)
+        if (this.abortListener) this.settings.signal?.removeEventListener("abort", this.abortListener)
+        if (o.reason === "abort" && this.settings.signal) o.abortReason = this.settings.signal.reason
+        return this.settleTree(o)
+      }
     }
   }
 
@@ -379,9 +407,10 @@ export class SupervisedChild extends EventEmitter {
 
   private onExit(o: Outcome): void {
     this.ended = true
-    if (this.pid !== undefined) running.delete(this.pid)
+    // Held: the tree stays in `running` (the host's exit kills it) and the abort still cancels it.
+    if (this.pid !== undefined && !this.holding) running.delete(this.pid)
     unforward(this)
-    if (this.abortListener) this.settings.signal?.removeEventListener("abort", this.abortListener)
+    if (this.abortListener && !this.holding) this.settings.signal?.removeEventListener("abort", this.abortListener)
     for (const [, p] of this.pending) this.stdinFailed(p.cb, "EPIPE", "write to stdin after the child ended")
     this.pending.clear()
     this.exitCode = o.code
@@ -396,12 +425,14 @@ export class SupervisedChild extends EventEmitter {
     // 'exit' waits for consumers that are reading to have seen every byte ('end'); an
     // unread stream does not hold it (as with Node, its data stays buffered).
     const consumed = [this.stdout, this.stderr, this.all].filter((s): s is Readable => !!s && s.readableFlowing === true && !s.readableEnded && !s.destroyed)
+    const held = this.holding
     Promise.all(consumed.map((s) => new Promise<void>((resolve) => {
       s.once("end", resolve)
       s.once("close", resolve)
     }))).then(() => {
       this.emit("exit", o.code, o.signal)
       this.settle(o)
+      if (!held) this.settleTree(o)
       this.emit("close", o.code, o.signal)
     })
   }
@@ -420,7 +451,7 @@ export class SupervisedChild extends EventEmitter {
 
   /** @internal A cancel for a reason (a PWS_REASON_*) with checked numbers: cancel(), kill(), abort, the host's signals. */
   cancelWith(reason: number, sig: number, graceMs: number): boolean {
-    if (!this.native || this.ended) return false
+    if (!this.native || (this.ended && !this.holding)) return false
     const ok = this.native.cancel(reason, sig, graceMs) === 0
     if (debug.enabled) debug("pid %d: cancel (reason %s): signal %s to the tree, SIGKILL after %d ms if any member is left%s", this.pid, REASON_NAMES[reason] ?? reason, signalName(sig) ?? sig, graceMs, ok ? "" : " — refused (already ending)")
     return ok
@@ -459,7 +490,7 @@ export class SupervisedChild extends EventEmitter {
 
   /** @internal Signals the whole tree now, synchronously, without the ladder (the host is exiting). */
   killTreeNow(sig: number): void {
-    if (this.native && !this.ended) this.native.signal(sig, true)
+    if (this.native && (!this.ended || this.holding)) this.native.signal(sig, true)
   }
 
   /** Forwards a signal to every member of the tree, once, without the ladder. */

@@ -140,6 +140,7 @@ export const SUPERVISE_OPTIONS = Object.freeze({
   graceMs: GRACE,
   killSignal: FIRST_SIGNAL,
   killTreeOnExit: boolean(false),
+  holdLeftovers: boolean(false),
   drainIdleMs: ms(ABI.DEFAULT_DRAIN_IDLE_MS),
   drainMaxMs: ms(ABI.DEFAULT_DRAIN_MAX_MS),
   forwardSignals: boolean(false),
@@ -292,6 +293,14 @@ export interface SuperviseOptions extends Omit<Options, "stderr" | "abort" | "ki
   killSignal?: NodeJS.Signals | number
   /** Kill the leftovers when the leader exits by itself (default false: let them go). */
   killTreeOnExit?: boolean
+  /**
+   * Keep owning the leftovers when the leader exits by itself (default false): they are
+   * not let go — cancel()/kill() still reach the whole tree, the helper still kills them
+   * if the host dies — and `treeEmpty` resolves (with the final outcome) once the tree is
+   * empty. 'exit', 'close' and `outcome` still come at the leader's exit and the end of
+   * its streams.
+   */
+  holdLeftovers?: boolean
   /** After the leader's exit, how long the drain waits for the next output chunk (default PWS_DEFAULT_DRAIN_IDLE_MS, 1000). */
   drainIdleMs?: number
   /** After the leader's exit, the most the drain may take (default PWS_DEFAULT_DRAIN_MAX_MS, 10000). */

@@ -41,6 +41,8 @@ const (
 	_ = uint(core.EvStdoutEnd - C.PWS_EV_STDOUT_END)
 	_ = uint(C.PWS_EV_STDERR_END - core.EvStderrEnd)
 	_ = uint(core.EvStderrEnd - C.PWS_EV_STDERR_END)
+	_ = uint(C.PWS_EV_CLOSE - core.EvClose)
+	_ = uint(core.EvClose - C.PWS_EV_CLOSE)
 )
 
 // Streams and process states.

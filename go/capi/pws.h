@@ -68,6 +68,9 @@ extern "C" {
                                event of a child; stdout/stderr events all came first. */
 #define PWS_EV_STDOUT_END 5 /* stdout reached EOF (or was cut: see outcome.truncated)  */
 #define PWS_EV_STDERR_END 6 /* stderr reached EOF (or was cut)                        */
+#define PWS_EV_CLOSE     7  /* only with "holdLeftovers": the leader exited by itself and its
+                               streams ended; payload: JSON outcome so far. The tree is
+                               still held; PWS_EV_EXIT follows once it is empty.         */
 
 /* Streams for pws_flow (each the number of its output event). */
 #define PWS_STREAM_STDOUT 1
@@ -177,6 +180,9 @@ int64_t pws_hub_next(int64_t hub, uint8_t *buf, int64_t cap, int32_t timeout_ms)
  *             PWS_DEFAULT_GRACE_MS; 0: SIGKILL at once).
  *   "timeoutMs": 0..PWS_MS_MAX, a run-time limit after which the child is
  *             cancelled with reason "timeout" (absent or 0: none).
+ *   "holdLeftovers": bool, keep owning what the leader leaves behind when it exits by
+ *             itself (not let go; pws_cancel still kills it): PWS_EV_CLOSE comes
+ *             at the leader's exit, PWS_EV_EXIT when the tree is empty
  *   "killTreeOnExit": bool, kill what the leader leaves behind when it exits
  *             by itself (false: leave it running, reported as leftovers).
  *   "drainIdleMs", "drainMaxMs": 0..PWS_MS_MAX, after the leader's exit, the

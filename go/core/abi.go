@@ -14,6 +14,7 @@ const (
 	EvExit      = 4
 	EvStdoutEnd = 5
 	EvStderrEnd = 6
+	EvClose     = 7
 )
 
 // The end of a stream is its output event's number plus one fixed step (the

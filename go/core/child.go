@@ -32,6 +32,7 @@ type Child struct {
 	mu         sync.Mutex
 	reason     string        // first cancellation's reason; "" while none
 	exited     bool          // the leader has exited
+	holding    bool          // HoldLeftovers: the leader exited by itself and the tree is still ours until it is empty
 	forgotten  atomic.Bool   // the host forgot the handle: emit nothing more
 	ladderDone chan struct{} // closed when a running ladder finished; nil if none
 	timer      *time.Timer
@@ -208,7 +209,7 @@ func (c *Child) Cancel(reason string, sig int, grace time.Duration) {
 		grace = c.opts.grace()
 	}
 	c.mu.Lock()
-	if c.reason != "" || c.exited {
+	if c.reason != "" || (c.exited && !c.holding) {
 		c.mu.Unlock()
 		return
 	}
@@ -228,9 +229,9 @@ func (c *Child) Cancel(reason string, sig int, grace time.Duration) {
 // ids may be re-used).
 func (c *Child) Signal(sig int, tree bool) error {
 	c.mu.Lock()
-	exited := c.exited
+	exited, holding := c.exited, c.holding
 	c.mu.Unlock()
-	if exited {
+	if exited && !(holding && tree) {
 		return nil
 	}
 	if tree {
@@ -384,6 +385,10 @@ func (c *Child) supervise() {
 	c.exited = true
 	reason := c.reason
 	ladderDone := c.ladderDone
+	// HoldLeftovers: a natural exit keeps the tree ours (not let go, the leader not reaped so
+	// its group cannot be re-used) until it is empty or a cancel's ladder emptied it.
+	holding := reason == "" && c.opts.HoldLeftovers
+	c.holding = holding
 	c.phases.RunMs = ms(exitAt.Sub(c.start))
 	c.mu.Unlock()
 	if werr != nil {
@@ -400,7 +405,7 @@ func (c *Child) supervise() {
 			c.mu.Unlock()
 			if c.opts.KillTreeOnExit {
 				c.ladder(c.opts.killSignal(), c.opts.grace())
-			} else {
+			} else if !holding {
 				c.p.letGo(rest)
 			}
 		}
@@ -409,8 +414,10 @@ func (c *Child) supervise() {
 	}
 	// The group is signalled only while its leader is unreaped, so the group id
 	// cannot have been re-used by then.
-	c.p.reap()
-	c.takeProcNotes()
+	if !holding {
+		c.p.reap()
+		c.takeProcNotes()
+	}
 
 	if c.term != nil {
 		c.term.leaderExited() // Windows: ConPTY's output ends only when its console is closed
@@ -458,9 +465,53 @@ func (c *Child) supervise() {
 	}
 	out.DurationMs = ms(end.Sub(c.start))
 
+	if holding {
+		// The close: the leader exited and its streams ended; the tree is still ours.
+		c.emit(Event{Type: EvClose, Payload: mustJSON(out)})
+		c.holdUntilEmpty()
+		c.p.reap()
+		c.takeProcNotes()
+		c.mu.Lock()
+		c.holding = false
+		if c.reason != "" {
+			out.Reason = c.reason
+		}
+		out.Phases = c.phases
+		out.Errors = append([]string{}, c.errs...)
+		out.Leftovers = append([]int{}, c.leftovers...)
+		c.mu.Unlock()
+		out.DurationMs = ms(time.Since(c.start))
+	}
+
 	c.hub.remove(c)
 	c.emit(Event{Type: EvExit, Payload: mustJSON(out)})
 	close(c.done)
+}
+
+// holdUntilEmpty waits, after the close of a HoldLeftovers child, until its tree is empty:
+// by itself (polled) or by a cancel's ladder (then bounded by grace + confirmBound).
+func (c *Child) holdUntilEmpty() {
+	for {
+		c.mu.Lock()
+		ld := c.ladderDone
+		c.mu.Unlock()
+		if ld != nil {
+			<-ld
+			return
+		}
+		if c.waitEmpty(100 * time.Millisecond) {
+			c.mu.Lock()
+			// A cancel from now on finds the tree gone: refused. One that came in since
+			// the check above is waited for: the leader is reaped only after its ladder.
+			c.holding = false
+			ld = c.ladderDone
+			c.mu.Unlock()
+			if ld != nil {
+				<-ld
+			}
+			return
+		}
+	}
 }
 
 func without(pids []int, pid int) []int {

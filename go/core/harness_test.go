@@ -50,7 +50,8 @@ type kid struct {
 	acks    []ack
 	exited  bool
 	outcome *Outcome
-	raw     []byte // the EXIT payload
+	raw     []byte   // the EXIT payload
+	closed  *Outcome // HoldLeftovers: the CLOSE payload
 }
 
 type ack struct {
@@ -136,6 +137,12 @@ func (h *harness) record(batch []byte) {
 				h.problems = append(h.problems, fmt.Sprintf("child %d: EXIT payload %q: %v", handle, payload, err))
 			}
 			k.outcome = &o
+		case EvClose:
+			var o Outcome
+			if err := json.Unmarshal(payload, &o); err != nil || k.closed != nil {
+				h.problems = append(h.problems, fmt.Sprintf("child %d: CLOSE payload %q (%v) or a second CLOSE", handle, payload, err))
+			}
+			k.closed = &o
 		case EvStdoutEnd, EvStderrEnd:
 		default:
 			h.problems = append(h.problems, fmt.Sprintf("child %d: unknown event type %d", handle, typ))

@@ -62,6 +62,11 @@ type Options struct {
 	// KillTreeOnExit kills what the leader leaves behind when it exits by itself;
 	// false leaves it running, reported in Outcome.Leftovers and no longer owned.
 	KillTreeOnExit bool `json:"killTreeOnExit,omitempty"`
+	// HoldLeftovers keeps the tree owned after the leader exits by itself: leftovers are
+	// not let go (the helper still kills them if the host dies), a cancel still kills
+	// them, and the EXIT event waits until the tree is empty; an EvClose event with
+	// the outcome so far comes at the leader's exit and the end of its streams.
+	HoldLeftovers bool `json:"holdLeftovers,omitempty"`
 	// DrainIdleMs and DrainMaxMs bound the drain after the leader's exit (see
 	// DefaultDrainIdle, DefaultDrainMax); nil means the default, 0 means do not wait.
 	DrainIdleMs *int64 `json:"drainIdleMs,omitempty"`

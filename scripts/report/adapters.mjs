@@ -30,6 +30,8 @@ export const COLUMNS = [
   { id: "child_process", env: {}, about: "`child_process.spawn` with `detached: true`; cancel = `process.kill(-pid, SIGTERM)`, SIGKILL to the group after the grace; result = `'close'`" },
   { id: "execa", env: {}, node24: true, about: "`execa` with `killDescendants`, `cancelSignal`, `forceKillAfterDelay`, `timeout`, `cleanup` (default); runs under Node 24 (execa 10 needs Node ≥ 22)" },
   { id: "tree-kill", env: {}, about: "`child_process.spawn` (not detached), cancel = `treeKill(pid, SIGTERM)`, `treeKill(pid, SIGKILL)` after the grace; result = `'close'`" },
+  { id: "dsh-local", env: {}, node24: true, about: "@deepseek-ai/dsh-subprocess-local 0.1.0-rc.8 — PawWork's provider today — loaded through the DeepSeek Harness seam (`await ctx.plugin(LocalSubprocessRuntime)` in a cordis 4.0.4 Context): `ctx.subprocess.spawn` with `stdout: 'pipe'`, stderr collected (0 bytes kept), `graceMs`; cancel = `terminate()`; run-time limit by a timer that aborts the spec's signal (the seam leaves deadlines to the caller); result = `done`, then the seam's consumer teardown: `terminate()` and `waitForExit()` bounded by grace + 2 s. Runs under Node 24 (it needs Node ≥ 22). No terminal rows (its node-pty 1.2.0-beta.15 has no Linux prebuild)" },
+  { id: "dsh-pawwork", env: {}, about: "pawwork-supervisor/dsh through the same seam and the same adapter code (`await ctx.plugin(SupervisorSubprocessRuntime)`): the one-line swap" },
   { id: "node-pty", env: {}, terminal: true, terminalOnly: true, about: "node-pty 1.1.0 `pty.spawn` (terminal rows only; its native part built by `make node-pty`); cancel = `pty.kill()` (SIGHUP to the leader: its documented kill), result = `onExit`. native's terminal rows: `spawnTerminal()`, cancel = `terminate()`" },
 ]
 
@@ -253,6 +255,47 @@ async function execaAdapter() {
   }
 }
 
+// --- the DeepSeek Harness seam (ctx.subprocess): dsh-local and dsh-pawwork ---------------
+// The same code for both providers: only the plugin loaded into the cordis Context differs.
+async function dshAdapter(provider) {
+  const { Context } = await import("@deepseek-ai/cordis")
+  const Provider = (await import(provider)).default
+  const ctx = new Context()
+  await ctx.plugin(Provider)
+  return {
+    start(argv, o) {
+      const ac = new AbortController()
+      const t = timers()
+      let h
+      try {
+        h = ctx.subprocess.spawn({
+          argv,
+          cwd: process.cwd(),
+          env: o.env,
+          stdio: { stdin: o.stdin ? "pipe" : "ignore", stdout: "pipe", stderr: { maxBytes: 0 } },
+          graceMs: o.graceMs,
+          signal: ac.signal,
+        })
+      } catch (e) {
+        return failedHandle(e)
+      }
+      if (o.timeoutMs !== undefined) t.after(o.timeoutMs, () => ac.abort())
+      // The seam's teardown, as its consumers write it: after `done`, terminate() what the
+      // leader left and hold on waitForExit() (whole-tree liveness), bounded.
+      const result = h.done.then(
+        async (r) => {
+          h.terminate()
+          const quiet = await h.waitForExit(AbortSignal.timeout(o.graceMs + 2000))
+          return { code: r.exitCode, signal: r.signal, error: null, note: quiet ? "done, tree quiescent" : "done, waitForExit bound fired" }
+        },
+        (e) => ({ code: null, signal: null, error: normError(e), note: "done rejected" }),
+      )
+      result.finally(() => t.clear())
+      return { pid: h.pid > 0 ? h.pid : undefined, stdout: h.stdout ?? null, stdin: h.stdin ?? null, cancel: () => h.terminate(), result }
+    },
+  }
+}
+
 /** The adapter for a column id (load in a host process that has the column's env). */
 export async function loadAdapter(id) {
   switch (id) {
@@ -269,6 +312,10 @@ export async function loadAdapter(id) {
       return execaAdapter()
     case "node-pty":
       return nodePtyAdapter()
+    case "dsh-local":
+      return dshAdapter("@deepseek-ai/dsh-subprocess-local")
+    case "dsh-pawwork":
+      return dshAdapter(path.join(ROOT, "dist", "dsh", "index.mjs"))
   }
   throw new Error(`unknown column ${id}`)
 }

@@ -116,6 +116,39 @@ function cpuSection(data, cellOf) {
   return { note, md, html }
 }
 
+/**
+ * PawWork's provider swap (issue 14): the two columns behind the DeepSeek Harness seam,
+ * dsh-local (today's provider) and dsh-pawwork (ours), compared row by row from the data,
+ * and what the swap gains. Null unless both columns ran.
+ */
+function dshSection(data, cellOf) {
+  if (!data.cols.some((c) => c.id === "dsh-local") || !data.cols.some((c) => c.id === "dsh-pawwork")) return null
+  const full = (r, c) => {
+    const s = cellOf(r, c)?.summary
+    return s ? s.passes === s.n : undefined
+  }
+  const gained = data.rows.filter((r) => full(r.id, "dsh-local") === false && full(r.id, "dsh-pawwork") === true).map((r) => r.title)
+  const lost = data.rows.filter((r) => full(r.id, "dsh-local") === true && full(r.id, "dsh-pawwork") === false).map((r) => r.title)
+  const bothFail = data.rows.filter((r) => full(r.id, "dsh-local") === false && full(r.id, "dsh-pawwork") === false).map((r) => r.title)
+  const list = (a) => (a.length ? a.join("; ") : "none")
+  return (
+    `PawWork's desktop app starts every process through the DeepSeek Harness seam \`ctx.subprocess\` ` +
+    `(\`@deepseek-ai/dsh-subprocess\`). Both columns drive that seam with the same adapter code; only the plugin differs. ` +
+    `The swap is one line: \`await ctx.plugin(SupervisorSubprocessRuntime)\` (from \`pawwork-supervisor/dsh\`) instead of ` +
+    `\`await ctx.plugin(LocalSubprocessRuntime)\`.\n\n` +
+    `In this run, rows dsh-local failed and dsh-pawwork passed in every repetition: ${list(gained)}. ` +
+    `Rows dsh-pawwork failed that dsh-local passed: ${list(lost)}. Rows both failed: ${list(bothFail)}.\n\n` +
+    `What PawWork gains by the swap: the limits the local provider's README states are the ones the supervisor removes. ` +
+    `Daemons that re-parent away from the process group (setsid, double fork) are still members of the tree, so \`terminate()\` reaches them; ` +
+    `a handle keeps owning what its leader left behind after a natural exit (the core's \`holdLeftovers\`: not let go, the leader unreaped), ` +
+    `so \`waitForExit()\` means the whole tree and \`terminate()\` still kills a TERM-ignoring leftover; ` +
+    `and when the host dies without running JavaScript — SIGTERM/SIGINT/SIGHUP without a handler, SIGKILL, OOM, \`process.abort()\`, a native crash — ` +
+    `the per-host helper kills every tree it holds, where the local provider's README says those "require an external supervisor". ` +
+    `It also runs on Node 20 (the local provider needs Node ≥ 22), and its collect mode, stdin, env scrub and resolveExecutable follow the same contract ` +
+    `(test/dsh.test.ts drives it through a real cordis Context). Not covered here: terminal rows for dsh-local (its node-pty 1.2.0-beta.15 has no Linux prebuild), Windows, macOS.`
+  )
+}
+
 export function render(data) {
   const byKey = new Map(data.cells.map((c) => [`${c.row}|${c.col}`, c]))
   const cellOf = (r, c) => byKey.get(`${r}|${c}`)
@@ -151,6 +184,8 @@ export function render(data) {
   md += `\n## Why the failures (observed)\n\n`
   for (const w of why) md += `- **${w.row.title}** — ${w.text}\n`
   if (cpuTable) md += `\n## CPU time per cell\n\n${cpuTable.note}\n\n${cpuTable.md}`
+  const dsh = dshSection(data, cellOf)
+  if (dsh) md += `\n## PawWork's provider swap (the DeepSeek Harness seam)\n\n${dsh}\n`
   md += `\n## The columns\n\n`
   for (const c of data.cols) md += `- \`${c.id}\`: ${c.about}\n`
   md += `\nEach cell runs in its own host Node process (\`scripts/report/cell.mjs\`); the signal rows start one more host per repetition and signal that one (TERM/INT alternate by repetition; SIGKILL for host death). Processes are tracked by the pids the fixtures print and by a per-repetition marker variable found in \`/proc/*/environ\`; whatever is left is killed and counted as leaked. Regenerate with \`make report\`; the raw repetitions are in \`results.json\`.\n`
@@ -169,6 +204,7 @@ th{background:#f3f3f3}td.f{font-weight:bold;white-space:nowrap}li{margin:.3em 0}
   }
   html += `</table><h2>Why the failures (observed)</h2><ul>${why.map((w) => `<li><b>${esc(w.row.title)}</b> — ${esc(w.text)}</li>`).join("")}</ul>`
   if (cpuTable) html += `<h2>CPU time per cell</h2><p>${esc(cpuTable.note)}</p>${cpuTable.html}`
+  if (dsh) html += `<h2>PawWork's provider swap (the DeepSeek Harness seam)</h2>${dsh.split("\n\n").map((p) => `<p>${esc(p)}</p>`).join("")}`
   html += `<h2>The columns</h2><ul>${data.cols.map((c) => `<li><code>${esc(c.id)}</code>: ${esc(c.about)}</li>`).join("")}</ul></body></html>\n`
   return { md, html }
 }
