@@ -364,6 +364,24 @@ function refusing(err: NodeJS.ErrnoException): Addon {
   return { constants: ABI, abiVersion: fail, containment: fail, configure: fail, descendants: fail, processState: fail, signalTree: fail, Child: fail as unknown as Addon["Child"] }
 }
 
+/**
+ * Starts a leader for a spawn request (a supervised child or a terminal session). A
+ * listener of the app that throws (a 'data' or 'exit' handler) surfaces as an uncaught
+ * exception, as it would from child_process — not inside the thread-safe function, where
+ * Node-API only prints a deprecation warning. A spawn failure throws.
+ */
+export function startNative(request: object, onEvent: EventCallback): NativeChild {
+  return new (loadAddon().Child)(Buffer.from(JSON.stringify(request)), (type, aux, payload) => {
+    try {
+      onEvent(type, aux, payload)
+    } catch (err) {
+      process.nextTick(() => {
+        throw err
+      })
+    }
+  })
+}
+
 /** The paths loadAddon() used, once it has loaded. */
 export let loadedPaths: NativePaths | undefined
 

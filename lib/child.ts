@@ -21,9 +21,11 @@ import {
   STREAM_STDERR,
   STREAM_STDOUT,
   loadAddon,
+  startNative,
   type NativeChild,
 } from "./addon"
 import { forwardFor, unforward } from "./forward-signals"
+import { killAtHostExit, spareAtHostExit } from "./host-exit"
 import { checkArgv, leaderEnv, piped, shellArgv, stdioMode, superviseSettings, type SuperviseOptions, type SuperviseSettings } from "./options"
 import { abortError, checkMs, invalidArg, signalName, signalNumber } from "./validate"
 
@@ -67,20 +69,6 @@ type Pending = { cb: (err?: Error | null) => void }
 
 /** The children whose leader is running, by the leader's pid. */
 const running = new Map<number, SupervisedChild>()
-
-/**
- * The host's exit ('exit': process.exit(), the event loop's end, an uncaught exception)
- * kills every running tree, at once and synchronously. With the helper this only comes
- * first (the helper kills what it holds when the host's socket closes, whatever ended the
- * host); without it (fallback containment) it is the only cleanup a normal exit gets —
- * before it, trees started in fallback mode outlived process.exit(). A leader that exited
- * by itself is no longer here: what it left was let go (or killed: killTreeOnExit).
- */
-function killTreesAtHostExit(): void {
-  const sigkill = signalNumber("SIGKILL", "SIGKILL")
-  for (const child of running.values()) child.killTreeNow(sigkill)
-}
-let hostExitHooked = false
 
 /** The supervised child whose leader has this pid, while it is running. */
 export function supervisedByPid(pid: number): SupervisedChild | undefined {
@@ -190,20 +178,9 @@ export class SupervisedChild extends EventEmitter {
       return
     }
 
-    const addon = loadAddon()
+    loadAddon() // a library that cannot load throws here, synchronously, not as a spawn error
     try {
-      this.native = new addon.Child(Buffer.from(JSON.stringify(request)), (type, aux, payload) => {
-        // A listener that throws (a 'data' or 'exit' handler of the app) must surface as
-        // an uncaught exception, as it would from child_process — not vanish into the
-        // thread-safe function, where Node-API only prints a deprecation warning.
-        try {
-          this.onEvent(type, aux, payload)
-        } catch (err) {
-          process.nextTick(() => {
-            throw err
-          })
-        }
-      })
+      this.native = startNative(request, (type, aux, payload) => this.onEvent(type, aux, payload))
     } catch (e) {
       const err = e as NodeJS.ErrnoException & { spawnargs?: string[] }
       if (err.code === "EINVAL" && err.syscall === "spawn") {
@@ -219,10 +196,7 @@ export class SupervisedChild extends EventEmitter {
     running.set(this.pid, this)
     if (debug.enabled) debugSpawn(this.pid, request.argv, { stdin: request.stdin, stdout: request.stdout, stderr: request.stderr, timeoutMs: request.timeoutMs, graceMs: request.graceMs, killTreeOnExit: request.killTreeOnExit })
     if (settings.input !== undefined) this.writeInput(settings.input)
-    if (!hostExitHooked) {
-      hostExitHooked = true
-      process.once("exit", killTreesAtHostExit)
-    }
+    killAtHostExit(this)
     if (settings.forwardSignals) forwardFor(this)
     if (settings.signal) {
       const signal = settings.signal
@@ -372,6 +346,7 @@ export class SupervisedChild extends EventEmitter {
         if (!this.holding) return this.onExit(o)
         this.holding = false
         if (this.pid !== undefined) running.delete(this.pid)
+        spareAtHostExit(this)
         if (this.abortListener) this.settings.signal?.removeEventListener("abort", this.abortListener)
         if (o.reason === "abort" && this.settings.signal) o.abortReason = this.settings.signal.reason
         return this.settleTree(o)
@@ -409,6 +384,7 @@ export class SupervisedChild extends EventEmitter {
     this.ended = true
     // Held: the tree stays in `running` (the host's exit kills it) and the abort still cancels it.
     if (this.pid !== undefined && !this.holding) running.delete(this.pid)
+    if (!this.holding) spareAtHostExit(this)
     unforward(this)
     if (this.abortListener && !this.holding) this.settings.signal?.removeEventListener("abort", this.abortListener)
     for (const [, p] of this.pending) this.stdinFailed(p.cb, "EPIPE", "write to stdin after the child ended")

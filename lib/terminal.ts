@@ -6,8 +6,9 @@
 // a strict option table of its own.
 import { EventEmitter } from "node:events"
 import { Readable } from "node:stream"
-import { ABI, EV_EXIT, EV_STDIN_ACK, EV_STDOUT, EV_STDOUT_END, PWS_EBADHANDLE, REASON_ABORT, REASON_STOP, STREAM_STDOUT, loadAddon, type NativeChild } from "./addon"
+import { ABI, EV_EXIT, EV_STDIN_ACK, EV_STDOUT, EV_STDOUT_END, PWS_EBADHANDLE, REASON_ABORT, REASON_STOP, STREAM_STDOUT, startNative, type NativeChild } from "./addon"
 import type { Outcome } from "./child"
+import { killAtHostExit, spareAtHostExit } from "./host-exit"
 import { checkArgv, leaderEnv, nearest } from "./options"
 import { abortError, checkMs, invalidArg, received, signalNumber } from "./validate"
 
@@ -78,10 +79,6 @@ type NativeTerminal = NativeChild & {
   signalForeground(sig: number): { processGroupId: number; reached: number[] } | number
 }
 
-/** The sessions whose leader runs: the host's 'exit' kills them (the fallback's only cleanup). */
-const running = new Set<TerminalSession>()
-let hostExitHooked = false
-
 /**
  * A terminal session: `output` (the terminal's bytes; ends after the queued output once the
  * session's last holder of the terminal is gone), `write()`, `resize()`, `foreground()`,
@@ -145,26 +142,10 @@ export class TerminalSession extends EventEmitter {
     })
     if (opts.encoding) this.output.setEncoding(opts.encoding) // a StringDecoder: never splits a character
 
-    const addon = loadAddon()
     // Spawn failures throw (ENOENT, EACCES, ENOSYS where terminals are not implemented).
-    this.native = new addon.Child(Buffer.from(JSON.stringify(request)), (type, aux, payload) => {
-      try {
-        this.onEvent(type, aux, payload)
-      } catch (err) {
-        process.nextTick(() => {
-          throw err
-        })
-      }
-    }) as NativeTerminal
+    this.native = startNative(request, (type, aux, payload) => this.onEvent(type, aux, payload)) as NativeTerminal
     this.pid = this.native.pid
-    running.add(this)
-    if (!hostExitHooked) {
-      hostExitHooked = true
-      process.once("exit", () => {
-        const sigkill = signalNumber("SIGKILL", "SIGKILL")
-        for (const s of running) s.native.signal(sigkill, true)
-      })
-    }
+    killAtHostExit(this)
     if (opts.signal) {
       const signal = opts.signal
       this.abortListener = () => this.cancelWith(REASON_ABORT, this.killSignal, this.graceMs)
@@ -193,7 +174,7 @@ export class TerminalSession extends EventEmitter {
       case EV_EXIT: {
         const o = JSON.parse(payload!.toString()) as Outcome
         this.ended = true
-        running.delete(this)
+        spareAtHostExit(this)
         for (const [, p] of this.pending) p.reject(Object.assign(new Error("pawwork-supervisor: write to a terminal session that ended"), { code: "EPIPE" }))
         this.pending.clear()
         this.settle(o)
@@ -262,6 +243,11 @@ export class TerminalSession extends EventEmitter {
 
   private cancelWith(reason: number, sig: number, graceMs: number): void {
     if (!this.ended) this.native.cancel(reason, sig, graceMs)
+  }
+
+  /** @internal Signals the whole session's tree now, synchronously, without the ladder (the host is exiting). */
+  killTreeNow(sig: number): void {
+    if (!this.ended) this.native.signal(sig, true)
   }
 
   ref(): void {
