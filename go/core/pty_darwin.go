@@ -8,8 +8,6 @@ package core
 
 import (
 	"bytes"
-	"fmt"
-	"os"
 	"syscall"
 	"unsafe"
 
@@ -18,63 +16,32 @@ import (
 
 const inputProof = "unsupported"
 
-func openTerminal(rows, cols int) (t *terminal, slave *os.File, err error) {
-	fail := func(call string, err error) (*terminal, *os.File, error) {
-		errno, _ := err.(syscall.Errno)
-		if errno == 0 {
-			errno = unix.EIO
-		}
-		return nil, nil, &Error{Code: errnoName(errno), Errno: errno, Syscall: call, Path: "/dev/ptmx", Err: err,
-			Msg: fmt.Sprintf("terminal: %s: %v", call, err)}
-	}
-	mfd, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
+// openPty opens a pseudo-terminal pair, posix_openpt/grantpt/unlockpt/ptsname as
+// /dev/ptmx, TIOCPTYGRANT, TIOCPTYUNLK and TIOCPTYGNAME; call names the step that
+// failed.
+func openPty() (mfd, sfd int, name, call string, err error) {
+	m, fail, err := openMaster()
 	if err != nil {
-		return fail("open", err)
+		return -1, -1, "", "open", err
 	}
-	fds := []int{mfd}
-	defer func() {
-		if err != nil {
-			for _, fd := range fds {
-				unix.Close(fd)
-			}
-		}
-	}()
 	for _, c := range []struct {
 		name string
 		req  uintptr
 	}{{"grantpt", unix.TIOCPTYGRANT}, {"unlockpt", unix.TIOCPTYUNLK}} {
-		if _, _, errno := syscall.Syscall(syscall.SYS_IOCTL, uintptr(mfd), c.req, 0); errno != 0 {
-			err = errno
-			return fail(c.name, err)
+		if _, _, errno := syscall.Syscall(syscall.SYS_IOCTL, uintptr(m), c.req, 0); errno != 0 {
+			return fail(c.name, errno)
 		}
 	}
 	var buf [128]byte
-	if _, _, errno := syscall.Syscall(syscall.SYS_IOCTL, uintptr(mfd), unix.TIOCPTYGNAME, uintptr(unsafe.Pointer(&buf[0]))); errno != 0 {
-		err = errno
-		return fail("ptsname", err)
+	if _, _, errno := syscall.Syscall(syscall.SYS_IOCTL, uintptr(m), unix.TIOCPTYGNAME, uintptr(unsafe.Pointer(&buf[0]))); errno != 0 {
+		return fail("ptsname", errno)
 	}
-	name := string(buf[:bytes.IndexByte(buf[:], 0)])
-	sfd, err := unix.Open(name, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	name = string(buf[:bytes.IndexByte(buf[:], 0)])
+	s, err := unix.Open(name, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fail("open slave", err)
 	}
-	fds = append(fds, sfd)
-	if err = setSize(uintptr(mfd), rows, cols); err != nil {
-		return fail("TIOCSWINSZ", err)
-	}
-	var dups [2]int
-	for i := range dups {
-		if dups[i], err = unix.FcntlInt(uintptr(mfd), unix.F_DUPFD_CLOEXEC, 0); err != nil {
-			return fail("dup", err)
-		}
-		fds = append(fds, dups[i])
-	}
-	return &terminal{
-		master: os.NewFile(uintptr(mfd), "/dev/ptmx"),
-		input:  os.NewFile(uintptr(dups[0]), "/dev/ptmx"),
-		ctl:    os.NewFile(uintptr(dups[1]), "/dev/ptmx"),
-		name:   name,
-	}, os.NewFile(uintptr(sfd), name), nil
+	return m, s, name, "", nil
 }
 
 func (t *terminal) readingTerminal(pid int) bool { return false }

@@ -2,7 +2,6 @@ package core
 
 import (
 	"bytes"
-	"fmt"
 	"os"
 	"strconv"
 
@@ -13,64 +12,32 @@ import (
 // inputProof: on Linux a member waiting for terminal input is seen in /proc.
 const inputProof = "procfs"
 
-// openTerminal opens a pseudo-terminal pair (posix_openpt/grantpt/unlockpt, as
-// /dev/ptmx, TIOCSPTLCK and TIOCGPTPEER) of the given size. The master is
-// non-blocking (read through the runtime's poller) and close-on-exec; the slave is
-// opened without becoming the host's controlling terminal.
-func openTerminal(rows, cols int) (t *terminal, slave *os.File, err error) {
-	fail := func(call string, err error) (*terminal, *os.File, error) {
-		return nil, nil, &Error{Code: errnoName(errnoOf(err)), Syscall: call, Path: "/dev/ptmx", Err: err,
-			Msg: fmt.Sprintf("terminal: %s: %v", call, err)}
-	}
-	mfd, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
+// openPty opens a pseudo-terminal pair, posix_openpt/grantpt/unlockpt/ptsname as
+// /dev/ptmx, TIOCSPTLCK, TIOCGPTN and TIOCGPTPEER; call names the step that failed.
+func openPty() (mfd, sfd int, name, call string, err error) {
+	m, fail, err := openMaster()
 	if err != nil {
-		return fail("open", err)
+		return -1, -1, "", "open", err
 	}
-	fds := []int{mfd}
-	defer func() {
-		if err != nil {
-			for _, fd := range fds {
-				unix.Close(fd)
-			}
-		}
-	}()
-	if err = unix.IoctlSetPointerInt(mfd, unix.TIOCSPTLCK, 0); err != nil { // unlockpt
+	if err := unix.IoctlSetPointerInt(m, unix.TIOCSPTLCK, 0); err != nil { // unlockpt
 		return fail("unlockpt", err)
 	}
-	n, err := unix.IoctlGetUint32(mfd, unix.TIOCGPTN)
+	n, err := unix.IoctlGetUint32(m, unix.TIOCGPTN)
 	if err != nil {
 		return fail("ptsname", err)
 	}
-	name := "/dev/pts/" + strconv.FormatUint(uint64(n), 10)
+	name = "/dev/pts/" + strconv.FormatUint(uint64(n), 10)
 	// TIOCGPTPEER opens this master's own slave (no path look-up that another
 	// devpts could answer); before Linux 4.13, the path.
-	sfd, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(mfd), unix.TIOCGPTPEER, uintptr(unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC))
+	s, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(m), unix.TIOCGPTPEER, uintptr(unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC))
 	if errno != 0 {
-		s, oerr := unix.Open(name, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
-		if oerr != nil {
-			err = oerr
+		o, err := unix.Open(name, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+		if err != nil {
 			return fail("open slave", err)
 		}
-		sfd = uintptr(s)
+		s = uintptr(o)
 	}
-	fds = append(fds, int(sfd))
-	if err = setSize(uintptr(mfd), rows, cols); err != nil {
-		return fail("TIOCSWINSZ", err)
-	}
-	var dups [2]int
-	for i := range dups {
-		if dups[i], err = unix.FcntlInt(uintptr(mfd), unix.F_DUPFD_CLOEXEC, 0); err != nil {
-			return fail("dup", err)
-		}
-		fds = append(fds, dups[i])
-	}
-	t = &terminal{
-		master: os.NewFile(uintptr(mfd), "/dev/ptmx"),
-		input:  os.NewFile(uintptr(dups[0]), "/dev/ptmx"),
-		ctl:    os.NewFile(uintptr(dups[1]), "/dev/ptmx"),
-		name:   name,
-	}
-	return t, os.NewFile(sfd, name), nil
+	return m, int(s), name, "", nil
 }
 
 // readingTerminal reports whether pid is blocked waiting to read this terminal, as
