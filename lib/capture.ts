@@ -74,21 +74,16 @@ export function collectCapped(stream: Readable, cap: number | undefined, errors:
     // whole output (two of them put Process.run's peak at ~3× the output). The chunks are
     // let go as soon as they are joined.
     let settled = false
-    const done = () => {
+    const settle = (err?: Error) => {
       if (settled) return
       settled = true
-      const buffer = Buffer.concat(chunks)
+      const buffer = err ? undefined : Buffer.concat(chunks)
       chunks.length = 0
-      resolve({ buffer, truncated })
+      if (buffer) resolve({ buffer, truncated })
+      else reject(err)
     }
-    stream.once("end", done)
-    stream.once("close", done)
-    stream.once("error", (err) => {
-      if (errors !== "reject") return done()
-      if (settled) return
-      settled = true
-      chunks.length = 0
-      reject(err)
-    })
+    stream.once("end", () => settle())
+    stream.once("close", () => settle())
+    stream.once("error", (err) => settle(errors === "reject" ? err : undefined))
   })
 }

@@ -111,21 +111,31 @@ func cmdWrite(args ...string) int {
 
 // pattern <n> <block>: n pattern bytes to stdout, then sha256=<hex> to stderr
 func cmdPattern(args ...string) int {
+	h := sha256.New()
+	if !writePattern(args, func(b []byte, _ int64) { h.Write(b) }) {
+		return 3
+	}
+	fmt.Fprintf(os.Stderr, "sha256=%s\n", hex.EncodeToString(h.Sum(nil)))
+	return 0
+}
+
+// writePattern writes args[0] pattern bytes to stdout in blocks of args[1], calling
+// written after each block with the block and the total so far; false if a write
+// failed.
+func writePattern(args []string, written func(b []byte, total int64)) bool {
 	n, _ := strconv.ParseInt(args[0], 10, 64)
 	block, _ := strconv.Atoi(args[1])
-	h := sha256.New()
 	buf := make([]byte, block)
 	for off := int64(0); off < n; {
 		b := buf[:min(int64(block), n-off)]
 		fillPattern(b, off)
 		if _, err := os.Stdout.Write(b); err != nil {
-			return 3
+			return false
 		}
-		h.Write(b)
 		off += int64(len(b))
+		written(b, off)
 	}
-	fmt.Fprintf(os.Stderr, "sha256=%s\n", hex.EncodeToString(h.Sum(nil)))
-	return 0
+	return true
 }
 
 // writes <n> <count> <pause ms>: count writes of n pattern bytes, paused between
@@ -146,17 +156,8 @@ func cmdWrites(args ...string) int {
 
 // progress <n> <block>: pattern to stdout, "w=<total>" to stderr after each block
 func cmdProgress(args ...string) int {
-	n, _ := strconv.ParseInt(args[0], 10, 64)
-	block, _ := strconv.Atoi(args[1])
-	buf := make([]byte, block)
-	for off := int64(0); off < n; {
-		b := buf[:min(int64(block), n-off)]
-		fillPattern(b, off)
-		if _, err := os.Stdout.Write(b); err != nil {
-			return 3
-		}
-		off += int64(len(b))
-		fmt.Fprintf(os.Stderr, "w=%d\n", off)
+	if !writePattern(args, func(_ []byte, total int64) { fmt.Fprintf(os.Stderr, "w=%d\n", total) }) {
+		return 3
 	}
 	return 0
 }
