@@ -23,6 +23,15 @@
 //
 // When the host's end closes (the host exited or died, however), the helper kills
 // every tree it holds, except the leftovers let go, and exits.
+//
+// On macOS (no SOCK_SEQPACKET, no subreaper, no memfd) the host spawns its leaders
+// itself and only registers them: one JSON object per line on a SOCK_STREAM socket
+// (stream.go), no fds; hello, reap and letgo as above, and
+//
+//	host → helper  watch   {id, pid, start}             a leader the host started (its own child,
+//	                                                     unreaped): its session and group, and what
+//	                                                     they start, are killed at the host's death
+//	                                                     (start: the leader's start time, µs)
 package wire
 
 import (
@@ -50,6 +59,7 @@ type Msg struct {
 	Reason  string   `json:"reason,omitempty"` // hello: why there is no cgroup subtree
 	Tty     bool     `json:"tty,omitempty"`    // spawn: the stdio fds are one terminal's slave: the leader makes it its controlling terminal
 	Build   string   `json:"build,omitempty"`  // hello: the helper's BuildID
+	Start   int64    `json:"start,omitempty"`  // watch (macOS): the leader's start time, µs since the epoch
 }
 
 // BuildID names the build the library and the helper come from, stamped by the
@@ -105,7 +115,7 @@ func Decode(b []byte) (Msg, error) {
 
 func (m *Msg) check() error {
 	bad := func(why string) error { return fmt.Errorf("%w: %s %s", ErrBadMsg, m.Op, why) }
-	if m.ID < 0 || m.Pid < 0 || m.Errno < 0 || m.Signal < 0 || m.Request < 0 {
+	if m.ID < 0 || m.Pid < 0 || m.Errno < 0 || m.Signal < 0 || m.Request < 0 || m.Start < 0 {
 		return bad("with a negative field")
 	}
 	switch m.Op {
@@ -133,6 +143,10 @@ func (m *Msg) check() error {
 			if pid <= 0 {
 				return bad("with a pid ≤ 0")
 			}
+		}
+	case "watch":
+		if m.ID == 0 || m.Pid <= 1 || m.Start == 0 {
+			return bad("without an id, a pid > 1 or a start time")
 		}
 	case "hello":
 		if m.Pid <= 0 {
