@@ -1,6 +1,6 @@
-//go:build !linux
+//go:build !linux && !darwin
 
 package core
 
-// Configure is accepted everywhere; only Linux has a helper to configure.
+// Configure is accepted everywhere; only Linux and macOS have a helper to configure.
 func Configure(cfg Config) {}

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/pawwork/pawwork-supervisor/go/internal/wire"
 	"golang.org/x/sys/unix"
 )
 
@@ -13,19 +14,34 @@ import (
 // the Go runtime here: the tree is the leader's process group plus the descendants
 // of its members, read from the kernel's process table (sysctl kern.proc.all).
 // Weaker than Linux: a member that left the group and whose parent died is missed.
+// With the helper up (helperclient_darwin.go), the leader is registered with it at
+// once, and the helper kills the tree when the host dies.
 type proc struct {
-	pid int
+	pid    int
+	helper *helperConn // the helper the tree is registered with; nil if none
+	hid    int64       // the tree's id there
 
-	mu     sync.Mutex
-	reaped bool
+	mu         sync.Mutex
+	reaped     bool
+	helperDone bool // the helper was told the leader is reaped
 }
 
 func startProc(path string, o *Options, env []string, files []*os.File) (*proc, error) {
+	// The helper first: a new one's hello is waited for here, not between the fork
+	// and the registration.
+	conn, _ := getHelper()
 	pid, err := syscall.ForkExec(path, o.Argv, startAttr(o, env, files, &syscall.SysProcAttr{}))
 	if err != nil {
 		return nil, err
 	}
-	return &proc{pid: pid}, nil
+	p := &proc{pid: pid}
+	if conn != nil {
+		// Before wait() can reap the leader: its pid is still its own.
+		if p.hid = conn.watch(pid); p.hid != 0 {
+			p.helper = conn
+		}
+	}
+	return p, nil
 }
 
 // wait reaps the leader (one blocked thread per child while it runs).
@@ -49,7 +65,17 @@ func (p *proc) wait() (exitStatus, error) {
 	}
 }
 
-func (p *proc) reap() {}
+// reap tells the helper the host is done with the exited leader: it keeps only
+// the tree's leftovers (killed at the host's death unless let go).
+func (p *proc) reap() {
+	p.mu.Lock()
+	told := p.helperDone
+	p.helperDone = true
+	p.mu.Unlock()
+	if p.helper != nil && !told {
+		p.helper.send(wire.Msg{Op: "reap", ID: p.hid})
+	}
+}
 
 func (p *proc) signalLeader(sig int) error {
 	p.mu.Lock()
@@ -63,7 +89,12 @@ func (p *proc) signalLeader(sig int) error {
 // containment names the mechanisms that hold the tree, joined by "+" in the
 // outcome: the leader's process group, and the process table's parent links for
 // what left the group.
-func (p *proc) containment() string { return strings.Join(darwinContainment, "+") }
+func (p *proc) containment() string {
+	if p.helper != nil {
+		return strings.Join(append([]string{"helper"}, darwinContainment...), "+")
+	}
+	return strings.Join(darwinContainment, "+")
+}
 
 var darwinContainment = []string{"pgroup", "ptable"}
 
@@ -101,5 +132,10 @@ func (p *proc) members() []int {
 	return append(group, procTable{kids: kids}.below(group...)...)
 }
 
-// letGo: the leftovers are not held by anything to let go of (no helper).
-func (p *proc) letGo(pids []int) {}
+// letGo lets leftovers go at natural exit: the helper will not kill them (nor
+// what they start) when the host dies.
+func (p *proc) letGo(pids []int) {
+	if p.helper != nil && len(pids) > 0 {
+		p.helper.send(wire.Msg{Op: "letgo", ID: p.hid, Pids: pids})
+	}
+}

@@ -1,9 +1,12 @@
-//go:build linux
+//go:build linux || darwin
 
-// Command pawwork-supervisor-helper is the per-host helper of pawwork-supervisor:
-// a child subreaper that spawns on the library's behalf and kills every tree it
-// holds when the host dies. The library starts it (see go/core/helperclient_linux.go);
-// it is not meant to be run by hand. The server is go/internal/helperserver.
+// Command pawwork-supervisor-helper is the per-host helper of pawwork-supervisor.
+// On Linux: a child subreaper that spawns on the library's behalf and kills every
+// tree it holds when the host dies. On macOS: it kills every tree the host
+// registered with it when the host dies (go/internal/helperserver/server_darwin.go
+// says why it does not spawn there). The library starts it (see
+// go/core/helperclient_*.go); it is not meant to be run by hand. The server is
+// go/internal/helperserver.
 package main
 
 import (

@@ -1,7 +1,7 @@
-//go:build !linux
+//go:build !linux && !darwin
 
-// The helper is Linux-only for now: on macOS the library runs without it (weaker
-// containment, reported by Containment()); Windows has Job Objects instead.
+// No helper on Windows: each tree is a Job Object with kill-on-close there, which
+// gives host-death cleanup by itself.
 package main
 
 import "os"
