@@ -134,7 +134,18 @@ endif
 # The CI workflow cannot run here; actionlint keeps it valid.
 ACTIONLINT := github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 lint-workflows:
-	$(GO) run $(ACTIONLINT) .github/workflows/ci.yml
+	$(GO) run $(ACTIONLINT) .github/workflows/*.yml
+
+# The macOS helper (host-death cleanup): its tests on their own, verbose; macOS only
+# (the workflow's macOS jobs run it). The platform-independent part (registry, kill
+# ladder, line framing) runs everywhere in test-go.
+.PHONY: test-darwin-helper
+test-darwin-helper:
+ifeq ($(UNAME),Darwin)
+	$(GO) test -count=1 -v -run 'Darwin|ReadTable|OnTheRealTable' ./go/core ./go/internal/helperserver
+else
+	@echo "test-darwin-helper: macOS only; here: GOOS=darwin go vet (make cross-go) and the shared logic in test-go"
+endif
 
 test: vet-go cross-go cross-windows lint-workflows test-go fuzz-short test-windows test-js test-js-node24 test-runtimes badinput soak-short report-short
 

@@ -45,6 +45,7 @@ rm -f "$d/.helper-err"
 
 cp dist/build-id.json LICENSE "$d/"
 printf '# @pawwork-supervisor/%s\n\nThe %s binaries of [pawwork-supervisor](https://www.npmjs.com/package/pawwork-supervisor), installed by it as an optional dependency. Do not depend on this package directly.\n' "$t" "$t" >"$d/README.md"
+# shellcheck disable=SC2016,SC2086 # JavaScript in single quotes; $files split on purpose
 $NODE -e '
   const [t, cpu, ...files] = process.argv.slice(1)
   const main = require("./package.json")
