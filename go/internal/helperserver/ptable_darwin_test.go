@@ -60,13 +60,13 @@ func TestVictimsOnTheRealTable(t *testing.T) {
 	kid := index(table)[cmd.Process.Pid]
 	r := newRegistry()
 	r.watch(1, kid.pid, kid.start)
-	vs := r.victims(table, os.Getpid(), os.Getppid(), os.Getuid())
+	vs := r.victims(table, os.Getpid(), os.Getppid(), os.Getuid(), nil)
 	if len(vs) != 1 || vs[0].pid != kid.pid {
 		t.Fatalf("victims %v, want only %d", rowPids(vs), kid.pid)
 	}
 	r = newRegistry()
 	r.watch(1, kid.pid, kid.start-1)
-	if vs := r.victims(table, os.Getpid(), os.Getppid(), os.Getuid()); len(vs) != 0 {
+	if vs := r.victims(table, os.Getpid(), os.Getppid(), os.Getuid(), nil); len(vs) != 0 {
 		t.Fatalf("victims %v of a registration with another start time", rowPids(vs))
 	}
 }

@@ -76,7 +76,7 @@ func (r *registry) let(table []procRow, pids []int) {
 // tree emptied is never taken for the tree.
 func (r *registry) prune(table []procRow, self, uid int) {
 	live := map[int64]bool{}
-	for _, v := range r.victimsOf(table, self, 0, uid) {
+	for _, v := range r.victimsOf(table, self, 0, uid, nil) {
 		live[v.tree] = true
 	}
 	for id, t := range r.trees {
@@ -95,8 +95,13 @@ func (r *registry) prune(table []procRow, self, uid int) {
 // victims lists, from one snapshot, every process to kill at the host's death
 // (see the top of this file), members first, then what is below them, each once.
 // self is the helper, host the host (never touched), uid the helper's.
-func (r *registry) victims(table []procRow, self, host, uid int) []procRow {
-	vs := r.victimsOf(table, self, host, uid)
+//
+// known, when not nil, lists (pid → start time) processes an earlier look took as
+// victims: each still in the table with that start time is one again, with what is
+// below it (the kill ladder passes what it signalled, so that a member whose
+// parent died of the SIGTERM, and that left the session, is not lost).
+func (r *registry) victims(table []procRow, self, host, uid int, known map[int]int64) []procRow {
+	vs := r.victimsOf(table, self, host, uid, known)
 	out := make([]procRow, len(vs))
 	for i, v := range vs {
 		out[i] = v.procRow
@@ -109,7 +114,7 @@ type victim struct {
 	tree int64
 }
 
-func (r *registry) victimsOf(table []procRow, self, host, uid int) []victim {
+func (r *registry) victimsOf(table []procRow, self, host, uid int, known map[int]int64) []victim {
 	byPid := index(table)
 	kids := map[int][]procRow{}
 	for _, p := range table {
@@ -156,6 +161,12 @@ func (r *registry) victimsOf(table []procRow, self, host, uid int) []victim {
 			}
 		}
 	}
+	for _, p := range table {
+		if start, ok := known[p.pid]; ok && start == p.start && !in[p.pid] && eligible(p) {
+			in[p.pid] = true
+			out = append(out, victim{p, 0})
+		}
+	}
 	// Below the members, breadth-first: what left the session (setsid, a new group)
 	// is still a child of one.
 	for i := 0; i < len(out); i++ {
@@ -181,7 +192,7 @@ func index(table []procRow) map[int]procRow {
 // ladderOps are what the host-death kill needs from the platform: the victims as
 // a fresh snapshot shows them, a signal to one, and the clock.
 type ladderOps struct {
-	victims func() []procRow
+	victims func(known map[int]int64) []procRow
 	signal  func(p procRow, step ladderStep)
 	sleep   func(time.Duration)
 	now     func() time.Time
@@ -206,7 +217,15 @@ const (
 func killLadder(ops ladderOps, grace, bound time.Duration) []procRow {
 	const poll = 10 * time.Millisecond
 	begin := ops.now()
-	vs := ops.victims()
+	known := map[int]int64{} // everything taken as a victim so far (pid → start time)
+	look := func() []procRow {
+		vs := ops.victims(known)
+		for _, v := range vs {
+			known[v.pid] = v.start
+		}
+		return vs
+	}
+	vs := look()
 	if len(vs) == 0 {
 		return nil
 	}
@@ -216,12 +235,12 @@ func killLadder(ops ladderOps, grace, bound time.Duration) []procRow {
 	}
 	for ops.now().Sub(begin) < grace {
 		ops.sleep(poll)
-		if vs = ops.victims(); len(vs) == 0 {
+		if vs = look(); len(vs) == 0 {
 			return nil
 		}
 	}
 	for {
-		vs = ops.victims()
+		vs = look()
 		if len(vs) == 0 || ops.now().Sub(begin) >= bound {
 			return vs
 		}

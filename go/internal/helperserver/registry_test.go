@@ -60,7 +60,7 @@ func table() []procRow {
 func TestVictimsOfOneTree(t *testing.T) {
 	r := newRegistry()
 	r.watch(1, 1000, t0)
-	got := pids(r.victims(table(), self, host, uid))
+	got := pids(r.victims(table(), self, host, uid, nil))
 	want := []int{1000, 1001, 1002, 1003, 1004}
 	if !slices.Equal(got, want) {
 		t.Fatalf("victims %v, want %v", got, want)
@@ -68,7 +68,7 @@ func TestVictimsOfOneTree(t *testing.T) {
 }
 
 func TestVictimsNoneWithoutATree(t *testing.T) {
-	if got := newRegistry().victims(table(), self, host, uid); len(got) != 0 {
+	if got := newRegistry().victims(table(), self, host, uid, nil); len(got) != 0 {
 		t.Fatalf("victims %v with no tree registered", pids(got))
 	}
 }
@@ -78,7 +78,7 @@ func TestVictimsNoneWithoutATree(t *testing.T) {
 func TestVictimsPidGivenAgain(t *testing.T) {
 	r := newRegistry()
 	r.watch(1, 1000, t0-100)
-	if got := r.victims(table(), self, host, uid); len(got) != 0 {
+	if got := r.victims(table(), self, host, uid, nil); len(got) != 0 {
 		t.Fatalf("victims %v of a tree whose leader pid was given again", pids(got))
 	}
 }
@@ -89,7 +89,7 @@ func TestVictimsAfterTheLeaderIsReaped(t *testing.T) {
 	r := newRegistry()
 	r.watch(1, 1000, t0)
 	r.reap(1)
-	got := pids(r.victims(tb, self, host, uid))
+	got := pids(r.victims(tb, self, host, uid, nil))
 	// 1002's parent (1000) is gone, but it is still in the session; 1003 and 1004
 	// hang below 1001.
 	if want := []int{1001, 1002, 1003, 1004}; !slices.Equal(got, want) {
@@ -102,7 +102,7 @@ func TestVictimsSpareWhatWasLetGo(t *testing.T) {
 	r := newRegistry()
 	r.watch(1, 1000, t0)
 	r.let(table(), []int{1003, 4242}) // 4242: not in the table, nothing to spare
-	got := pids(r.victims(table(), self, host, uid))
+	got := pids(r.victims(table(), self, host, uid, nil))
 	if want := []int{1000, 1001, 1002}; !slices.Equal(got, want) {
 		t.Fatalf("victims %v, want %v", got, want)
 	}
@@ -120,7 +120,7 @@ func TestVictimsSpareWhatWasLetGo(t *testing.T) {
 			tb[i].start = t0 + 51
 		}
 	}
-	got = pids(r.victims(tb, self, host, uid))
+	got = pids(r.victims(tb, self, host, uid, nil))
 	if want := []int{1000, 1001, 1002, 1003, 1004}; !slices.Equal(got, want) {
 		t.Fatalf("after the let-go pid was given again: victims %v, want %v", got, want)
 	}
@@ -138,7 +138,7 @@ func TestVictimsNeverHostOrHelper(t *testing.T) {
 	r := newRegistry()
 	r.watch(1, 1000, t0)
 	r.watch(2, 2000, t0+10)
-	got := r.victims(tb, self, host, uid)
+	got := r.victims(tb, self, host, uid, nil)
 	if want := []int{1000, 1001, 1002, 1003, 1004, 2000, 2001}; !slices.Equal(pids(got), want) {
 		t.Fatalf("victims %v, want %v", pids(got), want)
 	}
@@ -186,17 +186,26 @@ type world struct {
 
 func (w *world) ops(r *registry) ladderOps {
 	return ladderOps{
-		victims: func() []procRow {
+		victims: func(known map[int]int64) []procRow {
 			var tb []procRow
 			for _, p := range w.rows {
 				tb = append(tb, p)
 			}
-			return r.victims(tb, self, host, uid)
+			return r.victims(tb, self, host, uid, known)
 		},
 		signal: func(p procRow, step ladderStep) {
 			w.sent[step]++
 			switch step {
 			case stepTerm:
+				if !w.ignores[p.pid] && !w.stopped[p.pid] {
+					// Its children are re-parented to init, as the kernel does.
+					for k, c := range w.rows {
+						if c.ppid == p.pid {
+							c.ppid = 1
+							w.rows[k] = c
+						}
+					}
+				}
 				if k, ok := w.forks[p.pid]; ok {
 					w.rows[k] = row(k, p.pid, p.pgid, p.sid, p.start+1)
 					delete(w.forks, p.pid)
@@ -297,5 +306,27 @@ func TestLadderBounded(t *testing.T) {
 	}
 	if d := w.now.Sub(begin); d < time.Second || d > time.Second+50*time.Millisecond {
 		t.Errorf("ladder ended after %v of fake time, want its bound (1s)", d)
+	}
+}
+
+// A member that left the session (1003, a child of 1001) and ignores SIGTERM loses
+// its parent to the SIGTERM: the later looks still know it (pid and start time),
+// and it is killed; one let go is not, though it was a victim's child.
+func TestLadderKeepsWhatItSaw(t *testing.T) {
+	w := newWorld()
+	w.ignores[1003] = true
+	w.ignores[1004] = true
+	r := newRegistry()
+	r.watch(1, 1000, t0)
+	if left := killLadder(w.ops(r), 500*time.Millisecond, 5*time.Second); len(left) != 0 {
+		t.Fatalf("survivors %v", pids(left))
+	}
+	for _, pid := range []int{1003, 1004} {
+		if _, ok := w.rows[pid]; ok {
+			t.Errorf("pid %d, orphaned by the SIGTERM, survived", pid)
+		}
+	}
+	if w.rows[900].pid != 900 {
+		t.Errorf("an unrelated process was killed")
 	}
 }

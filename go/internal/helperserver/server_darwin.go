@@ -202,14 +202,14 @@ func (s *darwinServer) handle(m wire.Msg) {
 // killAll runs the ladder over the registered trees; it returns what survived.
 func (s *darwinServer) killAll() []procRow {
 	return killLadder(ladderOps{
-		victims: func() []procRow {
+		victims: func(known map[int]int64) []procRow {
 			table, ok := readTable()
 			if !ok {
 				return nil
 			}
 			s.mu.Lock()
 			defer s.mu.Unlock()
-			return s.reg.victims(table, s.self, s.host, s.uid)
+			return s.reg.victims(table, s.self, s.host, s.uid, known)
 		},
 		signal: func(p procRow, step ladderStep) {
 			unix.Kill(p.pid, ladderSignals[step])
