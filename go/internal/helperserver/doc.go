@@ -13,6 +13,12 @@
 // SIGXFSZ, and whatever started the host may ignore others: the helper resets them
 // all to the default before its first spawn).
 //
+// On macOS (server_darwin.go) the helper does less, for want of a subreaper: the
+// host spawns its leaders itself and registers each here, and the helper kills the
+// registered trees once the host is gone (socket EOF or kqueue NOTE_EXIT on the
+// host's pid); what is ours is decided over the process table by registry.go,
+// whose logic, like the kill ladder's, is platform-independent and tested on Linux.
+//
 // The library (go/core) never links this package: it installs signal handlers,
 // which a library inside Node must not.
 package helperserver
