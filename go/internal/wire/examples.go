@@ -22,6 +22,7 @@ func Examples() [][]byte {
 		{Op: "spawned", ID: 2, Errno: int(syscall.ENOENT)},
 		{Op: "exit", ID: 1, Code: 3},
 		{Op: "exit", ID: 1, Signal: 9},
+		{Op: "watch", ID: 3, Pid: 4250, Start: 1764280000123456}, // macOS
 	}
 	var out [][]byte
 	for _, m := range msgs {
