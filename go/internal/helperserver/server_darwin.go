@@ -13,14 +13,11 @@ package helperserver
 // exec).
 
 import (
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -36,15 +33,6 @@ const (
 	pruneEvery   = 2 * time.Second
 	drainBound   = 200 * time.Millisecond
 )
-
-type darwinServer struct {
-	self, host, uid int
-	sock            *os.File
-
-	sendMu sync.Mutex
-	mu     sync.Mutex
-	reg    *registry
-}
 
 // Main runs the helper; the socket to the host is fd 3 (wire.Fd), the host's pid
 // is --host=PID (the helper's parent). It returns once the host is gone and every
@@ -76,7 +64,10 @@ func Main() int {
 		for range sigs {
 		}
 	}()
-	s := &darwinServer{self: os.Getpid(), host: host, uid: os.Getuid(), sock: os.NewFile(wire.Fd, "host"), reg: newRegistry()}
+	sock := os.NewFile(wire.Fd, "host")
+	s := &watchServer{self: os.Getpid(), host: host, uid: os.Getuid(), in: sock, out: sock, reg: newRegistry(),
+		readTable: readTable, sleep: time.Sleep, now: time.Now,
+		signal: func(p procRow, step ladderStep) { unix.Kill(p.pid, ladderSignals[step]) }}
 	gone := make(chan string, 4)
 	if err := watchHost(host, gone); err != nil {
 		gone <- err.Error()
@@ -92,11 +83,7 @@ func Main() int {
 	}()
 	go func() {
 		for range time.Tick(pruneEvery) {
-			if table, ok := readTable(); ok {
-				s.mu.Lock()
-				s.reg.prune(table, s.self, s.uid)
-				s.mu.Unlock()
-			}
+			s.prune()
 		}
 	}()
 	why := <-gone
@@ -110,7 +97,7 @@ func Main() int {
 	if os.Getenv(wire.DebugVar) != "" {
 		fmt.Fprintf(os.Stderr, "pawwork-supervisor-helper: %s: killing the trees of host %d\n", why, host)
 	}
-	if left := s.killAll(); len(left) > 0 {
+	if left := s.killAll(killGrace, killAllBound); len(left) > 0 {
 		fmt.Fprintf(os.Stderr, "pawwork-supervisor-helper: %d processes survived the host-death kill (bound %v): %v\n", len(left), killAllBound, rowPids(left))
 		return 1
 	}
@@ -150,73 +137,6 @@ func watchHost(host int, gone chan<- string) error {
 		}
 	}()
 	return nil
-}
-
-func (s *darwinServer) send(m wire.Msg) {
-	s.sendMu.Lock()
-	defer s.sendMu.Unlock()
-	wire.WriteLine(s.sock, m)
-}
-
-// serve carries out the host's requests until its end closes.
-func (s *darwinServer) serve(gone chan<- string) {
-	r := wire.NewLineReader(s.sock)
-	for {
-		m, err := r.Next()
-		if err != nil {
-			if errors.Is(err, wire.ErrBadMsg) {
-				continue
-			}
-			if err == io.EOF {
-				gone <- "the host's socket closed"
-			} else {
-				gone <- "reading the host's socket: " + err.Error()
-			}
-			return
-		}
-		s.handle(m)
-	}
-}
-
-func (s *darwinServer) handle(m wire.Msg) {
-	switch m.Op {
-	case "watch":
-		s.mu.Lock()
-		s.reg.watch(m.ID, m.Pid, m.Start)
-		s.mu.Unlock()
-	case "reap":
-		s.mu.Lock()
-		s.reg.reap(m.ID)
-		s.mu.Unlock()
-	case "letgo":
-		table, ok := readTable()
-		if !ok {
-			return
-		}
-		s.mu.Lock()
-		s.reg.let(table, m.Pids)
-		s.mu.Unlock()
-	}
-}
-
-// killAll runs the ladder over the registered trees; it returns what survived.
-func (s *darwinServer) killAll() []procRow {
-	return killLadder(ladderOps{
-		victims: func(known map[int]int64) []procRow {
-			table, ok := readTable()
-			if !ok {
-				return nil
-			}
-			s.mu.Lock()
-			defer s.mu.Unlock()
-			return s.reg.victims(table, s.self, s.host, s.uid, known)
-		},
-		signal: func(p procRow, step ladderStep) {
-			unix.Kill(p.pid, ladderSignals[step])
-		},
-		sleep: time.Sleep,
-		now:   time.Now,
-	}, killGrace, killAllBound)
 }
 
 var ladderSignals = map[ladderStep]unix.Signal{stepTerm: unix.SIGTERM, stepCont: unix.SIGCONT, stepStop: unix.SIGSTOP, stepKill: unix.SIGKILL}
