@@ -79,6 +79,12 @@ func TestWatchServerExchange(t *testing.T) {
 	if t2 := s.reg.trees[2]; t2 == nil || !t2.reaped {
 		t.Errorf("tree 2 after its reap: %+v", t2)
 	}
+	// Tree 2 is reaped and holds nothing but what was let go: forgotten; tree 1 is
+	// not reaped: kept.
+	s.prune()
+	if s.reg.trees[2] != nil || s.reg.trees[1] == nil {
+		t.Errorf("after prune: trees %v", s.reg.trees)
+	}
 
 	if left := s.killAll(500*time.Millisecond, 5*time.Second); len(left) != 0 {
 		t.Fatalf("survivors %v", pids(left))
