@@ -78,6 +78,7 @@ cross-go:
 	for os in linux darwin windows; do CGO_ENABLED=0 GOOS=$$os build/tools/staticcheck -checks U1000 $(CROSS_PKGS) || exit 1; done
 	CGO_ENABLED=0 GOOS=darwin GOARCH=arm64 $(GO) vet $(CROSS_PKGS)
 	CGO_ENABLED=0 GOOS=darwin GOARCH=arm64 $(GO) build $(CROSS_PKGS)
+	CGO_ENABLED=0 GOOS=darwin GOARCH=amd64 $(GO) vet $(CROSS_PKGS)
 	CGO_ENABLED=0 GOOS=windows GOARCH=amd64 $(GO) vet $(CROSS_PKGS)
 	CGO_ENABLED=0 GOOS=windows GOARCH=amd64 $(GO) build $(CROSS_PKGS)
 
