@@ -43,7 +43,11 @@ func TestMain(m *testing.M) {
 		case darwinTree:
 			os.Exit(runDarwinTree(os.Args[2], os.Args[3]))
 		case darwinSleep:
-			os.Exit(runDarwinSleep(os.Args[2]))
+			ready := ""
+			if len(os.Args) > 3 {
+				ready = os.Args[3]
+			}
+			os.Exit(runDarwinSleep(os.Args[2], ready))
 		}
 	}
 	os.Exit(m.Run())
@@ -59,8 +63,8 @@ func selfExe(t testing.TB) string {
 
 // runDarwinSleep is a tree member: "plain", "setsid" (leaves the session and the
 // group: only the parent link ties it to the tree) or "ignore-term" (needs the
-// SIGKILL after the grace).
-func runDarwinSleep(how string) int {
+// SIGKILL after the grace). Once set, it creates the file ready (if given).
+func runDarwinSleep(how, ready string) int {
 	switch how {
 	case "setsid":
 		if _, err := unix.Setsid(); err != nil {
@@ -68,6 +72,11 @@ func runDarwinSleep(how string) int {
 		}
 	case "ignore-term":
 		signal.Ignore(syscall.SIGTERM)
+	}
+	if ready != "" {
+		if err := os.WriteFile(ready, nil, 0o644); err != nil {
+			return 3
+		}
 	}
 	time.Sleep(darwinLife)
 	return 0
@@ -82,23 +91,30 @@ func runDarwinTree(file, then string) int {
 		return 3
 	}
 	pids := []string{strconv.Itoa(os.Getpid())}
+	var readies []string
 	for _, how := range []string{"plain", "setsid", "ignore-term"} {
-		cmd := exec.Command(self, darwinSleep, how)
+		ready := file + "." + how + ".ready"
+		cmd := exec.Command(self, darwinSleep, how, ready)
 		if err := cmd.Start(); err != nil {
 			return 3
 		}
 		pids = append(pids, strconv.Itoa(cmd.Process.Pid))
+		readies = append(readies, ready)
 	}
 	// The members must be in their state (setsid done, TERM ignored) before the
-	// test acts: give them a moment, bounded, checking the setsid one.
-	setsidPid, _ := strconv.Atoi(pids[2])
-	for i := 0; i < 200; i++ {
-		if sid, err := unix.Getsid(setsidPid); err == nil && sid == setsidPid {
-			break
+	// test acts: each says so with its ready file (bounded wait).
+	deadline := time.Now().Add(30 * time.Second)
+	for _, ready := range readies {
+		for {
+			if _, err := os.Stat(ready); err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				return 5
+			}
+			time.Sleep(10 * time.Millisecond)
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
-	time.Sleep(200 * time.Millisecond) // signal.Ignore in the third: no way to observe it from here
 	if err := os.WriteFile(file+".tmp", []byte(strings.Join(pids, " ")+"\n"), 0o644); err != nil {
 		return 3
 	}
