@@ -17,7 +17,13 @@ package helperserver
 //   - a member of a registered tree's session or group, started no earlier than
 //     its leader, while the leader's pid does not name a live process started at
 //     another time (then the id was given again: the tree is gone); or a child of
-//     such a process (transitively), started no earlier than its parent.
+//     such a process (transitively), started no earlier than its parent; or one an
+//     earlier look of the same kill took, still with the same start time.
+//
+// What this cannot tell apart: a tree reaped and emptied whose session id was given
+// to a new session whose leader has exited too, before prune (every 2 s) forgot the
+// tree; and a process that left the session and lost its parent before the host
+// died (no link to the tree is left on macOS: no subreaper).
 
 import (
 	"slices"
