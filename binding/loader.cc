@@ -315,6 +315,7 @@ HMODULE NodeApiHost() {
   return host;
 }
 
+#ifdef PWS_DELAY_LOAD_HOOK
 FARPROC WINAPI NodeApiDelayHook(unsigned event, PDelayLoadInfo info) {
   if (event == dliNotePreLoadLibrary && info != nullptr && info->szDll != nullptr &&
       _stricmp(info->szDll, "node.exe") == 0) {
@@ -322,16 +323,20 @@ FARPROC WINAPI NodeApiDelayHook(unsigned event, PDelayLoadInfo info) {
   }
   return nullptr;  // everything else: the default behaviour
 }
+#endif
 
 #endif
 
 }  // namespace
 
-#ifdef _WIN32
+#if defined(_WIN32) && defined(PWS_DELAY_LOAD_HOOK)
 }  // namespace pws
 // The delay-load helper calls these (one definition each in the whole addon).
 // A Node-API function the host lacks would fail inside the helper, at its first
 // call: MissingNodeApi checks every one at init instead, so none is left to fail.
+// Only in the mingw-w64 build (make win32-addon defines PWS_DELAY_LOAD_HOOK):
+// node-gyp's MSVC build links its own win_delay_load_hook.cc, which defines the
+// notify hook the same way (the host executable for "node.exe").
 extern "C" {
 PfnDliHook __pfnDliNotifyHook2 = pws::NodeApiDelayHook;
 PfnDliHook __pfnDliFailureHook2 = nullptr;
