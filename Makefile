@@ -170,7 +170,7 @@ $(WIN32_OUT)/obj/node-api-delay.a: $(WIN_NODE)
 	@mkdir -p $(dir $@)
 	$(MINGW_DLLTOOL) -d $(NAPI_HEADERS)/def/node_api.def -y $@
 
-$(WIN32_OUT)/obj/%.o: binding/%.cc $(wildcard binding/*.h) go/capi/pws.h $(WIN_NODE) | deps
+$(WIN32_OUT)/obj/%.o: binding/%.cc $(wildcard binding/*.h) go/capi/pws.h $(WIN_NODE) Makefile | deps
 	@mkdir -p $(dir $@)
 	$(MINGW_CXX) $(WIN32_CXXFLAGS) -c -o $@ $<
 

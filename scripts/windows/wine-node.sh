@@ -63,16 +63,23 @@ printf '{ "name": "fresh", "version": "1.0.0", "private": true }\n' >"$proj/pack
   npm install --no-audit --no-fund --loglevel=error --os=win32 --cpu=x64 "$tgz")
 cp "$root/scripts/runtimes/check.cjs" "$proj/"
 
+# Node under another name than node.exe, as in Electron (electron.exe): the addon's
+# Node-API imports name "node.exe", and only binding/loader.cc's delay-load hook makes
+# them resolve from the host executable (without it, this host could not load the addon).
+host="$work/host/pawwork host.exe"
+mkdir -p "$(dirname "$host")"
+ln "$node_exe" "$host" 2>/dev/null || cp "$node_exe" "$host"
+
 # The win32 binaries, in a folder whose name is not ASCII.
 bin="$work/natïve ü"
 mkdir -p "$bin"
 cp "$native/pawwork_supervisor.node" "$native/pawwork_supervisor.dll" "$bin/"
 winpath() { printf 'Z:%s' "$1" | tr / '\\'; }
 
-echo "wine-node: $(basename "$(dirname "$(dirname "$node_exe")")") node.exe, PAWWORK_SUPERVISOR_ADDON=$(winpath "$bin/pawwork_supervisor.node")"
+echo "wine-node: $(basename "$(dirname "$(dirname "$node_exe")")")'s node.exe as $(winpath "$host"), PAWWORK_SUPERVISOR_ADDON=$(winpath "$bin/pawwork_supervisor.node")"
 set +e
 (cd "$proj" && PAWWORK_SUPERVISOR_ADDON="$(winpath "$bin/pawwork_supervisor.node")" \
-  timeout -k 10 "$RUN_BOUND" wine "$node_exe" check.cjs </dev/null >"$work/out.txt" 2>&1)
+  timeout -k 10 "$RUN_BOUND" wine "$host" check.cjs </dev/null >"$work/out.txt" 2>&1)
 st=$?
 set -e
 cat "$work/out.txt"
