@@ -103,7 +103,12 @@ void* Open(const std::string& path, std::string* why) {
     if (c == L'/') c = L'\\';
   }
   HMODULE lib = LoadLibraryExW(wide.c_str(), nullptr, LOAD_WITH_ALTERED_SEARCH_PATH);
-  if (!lib) *why = LastError();
+  if (!lib) {
+    *why = LastError();
+    // Some system messages name the file as an insert ("Bad EXE format for %1").
+    size_t at = why->find("%1");
+    if (at != std::string::npos) why->replace(at, 2, path);
+  }
   return reinterpret_cast<void*>(lib);
 }
 

@@ -84,6 +84,18 @@ st=$?
 set -e
 cat "$work/out.txt"
 if [ $st -ne 0 ]; then
-  echo "FAIL wine-node: exit status $st (124 is the ${RUN_BOUND} s bound firing)"
+  echo "FAIL wine-node: check.cjs: exit status $st (124 is the ${RUN_BOUND} s bound firing)"
+fi
+
+# The loader's Windows error path (load-error.cjs): a DLL LoadLibraryExW refuses.
+cp "$root/scripts/windows/load-error.cjs" "$proj/"
+set +e
+(cd "$proj" && timeout -k 10 120 wine "$host" load-error.cjs "$(winpath "$bin")" </dev/null >"$work/load-error.log" 2>&1)
+le=$?
+set -e
+tail -n 1 "$proj/load-error.txt" 2>/dev/null || cat "$work/load-error.log"
+if [ $le -ne 0 ]; then
+  echo "FAIL wine-node: load-error.cjs: exit status $le (124 is the 120 s bound firing)"
+  [ $st -ne 0 ] || st=$le
 fi
 exit $st
