@@ -20,7 +20,6 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -29,32 +28,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// HelperName is the helper executable's file name (the host's resolver looks for it beside the library).
-const HelperName = "pawwork-supervisor-helper"
-
-// HelperArg is the argument the helper executable is started with.
-const HelperArg = wire.Arg
-
-// HelperDebugVar, set in the host's environment, keeps the helper's stderr.
-const HelperDebugVar = wire.DebugVar
-
 const (
-	helloWait  = HelloWait // PWS_HELLO_WAIT_MS
-	helloBound = 5 * time.Second
 	// sendBound bounds a write to the helper: one that is not read within it is
 	// stopped or stuck, and is dropped (killed) rather than block a spawn.
 	sendBound = 200 * time.Millisecond
 )
-
-var helperState struct {
-	mu          sync.Mutex
-	conn        *helperConn
-	reason      string
-	lastFail    time.Time
-	override    string
-	overridden  bool
-	defaultPath string
-}
 
 // helperConn is one running helper and the socket to it.
 type helperConn struct {
@@ -82,94 +60,6 @@ func Containment() ContainmentInfo {
 			Guarantees: []string{"session", "pgroup", "ptable", "host-death"}}
 	}
 	return ContainmentInfo{Mode: "fallback", Reason: reason, Guarantees: []string{"session", "pgroup", "ptable"}}
-}
-
-// Configure: Helper "" for the default (HelperPath), "0"/"off" to disable, else a
-// path; from the next start of the helper. Cgroup has no meaning on macOS.
-func Configure(cfg Config) {
-	helperState.mu.Lock()
-	defer helperState.mu.Unlock()
-	if cfg.Helper != nil {
-		helperState.override, helperState.overridden = *cfg.Helper, true
-	}
-	if cfg.HelperPath != nil {
-		helperState.defaultPath = *cfg.HelperPath
-	}
-	if helperState.conn == nil {
-		helperState.reason, helperState.lastFail = "", time.Time{}
-	}
-}
-
-func helperPath() (string, error) {
-	v := os.Getenv("PAWWORK_SUPERVISOR_HELPER")
-	if helperState.overridden {
-		v = helperState.override
-	}
-	switch strings.ToLower(v) {
-	case "0", "off", "false", "no":
-		return "", errors.New("disabled by PAWWORK_SUPERVISOR_HELPER=" + v)
-	case "":
-	default:
-		return v, nil
-	}
-	if helperState.defaultPath == "" {
-		return "", errors.New("no helper path was handed down (the host's resolver passes it with pws_configure's helperPath)")
-	}
-	return helperState.defaultPath, nil
-}
-
-// getHelper returns the running helper, starting it if needed, or why there is none.
-func getHelper() (*helperConn, string) {
-	helperState.mu.Lock()
-	defer helperState.mu.Unlock()
-	if c := helperState.conn; c != nil {
-		return settleHelper(c)
-	}
-	if time.Since(helperState.lastFail) < time.Second && helperState.reason != "" && !strings.HasPrefix(helperState.reason, "disabled") {
-		return nil, helperState.reason
-	}
-	path, err := helperPath()
-	if err != nil {
-		helperState.reason = err.Error()
-		return nil, helperState.reason
-	}
-	c, err := startHelper(path)
-	if err != nil {
-		helperState.reason, helperState.lastFail = err.Error(), time.Now()
-		return nil, helperState.reason
-	}
-	helperState.conn, helperState.reason = c, ""
-	return settleHelper(c)
-}
-
-// settleHelper, under helperState.mu: c once it said hello and is alive (waiting
-// for a new one's hello until helloWait after its start); a dead one is dropped.
-func settleHelper(c *helperConn) (*helperConn, string) {
-	select {
-	case <-c.hello:
-	default:
-		t := time.NewTimer(helloWait - min(time.Since(c.started), helloWait))
-		select {
-		case <-c.hello:
-		case <-t.C:
-		}
-		t.Stop()
-	}
-	c.mu.Lock()
-	said, dead, why := c.said, c.dead, c.why
-	c.mu.Unlock()
-	switch {
-	case said && !dead:
-		return c, ""
-	case !dead && why == "":
-		return nil, fmt.Sprintf("helper %s (pid %d) has not said hello yet (started %v ago)", c.path, c.pid,
-			time.Since(c.started).Round(time.Millisecond))
-	}
-	if why == "" {
-		why = "the helper died"
-	}
-	helperState.conn, helperState.reason, helperState.lastFail = nil, why, time.Now()
-	return nil, why
 }
 
 func startHelper(path string) (*helperConn, error) {
@@ -246,22 +136,7 @@ func startHelper(path string) (*helperConn, error) {
 		close(c.ended)
 		c.sock.Close() // the reader ends; nothing is sent any more
 	}()
-	go func() { // silent, or not a hello first: of no use, killed
-		t := time.NewTimer(helloBound)
-		defer t.Stop()
-		select {
-		case <-c.hello:
-			c.mu.Lock()
-			said := c.said
-			c.mu.Unlock()
-			if said {
-				return
-			}
-		case <-t.C:
-			c.fail(fmt.Sprintf("helper %s did not say hello within %v", path, helloBound))
-		}
-		c.kill()
-	}()
+	go c.killIfSilent()
 	return c, nil
 }
 
@@ -288,14 +163,6 @@ func (c *helperConn) read() {
 			err = nil
 		}
 	}
-}
-
-func (c *helperConn) fail(why string) {
-	c.mu.Lock()
-	if c.why == "" {
-		c.why = why
-	}
-	c.mu.Unlock()
 }
 
 // kill ends a helper that is of no use (the trees registered with it lose their

@@ -22,39 +22,10 @@ package core
 // fork, and its pidfd is watched), and it is always reaped.
 
 import (
-	"errors"
 	"fmt"
 	"os"
-	"strings"
-	"sync"
 	"time"
-
-	"github.com/pawwork/pawwork-supervisor/go/internal/wire"
 )
-
-// HelperName is the helper executable's file name (the host's resolver looks for it beside the library).
-const HelperName = "pawwork-supervisor-helper"
-
-// HelperArg is the argument the helper executable is started with; a program that
-// embeds the helper (the Go tests do) checks for it in os.Args[1].
-const HelperArg = wire.Arg
-
-// HelperDebugVar, set in the host's environment, keeps the helper's stderr (the
-// host's) instead of /dev/null, for its diagnostics.
-const HelperDebugVar = wire.DebugVar
-
-var helperState struct {
-	mu       sync.Mutex
-	conn     *helperConn
-	reason   string // why there is no helper, when there is none
-	lastFail time.Time
-
-	override    string
-	overridden  bool
-	defaultPath string // the helper the host found (Config.HelperPath)
-	cgroup      string
-	cgroupSet   bool
-}
 
 // Containment reports the containment of the next spawn, starting the helper if it
 // is not running yet (so that the answer is true, not a guess; a helper that has
@@ -74,32 +45,6 @@ func Containment() ContainmentInfo {
 	return ContainmentInfo{Mode: "fallback", Reason: reason,
 		Guarantees: []string{"session", "pgroup", "pidfd", "ancestry", "marker"}}
 }
-
-// Configure overrides PAWWORK_SUPERVISOR_HELPER and PAWWORK_SUPERVISOR_CGROUP (the
-// host's environment as Go saw it when the library loaded; a host that sets them
-// later passes them here). Helper: "" for the default (HelperPath, as the host found it),
-// "0"/"off" to disable, else a path. Cgroup: "" to use one when writable, "0"/"off"
-// never, else the directory to make the subtree in. Both apply from the next start
-// of the helper; a running helper is kept.
-func Configure(cfg Config) {
-	helperState.mu.Lock()
-	if cfg.Helper != nil {
-		helperState.override, helperState.overridden = *cfg.Helper, true
-	}
-	if cfg.Cgroup != nil {
-		helperState.cgroup, helperState.cgroupSet = *cfg.Cgroup, true
-	}
-	if cfg.HelperPath != nil {
-		helperState.defaultPath = *cfg.HelperPath
-	}
-	if helperState.conn == nil {
-		helperState.reason, helperState.lastFail = "", time.Time{}
-	}
-	helperState.mu.Unlock()
-}
-
-// SetHelper is Configure with the helper setting only.
-func SetHelper(v string) { Configure(Config{Helper: &v}) }
 
 func cgroupSetting() string {
 	if helperState.cgroupSet {
@@ -133,83 +78,4 @@ func stopHelper(bound time.Duration) error {
 		time.Sleep(5 * time.Millisecond)
 	}
 	return fmt.Errorf("helper %d still alive %v after its socket closed", c.pid, bound)
-}
-
-func helperPath() (string, error) {
-	v := os.Getenv("PAWWORK_SUPERVISOR_HELPER")
-	if helperState.overridden {
-		v = helperState.override
-	}
-	switch strings.ToLower(v) {
-	case "0", "off", "false", "no":
-		return "", errors.New("disabled by PAWWORK_SUPERVISOR_HELPER=" + v)
-	case "":
-	default:
-		return v, nil
-	}
-	if helperState.defaultPath == "" {
-		return "", errors.New("no helper path was handed down (the host's resolver passes it with pws_configure's helperPath)")
-	}
-	return helperState.defaultPath, nil
-}
-
-// getHelper returns the running helper for a spawn, starting it if needed, or why
-// there is none. A spawn or Containment waits for a new helper's hello until
-// helloWait after the helper's start (one deadline, so a silent helper costs
-// helloWait once, whatever the number of calls).
-func getHelper() (*helperConn, string) {
-	helperState.mu.Lock()
-	defer helperState.mu.Unlock()
-	if c := helperState.conn; c != nil {
-		return settleHelper(c)
-	}
-	if time.Since(helperState.lastFail) < time.Second && helperState.reason != "" && !strings.HasPrefix(helperState.reason, "disabled") {
-		return nil, helperState.reason
-	}
-	path, err := helperPath()
-	if err != nil {
-		helperState.reason = err.Error()
-		return nil, helperState.reason
-	}
-	c, err := startHelper(path)
-	if err != nil {
-		helperState.reason = err.Error()
-		helperState.lastFail = time.Now()
-		return nil, helperState.reason
-	}
-	helperState.conn, helperState.reason = c, ""
-	return settleHelper(c)
-}
-
-// settleHelper, under helperState.mu, returns c when it said hello and is alive,
-// waiting (bounded) for the hello of a new one; a helper of no use is dropped and
-// its reason kept for the restart rule.
-func settleHelper(c *helperConn) (*helperConn, string) {
-	select {
-	case <-c.hello:
-	default:
-		t := time.NewTimer(helloWait - min(time.Since(c.started), helloWait))
-		select {
-		case <-c.hello:
-		case <-t.C:
-		}
-		t.Stop()
-	}
-	c.mu.Lock()
-	said, dead, why := c.said, c.dead, c.why
-	c.mu.Unlock()
-	switch {
-	case said && !dead:
-		return c, ""
-	case !dead && why == "":
-		return nil, fmt.Sprintf("helper %s (pid %d) has not said hello yet (started %v ago)", c.path, c.pid,
-			time.Since(c.started).Round(time.Millisecond))
-	}
-	if why == "" {
-		why = "the helper died"
-	}
-	helperState.conn = nil
-	helperState.reason = why
-	helperState.lastFail = time.Now()
-	return nil, why
 }

@@ -45,14 +45,6 @@ type helperConn struct {
 	lastID  int64
 }
 
-// helloWait bounds how long a spawn (or Containment) waits for a new helper's
-// hello; a helper starts in a few ms. helloBound is how long a silent one is given
-// in the background before it is killed.
-const (
-	helloWait  = HelloWait // PWS_HELLO_WAIT_MS
-	helloBound = 5 * time.Second
-)
-
 type helperReply struct {
 	msg   wire.Msg
 	pidfd int
@@ -130,34 +122,8 @@ func startHelper(path string) (*helperConn, error) {
 		close(c.ended)
 		c.shutdown()
 	}()
-	// A helper that never says hello, or whose first word is not one, is of no use:
-	// killed (after helloBound if it says nothing).
-	go func() {
-		t := time.NewTimer(helloBound)
-		defer t.Stop()
-		select {
-		case <-c.hello:
-			c.mu.Lock()
-			said := c.said
-			c.mu.Unlock()
-			if said {
-				return
-			}
-		case <-t.C:
-			c.fail(fmt.Sprintf("helper %s did not say hello within %v", path, helloBound))
-		}
-		c.kill()
-	}()
+	go c.killIfSilent()
 	return c, nil
-}
-
-// fail records why the helper is of no use, first reason first.
-func (c *helperConn) fail(why string) {
-	c.mu.Lock()
-	if c.why == "" {
-		c.why = why
-	}
-	c.mu.Unlock()
 }
 
 // stalled reports whether the helper cannot answer now: stopped or traced (one
