@@ -89,12 +89,7 @@ func startHelper(path string) (*helperConn, error) {
 		return nil, err
 	}
 	defer null.Close()
-	env := []string{"PATH=/usr/bin:/bin"}
-	stderr := null.Fd()
-	if v := os.Getenv(HelperDebugVar); v != "" {
-		env = append(env, HelperDebugVar+"="+v)
-		stderr = 2
-	}
+	env, stderr := helperEnv(null)
 	attr := &syscall.ProcAttr{
 		Env:   env,
 		Files: []uintptr{null.Fd(), null.Fd(), stderr, uintptr(theirs)}, // the socket is the helper's wire.Fd
@@ -217,10 +212,7 @@ func (c *helperConn) watch(pid int) int64 {
 // stopHelper closes the running helper's socket, as a dying host would, and waits
 // (bounded) for it to kill what it holds and exit. For tests.
 func stopHelper(bound time.Duration) error {
-	helperState.mu.Lock()
-	c := helperState.conn
-	helperState.conn = nil
-	helperState.mu.Unlock()
+	c := takeHelper()
 	if c == nil {
 		return nil
 	}

@@ -56,10 +56,7 @@ func cgroupSetting() string {
 // stopHelper closes the running helper's socket, as a dying host would, and waits
 // (bounded) for it to kill what it holds and exit. For tests.
 func stopHelper(bound time.Duration) error {
-	helperState.mu.Lock()
-	c := helperState.conn
-	helperState.conn = nil
-	helperState.mu.Unlock()
+	c := takeHelper()
 	if c == nil {
 		return nil
 	}

@@ -182,3 +182,26 @@ func (c *helperConn) fail(why string) {
 	}
 	c.mu.Unlock()
 }
+
+// helperEnv is the helper's environment and stderr: the host's stderr only when
+// asked for (HelperDebugVar), since a helper that hangs or outlives the host must
+// not hold it (a parent of the host may wait for its EOF); else null's fd.
+func helperEnv(null *os.File) (env []string, stderr uintptr) {
+	env = []string{"PATH=/usr/bin:/bin"}
+	stderr = null.Fd()
+	if v := os.Getenv(HelperDebugVar); v != "" {
+		env = append(env, HelperDebugVar+"="+v)
+		stderr = 2
+	}
+	return env, stderr
+}
+
+// takeHelper forgets the running helper and returns it (nil if none), for
+// stopHelper.
+func takeHelper() *helperConn {
+	helperState.mu.Lock()
+	defer helperState.mu.Unlock()
+	c := helperState.conn
+	helperState.conn = nil
+	return c
+}

@@ -69,14 +69,7 @@ func startHelper(path string) (*helperConn, error) {
 		return nil, err
 	}
 	defer null.Close()
-	// The host's stderr only when asked for: a helper that hangs or outlives the
-	// host must not hold it (a parent of the host may wait for its EOF).
-	env := []string{"PATH=/usr/bin:/bin"}
-	stderr := null.Fd()
-	if v := os.Getenv(HelperDebugVar); v != "" {
-		env = append(env, HelperDebugVar+"="+v)
-		stderr = 2
-	}
+	env, stderr := helperEnv(null)
 	pfd := -1
 	attr := &syscall.ProcAttr{
 		Env:   env,

@@ -2,9 +2,7 @@ package helperserver
 
 import (
 	"os"
-	"strconv"
 
-	"github.com/pawwork/pawwork-supervisor/go/internal/wire"
 	"golang.org/x/sys/unix"
 )
 
@@ -34,34 +32,8 @@ func readTable() ([]procRow, bool) {
 	return out, true
 }
 
-// closeInheritedDarwin closes every fd above the socket that came without
-// close-on-exec (what the host held when it started the helper is of no use here
-// and must not be kept open for the helper's life).
-func closeInheritedDarwin() {
-	ents, err := os.ReadDir("/dev/fd")
-	if err != nil {
-		return
-	}
-	for _, e := range ents {
-		fd, err := strconv.Atoi(e.Name())
-		if err != nil || fd <= wire.Fd {
-			continue
-		}
-		if flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err == nil && flags&unix.FD_CLOEXEC == 0 {
-			unix.Close(fd)
-		}
-	}
-}
+// closeInherited closes every fd above the socket that came without close-on-exec
+// (closeInheritedIn).
+func closeInherited() { closeInheritedIn("/dev/fd") }
 
-// quietStdioDarwin points fds 0–2 at /dev/null (the host's stdout and stderr
-// must not be held for the helper's life).
-func quietStdioDarwin() {
-	null, err := unix.Open(os.DevNull, unix.O_RDWR|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return
-	}
-	for fd := 0; fd <= 2; fd++ {
-		unix.Dup2(null, fd)
-	}
-	unix.Close(null)
-}
+func dupOnto(fd, onto int) { unix.Dup2(fd, onto) }

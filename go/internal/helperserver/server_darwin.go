@@ -52,9 +52,9 @@ func Main() int {
 		fmt.Fprintf(os.Stderr, "pawwork-supervisor-helper: fd 3 is not the host's socket (%v); it is started by the library, not by hand\n", err)
 		return 2
 	}
-	closeInheritedDarwin()
+	closeInherited()
 	if os.Getenv(wire.DebugVar) == "" {
-		quietStdioDarwin()
+		quietStdio()
 	}
 	// Terminal and polite signals do not end the helper: it lives exactly as long
 	// as its host.

@@ -4,50 +4,21 @@ package helperserver
 // the trees, and nothing of the host is held for the helper's life.
 
 import (
-	"os"
-	"strconv"
 	"unsafe"
 
 	"github.com/pawwork/pawwork-supervisor/go/internal/wire"
 	"golang.org/x/sys/unix"
 )
 
-// closeInherited closes every fd above the socket that came without close-on-exec:
-// whatever the host held so when it started the helper is of no use here, and must
-// neither reach the trees nor be kept open (a pipe's reader waiting for EOF, a
-// deleted file's space) for the helper's whole life. Every fd the Go runtime makes
-// is close-on-exec, so only inherited ones are hit.
+// closeInherited closes every fd above the socket that came without close-on-exec
+// (closeInheritedIn); with no /proc, it at least keeps them from the trees.
 func closeInherited() {
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		// No /proc: at least keep them from the trees.
+	if !closeInheritedIn("/proc/self/fd") {
 		unix.CloseRange(wire.Fd+1, ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
-		return
-	}
-	for _, e := range ents {
-		fd, err := strconv.Atoi(e.Name())
-		if err != nil || fd <= wire.Fd {
-			continue
-		}
-		if flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err == nil && flags&unix.FD_CLOEXEC == 0 {
-			unix.Close(fd)
-		}
 	}
 }
 
-// quietStdio points fds 0–2 at /dev/null: the helper has nothing to read, and the
-// host's stdout and stderr (a terminal, a pipe a parent of the host waits on) must
-// not be held for the helper's life (wire.DebugVar keeps stderr).
-func quietStdio() {
-	null, err := unix.Open(os.DevNull, unix.O_RDWR|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return
-	}
-	for fd := 0; fd <= 2; fd++ {
-		unix.Dup3(null, fd, 0)
-	}
-	unix.Close(null)
-}
+func dupOnto(fd, onto int) { unix.Dup3(fd, onto, 0) }
 
 // resetIgnoredSignals sets every signal this process inherited as ignored back to
 // its default, so that exec passes no "ignored" disposition on (exec keeps ignores,
