@@ -106,6 +106,23 @@ runtimes: $(RUNTIMES)
 test-runtimes: all $(RUNTIMES)
 	scripts/runtimes/run.sh
 
+# Platform packages (esbuild / napi-rs style): dist-packages/<target>/ and *.tgz for every
+# target this machine can build (linux-x64-gnu, linux-arm64-gnu with Debian's cross gcc,
+# win32-x64 when build/win32-x64 holds make win32-addon's files), beside the main package
+# (JS and types only, optionalDependencies on each target). darwin-* are built in CI only;
+# linux-x64-musl needs a musl C++ compiler for its addon (MUSL_CXX). See scripts/packages/.
+.PHONY: packages check-glibc
+PACKAGES_STAMP := dist-packages/.stamp
+$(PACKAGES_STAMP): $(GO_SRC) $(CC_SRC) $(TS_SRC) scripts/packages/build.sh scripts/packages/glibc-stubs.mjs scripts/packages/glibc-compat.c package.json | all
+	BUILD_ID='$(BUILD_ID)' GO_LDFLAGS='$(GO_LDFLAGS)' GO='$(GO)' NODE='$(NODE)' scripts/packages/build.sh $(PACKAGE_TARGETS)
+	@touch $@
+packages: $(PACKAGES_STAMP)
+
+# The glibc floor (Node's own, 2.28): no GLIBC_2.29+ version and no newer GLIBCXX/CXXABI
+# than Node 20's official binary needs, in any ELF of the linux-*-gnu packages.
+check-glibc: $(PACKAGES_STAMP)
+	scripts/packages/check-glibc.sh 2.28 dist-packages/linux-*-gnu
+
 # Windows, from Linux: the C ABI as a mingw-built DLL, and the core's Windows tests
 # under Wine (scripts/windows/wine-test.sh). On Windows itself test-go runs those
 # tests natively; macOS has neither mingw nor Wine here, which is said, not hidden.
