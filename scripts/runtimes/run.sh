@@ -77,7 +77,8 @@ if [ "$mode" = musl ]; then
 else
   [ "$installed" = "$target" ] || { echo "FAIL: npm installed '${installed}', want $target alone"; exit 1; }
   ls -l "$proj/node_modules/@pawwork-supervisor/$target"
-  cp "$root/scripts/runtimes/check.cjs" "$proj/"
+  # CHECK_CJS: another copy of the check script (e.g. with a pending patch applied).
+  cp "${CHECK_CJS:-$root/scripts/runtimes/check.cjs}" "$proj/check.cjs"
 fi
 
 fail=0
@@ -90,7 +91,7 @@ run() { # name, binary, args... (the binary's basename is what PATH holds)
   set +e
   # shellcheck disable=SC2086
   (cd "$proj" && timeout -k 5 "$RUN_BOUND" env -i HOME="$tmp/home" PATH="$d" DENO_DIR="$tmp/deno" \
-    DENO_NO_UPDATE_CHECK=1 ${RUN_ENV:-} "$d/$(basename "$bin")" "$@" check.cjs) >"$tmp/out-$name" 2>&1
+    DENO_NO_UPDATE_CHECK=1 ${RUN_ENV:-} "$d/$(basename "$bin")" "$@" "${SCRIPT:-check.cjs}") >"$tmp/out-$name" 2>&1
   st=$?
   set -e
   cat "$tmp/out-$name"
@@ -116,26 +117,21 @@ if [ "$mode" = musl ]; then
 fi
 
 # arm64: Node 20 for arm64 under qemu-aarch64, glibc from Debian's libc6-arm64-cross.
-# qemu-user runs the arm64 Node; what that Node execs is run by the x86-64 kernel: the
-# x86-64 sh, sleep and true of the checks run natively, but an arm64 executable (the
-# package's helper, or the arm64 Node that the hostKilled check starts as a second host)
-# cannot be exec'd without binfmt_misc, which this machine does not have (and which is
-# machine-wide state a test must not change). So the checks that need no second arm64
-# executable must pass; hostKilled needs the helper and a second arm64 host and is
-# reported, with check.cjs's own words, as not runnable here.
+# Debian 12's qemu-user (7.2) refuses clone(CLONE_PIDFD) with EINVAL, and the core asks
+# for a pidfd on every spawn, so no child can be spawned under it; and what the arm64 Node
+# execs is run by the x86-64 kernel, which cannot exec an arm64 executable (the helper, a
+# second arm64 Node) without binfmt_misc (absent here, and machine-wide state a test must
+# not change). scripts/packages/arm64-check.cjs checks what does run (the resolver, the
+# arm64 addon and library loading, containment(), a Worker, a typed spawn error) and
+# gates; check.cjs then runs for the record, its failures being those two limits.
 qemu=$(command -v qemu-aarch64) || { echo "no qemu-aarch64 (apt-get install qemu-user)" >&2; exit 1; }
 sysroot=/usr/aarch64-linux-gnu
 [ -e "$sysroot/lib/ld-linux-aarch64.so.1" ] || { echo "no $sysroot/lib/ld-linux-aarch64.so.1 (apt-get install libc6-arm64-cross)" >&2; exit 1; }
 node_arm64="$rt/node20-arm64/bin/node"
 [ -x "$node_arm64" ] || { echo "no $node_arm64 (make runtimes)" >&2; exit 1; }
+cp "$root/scripts/packages/arm64-check.cjs" "$proj/"
 # qemu-aarch64 with its sysroot, as the one command on PATH; the arm64 Node is its argument.
-set +e
-run node20-arm64 "$qemu" -L "$sysroot" "$node_arm64"
-set -e
-out="$tmp/out-node20-arm64"
-for c in output cancelTree timeout worker; do
-  grep -Eq "^ok +node v20[^ ]* +$c " "$out" || { echo "FAIL node20-arm64: check $c did not pass under qemu-aarch64"; fail=1; }
-done
-grep -q "^ok .*node v20.* all " "$out" || echo "note: not every check of check.cjs passed under qemu-aarch64: hostKilled and sigchld need what qemu-user without binfmt_misc cannot give (see above); the four above are required"
-[ $fail -eq 0 ] && echo "ok   linux-arm64-gnu under qemu-aarch64: output, cancelTree, timeout, worker"
+SCRIPT=arm64-check.cjs run node20-arm64 "$qemu" -L "$sysroot" "$node_arm64" || { echo "FAIL node20-arm64 (arm64-check.cjs)"; fail=1; }
+echo "== check.cjs under qemu-aarch64, for the record (not gating: every check spawns, see above)"
+SCRIPT=check.cjs run node20-arm64-check "$qemu" -L "$sysroot" "$node_arm64" || true
 exit $fail
