@@ -332,8 +332,8 @@ export function checkBinary(file: string, opts: { executable?: boolean } = {}): 
 /** The targets a platform package is published for (scripts/packages/build.sh). */
 export const PREBUILT_TARGETS = ["linux-x64-gnu", "linux-arm64-gnu", "linux-x64-musl", "darwin-x64", "darwin-arm64", "win32-x64"] as const
 
-/** The ELF interpreter a binary asks for (PT_INTERP), or undefined (static, unreadable, not ELF). */
-function elfInterpreter(file: string): string | undefined {
+/** The ELF interpreter a 64-bit binary asks for (PT_INTERP), or undefined (static, unreadable, not a 64-bit ELF). */
+export function elfInterpreter(file: string): string | undefined {
   let fd: number | undefined
   try {
     fd = fs.openSync(file, "r")

@@ -9,7 +9,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
-import { linuxLibc, platformTarget } from "../lib/addon"
+import { elfInterpreter, linuxLibc, platformTarget } from "../lib/addon"
 import { ROOT } from "./native-helpers"
 
 const RELEASE = path.join(ROOT, "build", "Release")
@@ -73,6 +73,30 @@ describe.runIf(process.platform === "linux" && process.arch === "x64")("the plat
   it("this process is linux-x64-gnu (its runtime's ELF interpreter is glibc's)", () => {
     expect(linuxLibc()).toBe("glibc")
     expect(platformTarget()).toBe("linux-x64-gnu")
+  })
+
+  it("musl is told from glibc by the runtime's ELF interpreter", () => {
+    // A minimal 64-bit ELF: the header and one PT_INTERP program header naming musl's loader.
+    const interp = Buffer.from("/lib/ld-musl-x86_64.so.1\0", "latin1")
+    const b = Buffer.alloc(64 + 56 + interp.length)
+    b.writeUInt32BE(0x7f454c46, 0)
+    b[4] = 2 // 64-bit
+    b[5] = 1 // little-endian
+    b.writeUInt16LE(2, 16) // ET_EXEC
+    b.writeUInt16LE(62, 18) // x86-64
+    b.writeBigUInt64LE(64n, 32) // e_phoff
+    b.writeUInt16LE(56, 54) // e_phentsize
+    b.writeUInt16LE(1, 56) // e_phnum
+    b.writeUInt32LE(3, 64) // p_type PT_INTERP
+    b.writeBigUInt64LE(120n, 64 + 8) // p_offset
+    b.writeBigUInt64LE(BigInt(interp.length), 64 + 32) // p_filesz
+    interp.copy(b, 120)
+    const musl = path.join(tmp, "musl-exe")
+    fs.writeFileSync(musl, b)
+    expect(elfInterpreter(musl)).toBe("/lib/ld-musl-x86_64.so.1")
+    expect(elfInterpreter(process.execPath)).toMatch(/\/ld-linux-x86-64\.so\.2$/)
+    // Static (the helper): no interpreter.
+    expect(elfInterpreter(path.join(RELEASE, "pawwork-supervisor-helper"))).toBeUndefined()
   })
 
   it("is found through node_modules and its helper is the one handed down", () => {

@@ -10,7 +10,8 @@
 #    (musl calls a library's initialisers without argc/argv, which the Go runtime reads).
 # Either would have to change before a linux-x64-musl package can work. This script
 # fails if either stops being true (then build the package: scripts/packages/build.sh).
-# The second half, scripts/runtimes/run.sh musl, checks what a musl user meets instead.
+# The second half, scripts/runtimes/run.sh musl, checks that npm installs no glibc
+# package for a musl user.
 set -eu
 GO=${GO:-go}
 : "${GO_LDFLAGS:?GO_LDFLAGS is set by the Makefile}"
