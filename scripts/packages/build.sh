@@ -64,7 +64,7 @@ package_json() { # target os cpu libc(or "") files...
     const p = {
       name: `@pawwork-supervisor/${t}`,
       version,
-      description: `The ${t} binaries of pawwork-supervisor (the addon, the Go library and the helper); installed by pawwork-supervisor as an optional dependency`,
+      description: `The native ${t} files of pawwork-supervisor (addon, Go library, helper where there is one); installed by pawwork-supervisor as an optional dependency`,
       license: "MIT",
       os: [os],
       cpu: [cpu],
@@ -81,7 +81,7 @@ finish() { # target os cpu libc files...: package.json, build-id.json, LICENSE, 
   printf '{ "buildId": "%s" }\n' "$BUILD_ID" >"$d/build-id.json"
   cp "$root/LICENSE" "$d/"
   printf '# @pawwork-supervisor/%s\n\nThe %s binaries of [pawwork-supervisor](https://www.npmjs.com/package/pawwork-supervisor), installed by it as an optional dependency. Do not depend on this package directly.\n' "$t" "$t" >"$d/README.md"
-  (cd "$out" && npm pack --silent "./$t" >/dev/null)
+  (cd "$out" && npm pack --silent --ignore-scripts "./$t" >/dev/null)
   built="$built $t"
 }
 
@@ -153,7 +153,7 @@ done
 # published package.json apart from its repository's for the same reason).
 main=$work/main
 rm -rf "$main"; mkdir -p "$main"
-(npm pack --silent --pack-destination "$main" >/dev/null)
+(npm pack --silent --ignore-scripts --pack-destination "$main" >/dev/null)
 tar -xzf "$main"/*.tgz -C "$main"
 $NODE -e '
   const fs = require("fs")
@@ -161,7 +161,7 @@ $NODE -e '
   const p = JSON.parse(fs.readFileSync(file, "utf8"))
   p.optionalDependencies = Object.fromEntries(targets.map((t) => [`@pawwork-supervisor/${t}`, version]))
   fs.writeFileSync(file, JSON.stringify(p, null, 2) + "\n")' "$main/package/package.json" "$version" $all
-(cd "$out" && npm pack --silent "$main/package" >/dev/null)
+(cd "$out" && npm pack --silent --ignore-scripts "$main/package" >/dev/null)
 
 echo "== dist-packages"
 for f in "$out"/*.tgz; do
