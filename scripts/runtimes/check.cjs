@@ -213,7 +213,10 @@ const checks = {
   // came and went; Bun and Deno install none, and nothing of libuv is touched there.
   async sigchld() {
     if (win) throw new Skip("POSIX only: Windows has no SIGCHLD (the addon pins nothing there)")
-    const addon = require(path.join(path.dirname(require.resolve("pawwork-supervisor/package.json")), "build", "Release", "pawwork_supervisor.node"))
+    // The addon the resolver loads in an installed project: the platform package's (the
+    // main package ships no binaries; this project runs on glibc, not musl).
+    const target = `${process.platform}-${process.arch}${process.platform === "linux" ? "-gnu" : ""}`
+    const addon = require(path.join(path.dirname(require.resolve(`@pawwork-supervisor/${target}/package.json`)), "pawwork_supervisor.node"))
     await bounded(new Promise((resolve, reject) => spawn("true").once("exit", resolve).once("error", reject)), 5000, "child_process spawn")
     const s = addon.childSignalState()
     if (process.versions.bun || process.versions.deno) {
