@@ -89,11 +89,6 @@ func startProc(path string, o *Options, env []string, files []*os.File) (*proc, 
 	if st, ok := procfs.ReadStat(pid); ok {
 		p.start = st.Start
 	}
-	if pfd < 0 {
-		// clone3 unavailable: pidfd_open is safe here because the leader cannot be
-		// reaped by anyone but us.
-		pfd, _ = unix.PidfdOpen(pid, 0)
-	}
 	if pfd >= 0 {
 		// Pollable, so that waiting costs no thread, whatever the number of leaders.
 		p.pidf = pidfd.Open(pfd)
@@ -116,9 +111,9 @@ func forkExecUnmasked(path string, argv []string, attr *syscall.ProcAttr) (int, 
 	defer runtime.UnlockOSThread()
 	var empty, old unix.Sigset_t
 	if err := unix.PthreadSigmask(unix.SIG_SETMASK, &empty, &old); err != nil {
-		return syscall.ForkExec(path, argv, attr)
+		return pidfd.ForkExec(path, argv, attr)
 	}
-	pid, err := syscall.ForkExec(path, argv, attr)
+	pid, err := pidfd.ForkExec(path, argv, attr)
 	unix.PthreadSigmask(unix.SIG_SETMASK, &old, nil)
 	return pid, err
 }

@@ -22,7 +22,7 @@ type server struct {
 	self int
 	fd   int // the socket to the host
 
-	// forkExec starts a leader (syscall.ForkExec; the fuzz tests stub it).
+	// forkExec starts a leader (pidfd.ForkExec; the fuzz tests stub it).
 	forkExec func(path string, argv []string, attr *syscall.ProcAttr) (int, error)
 
 	sendMu sync.Mutex
@@ -109,7 +109,7 @@ func Main() int {
 }
 
 func newServer(fd int) *server {
-	return &server{self: os.Getpid(), fd: fd, forkExec: syscall.ForkExec, leaders: map[int]*leader{}, ids: map[int64]*leader{},
+	return &server{self: os.Getpid(), fd: fd, forkExec: pidfd.ForkExec, leaders: map[int]*leader{}, ids: map[int64]*leader{},
 		letGo: map[int]uint64{}, trees: map[int64]string{}, letGoTrees: map[int64]bool{}}
 }
 
@@ -295,9 +295,6 @@ func (s *server) spawn(m *wire.Msg, fds []int) {
 		return
 	}
 	l := &leader{pid: pid}
-	if pfd < 0 {
-		pfd, _ = unix.PidfdOpen(pid, 0)
-	}
 	var hostFd = -1
 	if pfd >= 0 {
 		// The host gets its own pidfd; ours is polled for the exit.
