@@ -20,7 +20,7 @@ CC_SRC    := $(wildcard binding/*.cc binding/*.h) go/capi/pws.h binding.gyp
 # loading it (dist/build-id.json). Stripped Go binaries (-s -w: no symbol table, no DWARF).
 BUILD_ID  := pws-build-id:$(shell cat $(sort $(GO_SRC)) | (sha256sum 2>/dev/null || shasum -a 256) | cut -c1-16)
 GO_LDFLAGS := -s -w -X github.com/pawwork/pawwork-supervisor/go/internal/wire.BuildID=$(BUILD_ID)
-TS_SRC    := $(wildcard lib/*.ts) tsconfig.json
+TS_SRC    := $(wildcard lib/*.ts) lib/esm-entry.mjs lib/esm-entry.d.mts tsconfig.json
 
 .PHONY: all lib addon helper ts deps test vet-go test-go cross-go test-js test-js-node24 bench bench-drain bench-pipes bench-tree demo report report-short clean soak soak-short fuzz fuzz-short
 
@@ -46,6 +46,7 @@ $(LIB): $(GO_SRC) | $(ADDON)
 dist/index.js: $(TS_SRC) $(GO_SRC) | deps
 	$(NODE) node_modules/typescript/bin/tsc -p .
 	cp lib/esm-entry.mjs dist/index.mjs
+	cp lib/esm-entry.d.mts dist/index.d.mts
 	printf '{ "buildId": "%s" }\n' '$(BUILD_ID)' >dist/build-id.json
 
 # The per-host helper (Linux: child subreaper, host-death cleanup), beside the library.
@@ -136,7 +137,7 @@ ACTIONLINT := github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 lint-workflows:
 	$(GO) run $(ACTIONLINT) .github/workflows/ci.yml
 
-test: vet-go cross-go cross-windows lint-workflows test-go fuzz-short test-windows test-js test-js-node24 test-runtimes badinput soak-short report-short
+test: vet-go cross-go cross-windows lint-workflows test-go fuzz-short test-windows test-js test-js-node24 test-runtimes badinput soak-short report-short lint-package
 
 # Every bad input, each in a fresh host with a bound, through supervise() and
 # Process (native and legacy): the host survives, the error is typed, nothing is left.
@@ -221,3 +222,9 @@ fuzz-short:
 
 clean:
 	rm -rf build dist
+
+# The packed main package as a consumer gets it: arethetypeswrong, publint, its size
+# (< 100 KB), source maps, the ES module entry's names (scripts/lint-package/).
+.PHONY: lint-package
+lint-package: ts
+	scripts/lint-package/run.sh
