@@ -228,3 +228,11 @@ clean:
 .PHONY: lint-package
 lint-package: ts
 	scripts/lint-package/run.sh
+
+# `npm install git+file://…` of this working tree into a fresh project: with the toolchain
+# it builds (the prepare script) and the installed package spawns; with PATH lacking go it
+# fails at install, naming Go (scripts/git-install/). About 2–4 minutes (two npm installs
+# of the dev dependencies in npm's clone): not part of `make test`.
+.PHONY: test-git-install
+test-git-install:
+	scripts/git-install/run.sh

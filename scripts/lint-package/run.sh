@@ -7,7 +7,8 @@ root=$(pwd)
 out="$root/build/lint"
 rm -rf "$out"
 mkdir -p "$out"
-npm pack --silent --json --pack-destination "$out" >"$out/pack.json"
+# --ignore-scripts: make built dist/ already (the prepare script would run make again).
+npm pack --silent --json --ignore-scripts --pack-destination "$out" >"$out/pack.json"
 tgz=$(ls "$out"/pawwork-supervisor-*.tgz)
 attw="$root/node_modules/.bin/attw"
 publint="$root/node_modules/.bin/publint"
