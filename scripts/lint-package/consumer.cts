@@ -1,5 +1,5 @@
 // A CommonJS consumer of the packed package's types (make lint-package compiles it
-// under node16 and nodenext resolution).
+// under node16 resolution).
 import { supervise, Process, NativeLoadError } from "pawwork-supervisor"
 import type { Outcome } from "pawwork-supervisor"
 

@@ -1,5 +1,5 @@
 // An ES module consumer of the packed package's types (make lint-package compiles it
-// under node16, nodenext and bundler resolution): the import entry's types carry every
+// under node16 and bundler resolution): the import entry's types carry every
 // name of the CommonJS build, values and types, and a default.
 import supervisor, { supervise, Process, NativeLoadError, RuntimeUnsupportedError, containment } from "pawwork-supervisor"
 import type { Outcome, SuperviseOptions, ContainmentInfo, Options } from "pawwork-supervisor"
