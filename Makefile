@@ -231,8 +231,8 @@ lint-package: ts
 
 # `npm install git+file://…` of this working tree into a fresh project: with the toolchain
 # it builds (the prepare script) and the installed package spawns; with PATH lacking go it
-# fails at install, naming Go (scripts/git-install/). About 2–4 minutes (two npm installs
-# of the dev dependencies in npm's clone): not part of `make test`.
+# fails at install, naming Go (scripts/git-install/). 3–7 minutes here (two npm installs
+# of the dev dependencies in npm's clone, one full build): not part of `make test`.
 .PHONY: test-git-install
 test-git-install:
 	scripts/git-install/run.sh
