@@ -20,7 +20,7 @@ CC_SRC    := $(wildcard binding/*.cc binding/*.h) go/capi/pws.h binding.gyp
 # loading it (dist/build-id.json). Stripped Go binaries (-s -w: no symbol table, no DWARF).
 BUILD_ID  := pws-build-id:$(shell cat $(sort $(GO_SRC)) | (sha256sum 2>/dev/null || shasum -a 256) | cut -c1-16)
 GO_LDFLAGS := -s -w -X github.com/pawwork/pawwork-supervisor/go/internal/wire.BuildID=$(BUILD_ID)
-TS_SRC    := $(wildcard lib/*.ts) tsconfig.json
+TS_SRC    := $(wildcard lib/*.ts) lib/esm-entry.mjs lib/esm-entry.d.mts tsconfig.json
 
 .PHONY: all lib addon helper ts deps test vet-go test-go cross-go test-js test-js-node24 bench bench-drain bench-pipes bench-tree demo report report-short clean soak soak-short fuzz fuzz-short
 
@@ -46,6 +46,7 @@ $(LIB): $(GO_SRC) | $(ADDON)
 dist/index.js: $(TS_SRC) $(GO_SRC) | deps
 	$(NODE) node_modules/typescript/bin/tsc -p .
 	cp lib/esm-entry.mjs dist/index.mjs
+	cp lib/esm-entry.d.mts dist/index.d.mts
 	printf '{ "buildId": "%s" }\n' '$(BUILD_ID)' >dist/build-id.json
 
 # The per-host helper (Linux: child subreaper, host-death cleanup), beside the library.
@@ -250,7 +251,7 @@ else
 	@echo "test-darwin-helper: macOS only; here: GOOS=darwin go vet (make cross-go) and the shared logic in test-go"
 endif
 
-test: vet-go cross-go cross-windows lint-workflows test-go fuzz-short test-windows test-js test-js-node24 test-runtimes badinput soak-short report-short test-windows-node check-glibc test-arm64 test-musl
+test: vet-go cross-go cross-windows lint-workflows test-go fuzz-short test-windows test-js test-js-node24 test-runtimes badinput soak-short report-short test-windows-node check-glibc test-arm64 test-musl lint-package
 
 # Every bad input, each in a fresh host with a bound, through supervise() and
 # Process (native and legacy): the host survives, the error is typed, nothing is left.
@@ -335,3 +336,17 @@ fuzz-short:
 
 clean:
 	rm -rf build dist dist-packages
+
+# The packed main package as a consumer gets it: arethetypeswrong, publint, its size
+# (< 100 KB), source maps, the ES module entry's names (scripts/lint-package/).
+.PHONY: lint-package
+lint-package: ts
+	scripts/lint-package/run.sh
+
+# `npm install git+file://…` of this working tree into a fresh project: with the toolchain
+# it builds (the prepare script) and the installed package spawns; with PATH lacking go it
+# fails at install, naming Go (scripts/git-install/). 3–7 minutes here (two npm installs
+# of the dev dependencies in npm's clone, one full build): not part of `make test`.
+.PHONY: test-git-install
+test-git-install:
+	scripts/git-install/run.sh

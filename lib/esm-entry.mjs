@@ -1,4 +1,7 @@
-// ES module entry: the CommonJS build, re-exported by name.
+// ES module entry (dist/index.mjs): the CommonJS build, re-exported by name. The names
+// are listed rather than `export *`-ed so that every runtime (Node, Bun, Deno) sees the
+// same set without relying on its CommonJS export detection; scripts/lint-package/
+// esm-names.mjs fails `make lint-package` when this list and dist/index.js differ.
 import cjs from "./index.js"
 
 export const {
@@ -16,5 +19,8 @@ export const {
   containment,
   spawnTerminal,
   TerminalSession,
+  NativeLoadError,
+  RuntimeUnsupportedError,
+  BuildMismatchError,
 } = cjs
 export default cjs
