@@ -36,11 +36,13 @@ function procCpu(pid = "self") {
   }
 }
 // Everything this measure burns that we can see: the host (precise, cpuUsage), its reaped
-// children (ticks), and the helper when the implementation uses one.
+// children (ticks), and the helper with its reaped children when the implementation uses one.
 function cpuMark(helperPid) {
   const u = process.cpuUsage()
   const self = procCpu()
-  const helper = helperPid ? procCpu(helperPid).own : 0
+  // The helper's own CPU and its reaped children's: in helper mode the children are its.
+  const h = helperPid ? procCpu(helperPid) : { own: 0, children: 0 }
+  const helper = h.own + h.children
   return { host: (u.user + u.system) / 1000, children: self.children, helper }
 }
 function cpuSince(m0, helperPid) {
