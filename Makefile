@@ -263,8 +263,28 @@ badinput: all
 demo: all
 	$(NODE) scripts/demo.js
 
-bench: all
-	$(NODE) scripts/bench.js
+# Issue 16's measures side by side in one run (scripts/bench.js): ours with and without the
+# helper, child_process, execa 10, nano-spawn, tinyexec, tree-kill and C floors, under Node 24;
+# tables on stdout, build/bench/results.json for the report. ≤ 6 min on 2 quiet cores;
+# BENCH_ROUNDS=N to adjust. bench-scale: the growth tables (build/bench/scale.json).
+# nano-spawn and tinyexec are pinned in scripts/bench/package-lock.json and installed into
+# build/bench (never into the package); the floors are scripts/bench/floor.c.
+BENCH_DEPS  := build/bench/node_modules/.package-lock.json
+BENCH_FLOOR := build/bench/floor
+$(BENCH_DEPS): scripts/bench/package.json scripts/bench/package-lock.json
+	mkdir -p build/bench
+	cp scripts/bench/package.json scripts/bench/package-lock.json build/bench/
+	cd build/bench && npm ci --no-audit --no-fund --ignore-scripts
+	@touch $@
+$(BENCH_FLOOR): scripts/bench/floor.c
+	mkdir -p build/bench
+	$(CC) -O2 -Wall -o $@ $<
+.PHONY: bench-scale
+bench: all $(BENCH_DEPS) $(BENCH_FLOOR)
+	$(NODE24) scripts/bench.js
+
+bench-scale: all $(BENCH_DEPS) $(BENCH_FLOOR)
+	$(NODE24) scripts/bench.js --scale
 
 # Tree containment, with and without the helper: spawn latency, cancel → confirmed-empty
 # tree, SIGKILL of a host holding a dozen trees → none of them alive.

@@ -43,6 +43,92 @@ export function checkMaxBuffer(v: unknown): number | undefined {
   return v
 }
 
+// Up to LIST_MAX bytes a stream's chunks are kept as they come and joined once at the end
+// (most outputs are small). Past it they are copied, as they come, into one resizable
+// ArrayBuffer whose address space is reserved up front and whose pages are committed only
+// as bytes arrive: the result is a view of it, so the output is never held twice (a list of
+// chunks joined at the end peaks at twice the output, plus the garbage chunks). A
+// reservation outgrown is replaced by one 8× larger (one copy); a runtime that refuses the
+// reservation gets the list.
+const LIST_MAX = 1 << 20
+const RESERVE_MIN = 256 * 2 ** 20
+// ES2024's resizable ArrayBuffer (Node ≥ 20, Bun, Deno), typed here: the facade compiles against ES2022.
+type Reservation = ArrayBuffer & { readonly maxByteLength: number; readonly resizable: boolean; resize(n: number): void }
+const Reserve = ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => Reservation
+
+class Sink {
+  private chunks: Buffer[] = []
+  private ab: Reservation | undefined
+  private bytes: Uint8Array | undefined
+  private listOnly = false
+  len = 0
+
+  push(b: Buffer): void {
+    if (this.ab === undefined && (this.listOnly || this.len + b.length <= LIST_MAX)) {
+      this.chunks.push(b)
+      this.len += b.length
+      return
+    }
+    if (!this.room(this.len + b.length)) {
+      this.chunks.push(b)
+      this.len += b.length
+      return
+    }
+    this.bytes!.set(b, this.len)
+    this.len += b.length
+  }
+
+  /** Makes the reservation hold `need` bytes; false when the runtime refuses one (then the list it is). */
+  private room(need: number): boolean {
+    const ab = this.ab
+    if (ab !== undefined && need <= ab.byteLength) return true
+    if (ab !== undefined && need <= ab.maxByteLength) {
+      // Grown in steps (each resize commits pages, which cost only once written).
+      ab.resize(Math.min(ab.maxByteLength, Math.max(need, Math.floor(ab.byteLength * 1.5))))
+      this.bytes = new Uint8Array(ab)
+      return true
+    }
+    let next: Reservation
+    try {
+      const max = Math.max(RESERVE_MIN, (ab?.maxByteLength ?? 0) * 8, need * 2)
+      next = new Reserve(need, { maxByteLength: max })
+      if (!next.resizable) throw new Error("no resizable ArrayBuffer")
+    } catch {
+      if (ab === undefined) this.listOnly = true
+      else {
+        this.chunks = [Buffer.from(ab, 0, this.len)]
+        this.ab = this.bytes = undefined
+        this.listOnly = true
+      }
+      return false
+    }
+    const bytes = new Uint8Array(next)
+    if (ab !== undefined) bytes.set(this.bytes!.subarray(0, this.len))
+    else {
+      let off = 0
+      for (const c of this.chunks) {
+        bytes.set(c, off)
+        off += c.length
+      }
+      this.chunks = []
+    }
+    this.ab = next
+    this.bytes = bytes
+    return true
+  }
+
+  /** The bytes kept, as one Buffer; the sink is empty afterwards. */
+  take(): Buffer {
+    const ab = this.ab
+    const chunks = this.chunks
+    this.ab = this.bytes = undefined
+    this.chunks = []
+    if (ab === undefined) return Buffer.concat(chunks, this.len)
+    ab.resize(this.len) // the pages past the end go back
+    return Buffer.from(ab, 0, this.len)
+  }
+}
+
 /**
  * Collects a stream's chunks, keeping at most `cap` bytes (undefined: all). The stream
  * is consumed to its end either way, so a child is never blocked by a full buffer.
@@ -51,34 +137,28 @@ export function checkMaxBuffer(v: unknown): number | undefined {
  */
 export function collectCapped(stream: Readable, cap: number | undefined, errors: "reject" | "resolve" = "resolve"): Promise<Captured> {
   return new Promise<Captured>((resolve, reject) => {
-    const chunks: Buffer[] = []
-    let kept = 0
+    const sink = new Sink()
     let truncated = false
     stream.on("data", (chunk: Buffer | string) => {
       const b = typeof chunk === "string" ? Buffer.from(chunk) : chunk
       if (cap === undefined) {
-        chunks.push(b)
+        sink.push(b)
         return
       }
-      const room = cap - kept
+      const room = cap - sink.len
       if (b.length > room) {
         truncated = true
-        if (room > 0) chunks.push(b.subarray(0, room))
-        kept = cap
+        if (room > 0) sink.push(b.subarray(0, room))
         return
       }
-      chunks.push(b)
-      kept += b.length
+      sink.push(b)
     })
-    // Settles once: 'end' and 'close' both come, and each concatenation is a copy of the
-    // whole output (two of them put Process.run's peak at ~3× the output). The chunks are
-    // let go as soon as they are joined.
+    // Settles once: 'end' and 'close' both come, and the bytes are taken once.
     let settled = false
     const settle = (err?: Error) => {
       if (settled) return
       settled = true
-      const buffer = err ? undefined : Buffer.concat(chunks)
-      chunks.length = 0
+      const buffer = err ? undefined : sink.take()
       if (buffer) resolve({ buffer, truncated })
       else reject(err)
     }

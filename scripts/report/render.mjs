@@ -1,5 +1,6 @@
 // REPORT.md and report.html from the measured results. Every word about a failure comes
 // from what the repetitions observed (their `why`), never from the column's name.
+import { perfSection } from "./perf.mjs"
 
 // --- summaries of a cell's repetitions -----------------------------------------------------
 
@@ -149,7 +150,8 @@ function dshSection(data, cellOf) {
   )
 }
 
-export function render(data) {
+/** REPORT.md and report.html; `perf` (scripts/report/perf.mjs loadPerf) adds the performance section. */
+export function render(data, perf) {
   const byKey = new Map(data.cells.map((c) => [`${c.row}|${c.col}`, c]))
   const cellOf = (r, c) => byKey.get(`${r}|${c}`)
   const m = data.meta
@@ -186,6 +188,8 @@ export function render(data) {
   if (cpuTable) md += `\n## CPU time per cell\n\n${cpuTable.note}\n\n${cpuTable.md}`
   const dsh = dshSection(data, cellOf)
   if (dsh) md += `\n## PawWork's provider swap (the DeepSeek Harness seam)\n\n${dsh}\n`
+  const perfs = perf === undefined ? null : perfSection(perf)
+  if (perfs) md += `\n## Performance (make bench)\n\n${perfs.md}`
   md += `\n## The columns\n\n`
   for (const c of data.cols) md += `- \`${c.id}\`: ${c.about}\n`
   md += `\nEach cell runs in its own host Node process (\`scripts/report/cell.mjs\`); the signal rows start one more host per repetition and signal that one (TERM/INT alternate by repetition; SIGKILL for host death). Processes are tracked by the pids the fixtures print and by a per-repetition marker variable found in \`/proc/*/environ\`; whatever is left is killed and counted as leaked. Regenerate with \`make report\`; the raw repetitions are in \`results.json\`.\n`
@@ -205,6 +209,7 @@ th{background:#f3f3f3}td.f{font-weight:bold;white-space:nowrap}li{margin:.3em 0}
   html += `</table><h2>Why the failures (observed)</h2><ul>${why.map((w) => `<li><b>${esc(w.row.title)}</b> — ${esc(w.text)}</li>`).join("")}</ul>`
   if (cpuTable) html += `<h2>CPU time per cell</h2><p>${esc(cpuTable.note)}</p>${cpuTable.html}`
   if (dsh) html += `<h2>PawWork's provider swap (the DeepSeek Harness seam)</h2>${dsh.split("\n\n").map((p) => `<p>${esc(p)}</p>`).join("")}`
+  if (perfs) html += `<h2>Performance (make bench)</h2>${perfs.html}`
   html += `<h2>The columns</h2><ul>${data.cols.map((c) => `<li><code>${esc(c.id)}</code>: ${esc(c.about)}</li>`).join("")}</ul></body></html>\n`
-  return { md, html }
+  return { md, html, svg: perfs?.svg ?? null }
 }

@@ -15,6 +15,7 @@ import { busyBetween, cpuSample, whenIdle } from "./load.mjs"
 import { cellCgroup, cpuMs, inCgroup, killAll, members, removeTree, runCgroup } from "./cgroup.mjs"
 import { BOUNDS, DEFAULT_CONC, ROWS } from "./rows.mjs"
 import { render, summarize } from "./render.mjs"
+import { loadPerf } from "./perf.mjs"
 
 /**
  * Rows the native column must pass in every repetition for --check (make test): all of
@@ -238,9 +239,10 @@ async function main() {
   const data = { meta, rows: rows.map((r) => ({ id: r.id, title: r.title, drain: !!r.drain })), cols: cols.map((c) => ({ id: c.id, about: c.about, node24: !!c.node24 })), cells: results.map((r) => ({ ...r, summary: summarize(r) })) }
   fs.mkdirSync(OUT, { recursive: true })
   fs.writeFileSync(path.join(OUT, "results.json"), JSON.stringify(data, null, 1))
-  const { md, html } = render(data)
+  const { md, html, svg } = render(data, loadPerf(ROOT))
   fs.writeFileSync(path.join(OUT, "REPORT.md"), md)
   fs.writeFileSync(path.join(OUT, "report.html"), html)
+  if (svg) fs.writeFileSync(path.join(OUT, "performance.svg"), svg)
   console.log(`report: done in ${(totalMs / 1000).toFixed(1)} s; ${stray.length} stray processes at the end; wrote ${path.join(OUT, "REPORT.md")} and report.html`)
   if (CHECK) {
     const bad = data.cells.filter((c) => c.col === "native" && MUST_PASS.includes(c.row) && c.summary.passes !== c.summary.n)
