@@ -1,7 +1,6 @@
 #include "pump.h"
 
 #include <cerrno>
-#include <chrono>
 #include <cstring>
 #include <system_error>
 #include <optional>
@@ -10,25 +9,18 @@
 namespace pws {
 namespace {
 
-// Room for several of the core's largest reads (256 KiB) and their headers: a batch that
-// is topped up while JS is busy (Run) carries up to 1 MiB per hand-off to the JS thread.
-constexpr int64_t kChunk = 256 * 1024 + PWS_RECORD_HEADER_SIZE;
-constexpr int64_t kBatchCap = 4 * kChunk;
+// Room for a whole chunk of the core's largest read (256 KiB) and its header, or
+// several smaller ones (the binding's choice; pws_hub_next takes any buffer of
+// PWS_BATCH_MIN bytes or more).
+constexpr int64_t kBatchCap = 256 * 1024 + PWS_RECORD_HEADER_SIZE;
 static_assert(kBatchCap >= PWS_BATCH_MIN, "pws_hub_next refuses a batch this small");
-// Batches handed to JS whose dispatch has not begun. One waiting while another is
-// dispatched keeps the JS thread busy; past that the pump stops asking Go and its next
-// batch grows instead of the queue: fewer thread hand-offs per byte when JS is the
-// bottleneck, none added when it is idle. A held pump leaves Go's readers blocked on the
-// hub's bounded queue, which stops the children: backpressure with bounded memory.
-constexpr int kMaxInFlight = 1;
-// The TSFN's queue: never more than kMaxInFlight batches are in it.
-constexpr size_t kQueueLen = kMaxInFlight + 1;
+// Batches in flight to JS. A full queue blocks the pump, which stops Go's pipe
+// readers, which blocks the children: backpressure with bounded memory.
+constexpr size_t kQueueLen = 8;
 constexpr size_t kHeader = PWS_RECORD_HEADER_SIZE;
 // How long one pws_hub_next waits before the pump asks again (it also notices a
 // closed hub then at the latest).
 constexpr int32_t kNextWaitMs = 1000;
-// How long the pump waits at most for JS to take a batch before it asks Go again.
-constexpr auto kInFlightWait = std::chrono::milliseconds(100);
 
 }  // namespace
 
@@ -82,10 +74,6 @@ int64_t Pump::Open(Napi::Env env) {
 }
 
 // A dedicated thread, not the libuv pool: it spends its life blocked in Go.
-// Each batch starts with a blocking pws_hub_next; while kMaxInFlight batches are
-// still waiting for the JS thread, the pump holds the batch and, when JS takes one
-// (or every kInFlightWait), tops it up with whatever Go queued meanwhile (a poll,
-// appended after the records already there: the order is Go's, records stay whole).
 void Pump::Run(Pump* pump, const Api* api, int64_t hub, Tsfn tsfn) {
   bool deliver = true;
   std::unique_ptr<Batch> batch;
@@ -101,46 +89,12 @@ void Pump::Run(Pump* pump, const Api* api, int64_t hub, Tsfn tsfn) {
     // on a host that will not read; hub_close then finishes promptly.
     if (!deliver) continue;
     batch->len = n;
-    bool closed = false;
-    if (pump->in_flight_.load() >= kMaxInFlight) {
-      for (;;) {
-        bool room = pump->WaitForRoom();
-        if (batch->len <= kBatchCap - kChunk) {
-          int64_t m = api->hub_next(hub, batch->bytes.get() + batch->len,
-                                    kBatchCap - batch->len, 0);
-          if (m == PWS_ECLOSED) {
-            closed = true;  // closed and empty: deliver what this batch holds, then stop
-            break;
-          }
-          if (m > 0) batch->len += m;
-        }
-        if (room || batch->len > kBatchCap - kChunk) break;
-      }
-    }
-    pump->in_flight_.fetch_add(1);
     if (tsfn.BlockingCall(batch.get()) == napi_ok) {
       batch.release();  // the TSFN callback owns it now
     } else {
-      pump->in_flight_.fetch_sub(1);
       deliver = false;  // napi_closing: the environment is being torn down
     }
-    if (closed) break;
   }
-}
-
-bool Pump::WaitForRoom() {
-  std::unique_lock<std::mutex> lock(flight_mu_);
-  return flight_cv_.wait_for(lock, kInFlightWait, [this] {
-    return in_flight_.load() < kMaxInFlight || closing_.load();
-  });
-}
-
-void Pump::Landed() {
-  {
-    std::lock_guard<std::mutex> lock(flight_mu_);
-    in_flight_.fetch_sub(1);
-  }
-  flight_cv_.notify_one();
 }
 
 std::unique_ptr<uint8_t[]> Pump::TakeBuffer() {
@@ -158,16 +112,14 @@ std::unique_ptr<uint8_t[]> Pump::TakeBuffer() {
 void Pump::GiveBuffer(std::unique_ptr<uint8_t[]> bytes) {
   std::lock_guard<std::mutex> lock(spare_mu_);
   // At most every batch in flight plus the one being filled: bounded memory.
-  if (spare_.size() < kQueueLen + 1) spare_.push_back(std::move(bytes));
+  if (spare_.size() < kQueueLen + 2) spare_.push_back(std::move(bytes));
 }
 
 void Pump::Deliver(Napi::Env env, Napi::Function, Pump* pump, Batch* raw) {
   std::unique_ptr<Batch> batch(raw);
   // A null env means Node is emptying the queue of a TSFN being finalized:
-  // only the memory is left to free (the pump may be gone already; its thread
-  // waits for nothing once Cleanup sets closing_).
+  // only the memory is left to free (the pump may be gone already).
   if (static_cast<napi_env>(env) == nullptr) return;
-  pump->Landed();  // the pump may hand over its next batch now
   // Handed back even when onEvent throws: Dispatch rethrows only at its end.
   struct Recycle {
     Pump* pump;
@@ -250,8 +202,6 @@ void Pump::Drop(Napi::Env env) {
 void Pump::Cleanup(void* arg) {
   Pump* pump = static_cast<Pump*>(arg);
   if (pump->id_ != 0) {
-    pump->closing_.store(true);
-    pump->flight_cv_.notify_one();
     pump->tsfn_.Abort();  // a pump blocked in BlockingCall gets napi_closing
     // Kills this environment's children; hub_next returns ECLOSED once drained.
     pump->api_->hub_close(pump->id_);

@@ -7,8 +7,6 @@
 
 #include <napi.h>
 
-#include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -53,12 +51,7 @@ class Pump {
   using Tsfn = Napi::TypedThreadSafeFunction<Pump, Batch, &Pump::Deliver>;
 
   static void Run(Pump* pump, const Api* api, int64_t hub, Tsfn tsfn);
-  // Pump thread: waits (at most kInFlightWait) until fewer than kMaxInFlight batches
-  // wait for the JS thread, or Cleanup began; false if that bound passed first.
-  bool WaitForRoom();
-  // JS thread (or the TSFN's finalizer): a batch was taken off the queue.
-  void Landed();
-  // Batch buffers are reused: a fresh batch buffer per batch costs page faults
+  // Batch buffers are reused: a fresh 256 KiB buffer per batch costs page faults
   // on every byte (it is above malloc's mmap threshold), measured as the largest
   // single cost of streaming. Any thread.
   std::unique_ptr<uint8_t[]> TakeBuffer();
@@ -80,10 +73,6 @@ class Pump {
   // id and the TSFN), so it needs no lock.
   std::unordered_map<int64_t, Entry> children_;
   size_t refs_ = 0;  // children holding the event loop open
-  std::atomic<int> in_flight_{0};  // batches handed to the TSFN, not yet delivered
-  std::atomic<bool> closing_{false};  // Cleanup began: the pump waits for nothing
-  std::mutex flight_mu_;
-  std::condition_variable flight_cv_;
   std::mutex spare_mu_;
   std::vector<std::unique_ptr<uint8_t[]>> spare_;  // guarded by spare_mu_
 };
