@@ -3,6 +3,7 @@
 package helperserver
 
 import (
+	"fmt"
 	"os"
 	"strconv"
 
@@ -45,4 +46,20 @@ func quietStdio() {
 		dupOnto(null, fd)
 	}
 	unix.Close(null)
+}
+
+// takeFds makes the helper's fds its own before it serves: the host's socket (wire.Fd)
+// close-on-exec, nothing else inherited kept (closeInherited), fds 0–2 on /dev/null
+// unless wire.DebugVar keeps stderr. False, said on stderr, when fd 3 is no socket of
+// a host (the helper was started by hand).
+func takeFds() bool {
+	if _, err := unix.FcntlInt(wire.Fd, unix.F_SETFD, unix.FD_CLOEXEC); err != nil {
+		fmt.Fprintf(os.Stderr, "pawwork-supervisor-helper: fd 3 is not the host's socket (%v); it is started by the library, not by hand\n", err)
+		return false
+	}
+	closeInherited()
+	if os.Getenv(wire.DebugVar) == "" {
+		quietStdio()
+	}
+	return true
 }

@@ -48,13 +48,8 @@ func Main() int {
 		fmt.Fprintf(os.Stderr, "pawwork-supervisor-helper: no --host=PID; it is started by the library, not by hand\n")
 		return 2
 	}
-	if _, err := unix.FcntlInt(wire.Fd, unix.F_SETFD, unix.FD_CLOEXEC); err != nil {
-		fmt.Fprintf(os.Stderr, "pawwork-supervisor-helper: fd 3 is not the host's socket (%v); it is started by the library, not by hand\n", err)
+	if !takeFds() {
 		return 2
-	}
-	closeInherited()
-	if os.Getenv(wire.DebugVar) == "" {
-		quietStdio()
 	}
 	// Terminal and polite signals do not end the helper: it lives exactly as long
 	// as its host.

@@ -67,13 +67,8 @@ func Main() int {
 			setting = v
 		}
 	}
-	if _, err := unix.FcntlInt(wire.Fd, unix.F_SETFD, unix.FD_CLOEXEC); err != nil {
-		fmt.Fprintf(os.Stderr, "pawwork-supervisor-helper: fd 3 is not the host's socket (%v); it is started by the library, not by hand\n", err)
+	if !takeFds() {
 		return 2
-	}
-	closeInherited()
-	if os.Getenv(wire.DebugVar) == "" {
-		quietStdio()
 	}
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		fmt.Fprintf(os.Stderr, "pawwork-supervisor-helper: PR_SET_CHILD_SUBREAPER: %v\n", err)
