@@ -24,16 +24,38 @@ func (p *proc) tree() []procfs.Stat {
 	if out, ok := p.cgroupTree(); ok {
 		return out
 	}
-	v := procViews.get() // before taking a slot: the shared read takes one itself
+	w := &treeWalk{self: os.Getpid(), helper: p.helperPid(), in: map[int]bool{}}
+	// A member that ends while the walk reads its children hands them to a
+	// landing point after the view was read: the walk then looks again, with a
+	// view read after that (bounded; the callers' repeated rounds do the rest).
+	for pass := 0; pass < 3; pass++ {
+		// The leader alive before the view is read and ended by the walk: its
+		// children may have landed after the view too.
+		pre, ok := procfs.ReadStat(p.pid)
+		w.leaderWasAlive = ok && !pre.Dead() && (p.start == 0 || pre.Start == p.start)
+		w.view, w.moved = procViews.get(), false // before taking a slot: the shared read takes one itself
+		p.walk(w)
+		if !w.moved {
+			break
+		}
+	}
+	return w.out
+}
+
+// walk adds to w the leader, the orphans of w.view that a mechanism ties to the
+// tree, and every live descendant of each.
+func (p *proc) walk(w *treeWalk) {
 	defer blocking()()
-	w := &treeWalk{self: os.Getpid(), helper: p.helperPid(), in: map[int]bool{}, view: v}
+	v := w.view
 	if st, ok := w.stat(p.pid); ok && !st.Dead() && (p.start == 0 || st.Start == p.start) {
 		w.add(st)
+	} else if w.leaderWasAlive && !w.view.full {
+		w.moved = true
 	}
 	// Orphans that landed where an orphan of this tree can land: members when the
 	// session, the group or the marker says so (read under p.mu: the marker checks
 	// are kept there).
-	var helperOrphans []procfs.Stat
+	var tied, helperOrphans, unsure []procfs.Stat
 	p.mu.Lock()
 	seen := map[procfs.Key]bool{}
 	for lp, kids := range v.kids {
@@ -45,16 +67,43 @@ func (p *proc) tree() []procfs.Stat {
 			seen[st.Key()] = true
 			switch {
 			case p.inSession(st) || p.carriesMarker(st):
-				w.pending = append(w.pending, st)
+				tied = append(tied, st)
 			case lp == w.helper && w.helper != 0 && p.cgroup == "":
 				helperOrphans = append(helperOrphans, st)
+			case p.marker != nil && !p.marked[st.Key()].sure:
+				unsure = append(unsure, st)
 			}
 		}
 	}
 	p.forgetMarkChecks(seen)
 	p.mu.Unlock()
-	for _, st := range w.pending {
+	for _, st := range tied {
 		w.add(st)
+	}
+	// A candidate whose environment could not be read (it is exiting: its memory
+	// is gone before its children are handed on) may be a member handing the tree
+	// on: its children, whose own copy of the environment can be read, are looked
+	// at, and if it has ended, the landing points again.
+	for _, st := range unsure {
+		if v.full {
+			break
+		}
+		if now, ok := procfs.ReadStat(st.Pid); !ok || now.Dead() || now.Start != st.Start {
+			w.moved = true
+			continue
+		}
+		for _, k := range procfs.ChildrenOf(st.Pid) {
+			kst, ok := procfs.ReadStat(k)
+			if !ok || kst.Dead() || kst.Start < p.start || w.in[k] {
+				continue
+			}
+			p.mu.Lock()
+			has := p.carriesMarker(kst)
+			p.mu.Unlock()
+			if has {
+				w.add(kst)
+			}
+		}
 	}
 	// Helper containment: an orphan of the helper nothing else ties to a tree (a
 	// double-forked daemon that cleared its environment and left the session) is
@@ -64,16 +113,16 @@ func (p *proc) tree() []procfs.Stat {
 			w.add(st)
 		}
 	}
-	return w.out
 }
 
 // treeWalk is one search for a tree's members.
 type treeWalk struct {
-	self, helper int // never members: the host, and its helper (0: none)
-	view         *procView
-	in           map[int]bool
-	out          []procfs.Stat
-	pending      []procfs.Stat
+	self, helper   int // never members: the host, and its helper (0: none)
+	view           *procView
+	in             map[int]bool
+	out            []procfs.Stat
+	moved          bool // a member ended while its children were read (see tree)
+	leaderWasAlive bool // before the view was read
 }
 
 // stat reads pid's stat: from the view when it is a walk of all of /proc, else
@@ -102,7 +151,13 @@ func (w *treeWalk) add(st procfs.Stat) {
 	}
 	w.in[st.Pid] = true
 	w.out = append(w.out, st)
-	for _, k := range w.children(st.Pid) {
+	kids := w.children(st.Pid)
+	if !w.view.full {
+		if now, ok := procfs.ReadStat(st.Pid); !ok || now.Dead() || now.Start != st.Start {
+			w.moved = true // its children may have gone to a landing point since the view
+		}
+	}
+	for _, k := range kids {
 		if w.in[k] {
 			continue
 		}
@@ -172,22 +227,33 @@ func readProcView() *procView {
 		return v
 	}
 	skip := leaders.pids()
-	for _, lp := range landingPoints() {
-		if v.landing[lp] {
-			continue
+	points := landingPoints()
+	// A listed child that ended before its stat was read handed its own children
+	// to a landing point after the listing: list again (bounded), stat'ing only
+	// what is new. (pid 1's zombies cost one more listing.)
+	for pass := 0; pass < 3; pass++ {
+		ended := false
+		for _, lp := range points {
+			v.landing[lp] = true
+			for _, k := range procfs.ChildrenOf(lp) {
+				if skip[k] {
+					continue
+				}
+				if _, known := v.stats[k]; known {
+					continue
+				}
+				st, ok := procfs.ReadStat(k)
+				if !ok || st.Dead() {
+					ended = true
+				}
+				if ok {
+					v.stats[k] = st
+					v.kids[lp] = append(v.kids[lp], k)
+				}
+			}
 		}
-		v.landing[lp] = true
-		for _, k := range procfs.ChildrenOf(lp) {
-			if skip[k] {
-				continue
-			}
-			if _, dup := v.stats[k]; dup {
-				continue
-			}
-			if st, ok := procfs.ReadStat(k); ok {
-				v.stats[k] = st
-				v.kids[lp] = append(v.kids[lp], k)
-			}
+		if !ended {
+			break
 		}
 	}
 	return v
