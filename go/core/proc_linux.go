@@ -48,6 +48,7 @@ type proc struct {
 	mu        sync.Mutex
 	reaped    bool
 	marked    map[procfs.Key]markCheck // environ checks already made
+	known     map[procfs.Key]bool      // the members the last walk found: still members wherever they land
 	signalled map[procfs.Key]bool      // members a cancel signalled: gone only once reaped
 	cancelled bool                     // the tree was signalled: its zombies count until reaped
 	notes     []string                 // what the cancel could not make sure of, for outcome.errors

@@ -24,7 +24,7 @@ func (p *proc) tree() []procfs.Stat {
 	if out, ok := p.cgroupTree(); ok {
 		return out
 	}
-	w := &treeWalk{self: os.Getpid(), helper: p.helperPid(), in: map[int]bool{}}
+	w := &treeWalk{self: os.Getpid(), helper: p.helperPid(), leader: p.pid, in: map[int]bool{}}
 	// A member that ends while the walk reads its children hands them to a
 	// landing point after the view was read: the walk then looks again, with a
 	// view read after that (bounded; the callers' repeated rounds do the rest).
@@ -39,6 +39,16 @@ func (p *proc) tree() []procfs.Stat {
 			break
 		}
 	}
+	// A member found by ancestry stays one once its parent died and it landed
+	// elsewhere, even when nothing else would tie it to the tree (an exiting
+	// process's environment can no longer be read; a daemon cleared its own).
+	known := make(map[procfs.Key]bool, len(w.out))
+	for _, st := range w.out {
+		known[st.Key()] = true
+	}
+	p.mu.Lock()
+	p.known = known
+	p.mu.Unlock()
 	return w.out
 }
 
@@ -47,9 +57,18 @@ func (p *proc) tree() []procfs.Stat {
 func (p *proc) walk(w *treeWalk) {
 	defer blocking()()
 	v := w.view
-	if st, ok := w.stat(p.pid); ok && !st.Dead() && (p.start == 0 || st.Start == p.start) {
+	st, ok := w.stat(p.pid)
+	switch {
+	case ok && (p.start == 0 || st.Start == p.start):
+		// A leader that is a zombie is not a member, but its children are while
+		// any of its threads lives on (a thread group's leader ends first).
 		w.add(st)
-	} else if w.leaderWasAlive && !w.view.full {
+		if !v.full {
+			if now, ok := procfs.ReadStat(p.pid); (w.leaderWasAlive && st.Dead()) || !ok || now.Dead() != st.Dead() {
+				w.moved = true // ended since the view, or while its children were read
+			}
+		}
+	case w.leaderWasAlive && !v.full:
 		w.moved = true
 	}
 	// Orphans that landed where an orphan of this tree can land: members when the
@@ -66,7 +85,7 @@ func (p *proc) walk(w *treeWalk) {
 			}
 			seen[st.Key()] = true
 			switch {
-			case p.inSession(st) || p.carriesMarker(st):
+			case p.inSession(st) || p.known[st.Key()] || p.carriesMarker(st):
 				tied = append(tied, st)
 			case lp == w.helper && w.helper != 0 && p.cgroup == "":
 				helperOrphans = append(helperOrphans, st)
@@ -118,6 +137,7 @@ func (p *proc) walk(w *treeWalk) {
 // treeWalk is one search for a tree's members.
 type treeWalk struct {
 	self, helper   int // never members: the host, and its helper (0: none)
+	leader         int
 	view           *procView
 	in             map[int]bool
 	out            []procfs.Stat
@@ -144,24 +164,29 @@ func (w *treeWalk) children(pid int) []int {
 	return procfs.ChildrenOf(pid)
 }
 
-// add makes st's process a member and, by ancestry, every live descendant of it.
+// add makes st's process a member (unless it has ended: a zombie whose other
+// threads live on still has children) and, by ancestry, every descendant of it.
 func (w *treeWalk) add(st procfs.Stat) {
 	if w.in[st.Pid] || st.Pid == w.self || st.Pid == w.helper {
 		return
 	}
 	w.in[st.Pid] = true
-	w.out = append(w.out, st)
+	if !st.Dead() {
+		w.out = append(w.out, st)
+	}
 	kids := w.children(st.Pid)
-	if !w.view.full {
-		if now, ok := procfs.ReadStat(st.Pid); !ok || now.Dead() || now.Start != st.Start {
-			w.moved = true // its children may have gone to a landing point since the view
+	if !w.view.full && st.Pid != w.leader {
+		// Ended before or while its children were read: they may have gone to a
+		// landing point since the view (the leader's case is tree's).
+		if now, ok := procfs.ReadStat(st.Pid); st.Dead() || !ok || now.Dead() || now.Start != st.Start {
+			w.moved = true
 		}
 	}
 	for _, k := range kids {
 		if w.in[k] {
 			continue
 		}
-		if kst, ok := w.stat(k); ok && !kst.Dead() {
+		if kst, ok := w.stat(k); ok {
 			w.add(kst)
 		}
 	}
@@ -186,6 +211,9 @@ func (p *proc) inSession(st procfs.Stat) bool {
 func (p *proc) cgroupTree() ([]procfs.Stat, bool) {
 	if p.cgroup == "" {
 		return nil, false
+	}
+	if populated, err := cgroup.Populated(p.cgroup); err == nil && !populated {
+		return nil, true // empty: no list to read, no member to stat
 	}
 	pids, err := cgroup.Procs(p.cgroup)
 	if err != nil {

@@ -13,11 +13,15 @@ import (
 type Stat struct {
 	Pid, PPid, Pgid, Sid int
 	State                byte
+	Threads              int    // live threads, the zombie main thread included
 	Start                uint64 // clock ticks after boot
 }
 
 // Dead reports a zombie (or a process on its way out, 'X'): exited, not reaped.
-func (st Stat) Dead() bool { return st.State == 'Z' || st.State == 'X' }
+// A main thread that ended before the process's other threads shows 'Z' too
+// while they run on (pthread_exit, or a group exit still under way): that process
+// is not dead — it can still fork, and hold children — until its last thread is.
+func (st Stat) Dead() bool { return st.State == 'X' || (st.State == 'Z' && st.Threads <= 1) }
 
 // Key names the process for good: its pid plus its start time.
 func (st Stat) Key() Key { return Key{st.Pid, st.Start} }
@@ -58,6 +62,7 @@ func ParseStat(pid int, b []byte) (Stat, bool) {
 	st.PPid, _ = strconv.Atoi(string(f[1]))
 	st.Pgid, _ = strconv.Atoi(string(f[2]))
 	st.Sid, _ = strconv.Atoi(string(f[3]))
+	st.Threads, _ = strconv.Atoi(string(f[17]))
 	st.Start, _ = strconv.ParseUint(string(f[19]), 10, 64)
 	return st, true
 }
