@@ -294,9 +294,11 @@ func readProcView() *procView {
 // it died, orphans go there).
 func landingPoints() []int {
 	var out []int
+	helpers := map[int]bool{}
 	helperTrees.Lock()
 	for q := range helperTrees.trees {
-		if q.helper != nil {
+		if q.helper != nil && !helpers[q.helper.pid] {
+			helpers[q.helper.pid] = true
 			out = append(out, q.helper.pid)
 		}
 	}

@@ -148,12 +148,14 @@ func readInto(buf []byte, path string) []byte {
 		return buf
 	}
 	defer unix.Close(fd)
-	if cap(buf) < 512 {
-		buf = make([]byte, 0, 512)
+	if cap(buf) < 16<<10 {
+		// Large enough for a thousand children in one read: each read of a
+		// children file walks the list again from its start.
+		buf = make([]byte, 0, 16<<10)
 	}
 	for {
 		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
+			buf = append(buf[:cap(buf)], make([]byte, cap(buf))...)[:len(buf)]
 		}
 		n, err := unix.Read(fd, buf[len(buf):cap(buf)])
 		if err == unix.EINTR {
