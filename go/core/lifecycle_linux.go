@@ -70,6 +70,7 @@ func startProc(path string, o *Options, env []string, files []*os.File) (*proc, 
 			helperTrees.Lock()
 			helperTrees.trees[p] = true
 			helperTrees.Unlock()
+			leaders.add(pid)
 			return p, nil
 		case err != errHelperUnusable:
 			return nil, err
@@ -86,6 +87,7 @@ func startProc(path string, o *Options, env []string, files []*os.File) (*proc, 
 		return nil, err
 	}
 	p.pid = pid
+	leaders.add(pid)
 	if st, ok := procfs.ReadStat(pid); ok {
 		p.start = st.Start
 	}
@@ -164,6 +166,7 @@ func (p *proc) reap() {
 		return
 	}
 	p.reaped = true
+	leaders.remove(p.pid) // before the reap frees the pid
 	if p.helper == nil {
 		pidfd.Reap(p.pid)
 	}

@@ -77,49 +77,6 @@ func (p *proc) forgetMarkChecks(seen map[procfs.Key]bool) {
 	}
 }
 
-// markedOrphans: marker containment of orphans without the helper. A member's
-// orphans go to the nearest subreaper above it — one of the host's ancestors, or
-// pid 1. A fresh look at their children finds a re-forker's latest incarnation the
-// scan's listing missed; only the marker (of the host's user) makes one of them
-// ours.
-func (p *proc) markedOrphans(w *treeWalk) {
-	for _, k := range landedOrphans(w.self) {
-		if _, listed := w.all[k]; listed || w.in[k] {
-			continue // the scan judged it already
-		}
-		st, ok := procfs.ReadStat(k)
-		if !ok || st.Dead() || st.Start < p.start {
-			continue
-		}
-		if has, _ := procfs.EnvironHas(k, p.marker); has && ownUser(k) {
-			w.all[k] = st
-			w.add(k)
-		}
-	}
-}
-
-// landedOrphans lists, as they are now, the children of the processes an orphan
-// of a tree can re-parent to without the helper: the host and its ancestors (any
-// may be a subreaper) up to pid 1.
-func landedOrphans(self int) []int {
-	out := procfs.ChildrenOf(self)
-	for pid, hops := self, 0; pid > 1 && hops < 64; hops++ {
-		st, ok := procfs.ReadStat(pid)
-		if !ok {
-			break
-		}
-		pid = st.PPid
-		if pid < 1 {
-			break
-		}
-		out = append(out, procfs.ChildrenOf(pid)...)
-		if pid == 1 {
-			break
-		}
-	}
-	return out
-}
-
 // ownUser reports whether pid's real uid is the host's: a process of another user
 // is never signalled on marker evidence alone.
 func ownUser(pid int) bool {

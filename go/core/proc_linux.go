@@ -17,8 +17,9 @@ import (
 //	           (tree_linux.go)
 //	session,   every process in the leader's session or process group
 //	pgroup     (tree_linux.go)
-//	ancestry   every descendant of a member, from the parent links of one scan of
-//	           /proc (tree_linux.go)
+//	ancestry   every descendant of a member, from the kernel's children lists
+//	           (tree_linux.go; a walk of all of /proc, shared, only where the
+//	           kernel has no such lists); a member stays one where it lands
 //	marker     every process of the host's user carrying the tree's marker in the
 //	           environment it was started with, when there is no cgroup
 //	           (marker_linux.go)
@@ -48,6 +49,7 @@ type proc struct {
 	mu        sync.Mutex
 	reaped    bool
 	marked    map[procfs.Key]markCheck // environ checks already made
+	known     map[procfs.Key]bool      // the members the last walk found: still members wherever they land
 	signalled map[procfs.Key]bool      // members a cancel signalled: gone only once reaped
 	cancelled bool                     // the tree was signalled: its zombies count until reaped
 	notes     []string                 // what the cancel could not make sure of, for outcome.errors

@@ -1,11 +1,19 @@
 package core
 
-// Finding a tree's live members on Linux: one scan of /proc, and each containment
-// mechanism (see proc) adding what it attributes to the tree. Ancestry applies to
-// every member found: its descendants are members too.
+// Finding a tree's live members on Linux. With a cgroup, its procs list. Without
+// one, the candidates only — never all of /proc per tree: the leader, the orphans
+// that landed on a process an orphan of the tree can re-parent to (the helper, the
+// host and its ancestors up to pid 1) that a mechanism ties to the tree (session,
+// pgroup, marker, the helper's orphan rule), and, by ancestry, every descendant of
+// a member, read from the kernel's children lists. The landing points' children
+// are read once per round for every tree asking at that moment (procViews): a
+// thousand trees cancelled at once cost one such read per round, not a thousand.
+// Only a kernel without children lists (CONFIG_PROC_CHILDREN) makes that read a
+// walk of all of /proc — still one per round, shared.
 
 import (
 	"os"
+	"sync"
 
 	"github.com/pawwork/pawwork-supervisor/go/internal/cgroup"
 	"github.com/pawwork/pawwork-supervisor/go/internal/procfs"
@@ -13,51 +21,174 @@ import (
 
 // tree finds the live members (see proc).
 func (p *proc) tree() []procfs.Stat {
-	defer blocking()()
 	if out, ok := p.cgroupTree(); ok {
 		return out
 	}
-	all, kids := procfs.LiveTable()
-	w := &treeWalk{all: all, kids: kids, self: os.Getpid(), helper: p.helperPid(), in: map[int]bool{}}
+	w := &treeWalk{self: os.Getpid(), helper: p.helperPid(), leader: p.pid, in: map[int]bool{}}
+	// A member that ends while the walk reads its children hands them to a
+	// landing point after the view was read: the walk then looks again, with a
+	// view read after that (bounded; the callers' repeated rounds do the rest).
+	for pass := 0; pass < 3; pass++ {
+		// The leader alive before the view is read and ended by the walk: its
+		// children may have landed after the view too.
+		pre, ok := procfs.ReadStat(p.pid)
+		w.leaderWasAlive = ok && !pre.Dead() && (p.start == 0 || pre.Start == p.start)
+		w.view, w.moved = procViews.get(), false // before taking a slot: the shared read takes one itself
+		p.walk(w)
+		if !w.moved {
+			break
+		}
+	}
+	// A member found by ancestry stays one once its parent died and it landed
+	// elsewhere, even when nothing else would tie it to the tree (an exiting
+	// process's environment can no longer be read; a daemon cleared its own).
+	known := make(map[procfs.Key]bool, len(w.out))
+	for _, st := range w.out {
+		known[st.Key()] = true
+	}
 	p.mu.Lock()
-	seen := make(map[procfs.Key]bool, len(all))
-	for pid, st := range all {
-		seen[st.Key()] = true
-		if p.inSession(st) || p.carriesMarker(st) {
-			w.add(pid)
+	p.known = known
+	p.mu.Unlock()
+	return w.out
+}
+
+// walk adds to w the leader, the orphans of w.view that a mechanism ties to the
+// tree, and every live descendant of each.
+func (p *proc) walk(w *treeWalk) {
+	defer blocking()()
+	v := w.view
+	st, ok := w.stat(p.pid)
+	switch {
+	case ok && (p.start == 0 || st.Start == p.start):
+		// A leader that is a zombie is not a member, but its children are while
+		// any of its threads lives on (a thread group's leader ends first).
+		w.add(st)
+		if !v.full {
+			if now, ok := procfs.ReadStat(p.pid); (w.leaderWasAlive && st.Dead()) || !ok || now.Dead() != st.Dead() {
+				w.moved = true // ended since the view, or while its children were read
+			}
+		}
+	case w.leaderWasAlive && !v.full:
+		w.moved = true
+	}
+	// Orphans that landed where an orphan of this tree can land: members when the
+	// session, the group or the marker says so (read under p.mu: the marker checks
+	// are kept there).
+	var tied, helperOrphans, unsure []procfs.Stat
+	p.mu.Lock()
+	seen := map[procfs.Key]bool{}
+	for lp, kids := range v.kids {
+		for _, k := range kids {
+			st := v.stats[k]
+			if st.Dead() || st.Start < p.start || w.in[k] {
+				continue
+			}
+			seen[st.Key()] = true
+			switch {
+			case p.inSession(st) || p.known[st.Key()] || p.carriesMarker(st):
+				tied = append(tied, st)
+			case lp == w.helper && w.helper != 0 && p.cgroup == "":
+				helperOrphans = append(helperOrphans, st)
+			case p.marker != nil && !p.marked[st.Key()].sure:
+				unsure = append(unsure, st)
+			}
 		}
 	}
 	p.forgetMarkChecks(seen)
 	p.mu.Unlock()
-	switch {
-	case p.cgroup != "":
-		p.cgroupMembers(w)
-	case w.helper != 0:
-		p.helperOrphans(w)
-	case p.marker != nil:
-		p.markedOrphans(w)
+	for _, st := range tied {
+		w.add(st)
 	}
-	return w.out
+	// A candidate whose environment could not be read (it is exiting: its memory
+	// is gone before its children are handed on) may be a member handing the tree
+	// on: its children, whose own copy of the environment can be read, are looked
+	// at, and if it has ended, the landing points again.
+	for _, st := range unsure {
+		if v.full {
+			break
+		}
+		if now, ok := procfs.ReadStat(st.Pid); !ok || now.Dead() || now.Start != st.Start {
+			w.moved = true
+			continue
+		}
+		for _, k := range procfs.ChildrenOf(st.Pid) {
+			kst, ok := procfs.ReadStat(k)
+			if !ok || kst.Dead() || kst.Start < p.start || w.in[k] {
+				continue
+			}
+			p.mu.Lock()
+			has := p.carriesMarker(kst)
+			p.mu.Unlock()
+			if has {
+				w.add(kst)
+			}
+		}
+	}
+	// Helper containment: an orphan of the helper nothing else ties to a tree (a
+	// double-forked daemon that cleared its environment and left the session) is
+	// ours only if no other live tree of this host could have started it.
+	for _, st := range helperOrphans {
+		if !w.in[st.Pid] && !p.orphanHasOtherOwner(st) {
+			w.add(st)
+		}
+	}
 }
 
-// treeWalk is one search for a tree's members over one scan of /proc.
+// treeWalk is one search for a tree's members.
 type treeWalk struct {
-	all          map[int]procfs.Stat // the scan: every live process
-	kids         map[int][]int       // the scan's parent links
-	self, helper int                 // never members: the host, and its helper (0: none)
-	in           map[int]bool
-	out          []procfs.Stat
+	self, helper   int // never members: the host, and its helper (0: none)
+	leader         int
+	view           *procView
+	in             map[int]bool
+	out            []procfs.Stat
+	moved          bool // a member ended while its children were read (see tree)
+	leaderWasAlive bool // before the view was read
 }
 
-// add makes pid a member and, by ancestry, every descendant of it the scan saw.
-func (w *treeWalk) add(pid int) {
-	if w.in[pid] || pid == w.self || pid == w.helper {
+// stat reads pid's stat: from the view when it is a walk of all of /proc, else
+// afresh.
+func (w *treeWalk) stat(pid int) (procfs.Stat, bool) {
+	if w.view.full {
+		st, ok := w.view.stats[pid]
+		return st, ok
+	}
+	return procfs.ReadStat(pid)
+}
+
+// children lists pid's children: from the view when it is a walk of all of /proc,
+// else from the kernel's lists as they are now.
+func (w *treeWalk) children(pid int) []int {
+	if w.view.full {
+		return w.view.kids[pid]
+	}
+	return procfs.ChildrenOf(pid)
+}
+
+// add makes st's process a member (unless it has ended: a zombie whose other
+// threads live on still has children) and, by ancestry, every descendant of it.
+func (w *treeWalk) add(st procfs.Stat) {
+	if w.in[st.Pid] || st.Pid == w.self || st.Pid == w.helper {
 		return
 	}
-	w.in[pid] = true
-	w.out = append(w.out, w.all[pid])
-	for _, k := range w.kids[pid] {
-		w.add(k)
+	w.in[st.Pid] = true
+	if !st.Dead() {
+		w.out = append(w.out, st)
+	}
+	kids := w.children(st.Pid)
+	if !w.view.full && st.Pid != w.leader {
+		// Ended before or while its children were read: they may have gone to a
+		// landing point since the view (the leader's case is tree's).
+		if now, ok := procfs.ReadStat(st.Pid); st.Dead() || !ok || now.Dead() || now.Start != st.Start {
+			w.moved = true
+		}
+	}
+	for _, k := range kids {
+		if w.in[k] {
+			continue
+		}
+		if kst, ok := w.stat(k); ok {
+			w.add(kst)
+		}
 	}
 }
 
@@ -81,6 +212,9 @@ func (p *proc) cgroupTree() ([]procfs.Stat, bool) {
 	if p.cgroup == "" {
 		return nil, false
 	}
+	if populated, err := cgroup.Populated(p.cgroup); err == nil && !populated {
+		return nil, true // empty: no list to read, no member to stat
+	}
 	pids, err := cgroup.Procs(p.cgroup)
 	if err != nil {
 		return nil, false
@@ -94,18 +228,165 @@ func (p *proc) cgroupTree() ([]procfs.Stat, bool) {
 	return out, true
 }
 
-// cgroupMembers: cgroup containment within a scan (when cgroupTree could not read
-// the cgroup at first). Exact: whatever the tree did, its processes are in its
-// cgroup (unless a privileged one moved itself out; the other mechanisms still
-// apply to those).
-func (p *proc) cgroupMembers(w *treeWalk) {
-	pids, err := cgroup.Procs(p.cgroup)
-	if err != nil {
-		return
+// procView is one read, shared by every tree that asked for it, of where the
+// orphans of the host's trees land: the children, zombies included, of the
+// helpers, the host and its ancestors up to pid 1 (the leaders of the host's
+// trees left out: a leader is never another tree's orphan, and a thousand of them
+// would cost a thousand stat reads a round). Without the kernel's children lists
+// it is a walk of all of /proc instead (full): every process, under its parent.
+// Read-only once made.
+type procView struct {
+	full    bool
+	kids    map[int][]int       // landing point (full: every parent) → its children
+	stats   map[int]procfs.Stat // every process listed in kids
+	landing map[int]bool        // the landing points read
+}
+
+// readProcView makes a procView now (one of the blocking slots held).
+func readProcView() *procView {
+	defer blocking()()
+	v := &procView{kids: map[int][]int{}, stats: map[int]procfs.Stat{}, landing: map[int]bool{}}
+	if !procfs.ChildrenListed() {
+		v.full = true
+		procfs.Scan(func(st procfs.Stat) {
+			v.stats[st.Pid] = st
+			v.kids[st.PPid] = append(v.kids[st.PPid], st.Pid)
+		})
+		return v
 	}
-	for _, pid := range pids {
-		if _, ok := w.all[pid]; ok {
-			w.add(pid)
+	skip := leaders.pids()
+	points := landingPoints()
+	// A listed child that ended before its stat was read handed its own children
+	// to a landing point after the listing: list again (bounded), stat'ing only
+	// what is new. (pid 1's zombies cost one more listing.)
+	for pass := 0; pass < 3; pass++ {
+		ended := false
+		for _, lp := range points {
+			v.landing[lp] = true
+			for _, k := range procfs.ChildrenOf(lp) {
+				if skip[k] {
+					continue
+				}
+				if _, known := v.stats[k]; known {
+					continue
+				}
+				st, ok := procfs.ReadStat(k)
+				if !ok || st.Dead() {
+					ended = true
+				}
+				if ok {
+					v.stats[k] = st
+					v.kids[lp] = append(v.kids[lp], k)
+				}
+			}
+		}
+		if !ended {
+			break
+		}
+	}
+	return v
+}
+
+// landingPoints are the processes an orphan of one of the host's trees can
+// re-parent to: the helpers of its trees (subreapers; helperTrees lists every
+// tree started through one until its reap), and the host and each of
+// its ancestors up to pid 1 (any may be a subreaper; without the helper, or once
+// it died, orphans go there).
+func landingPoints() []int {
+	var out []int
+	helpers := map[int]bool{}
+	helperTrees.Lock()
+	for q := range helperTrees.trees {
+		if q.helper != nil && !helpers[q.helper.pid] {
+			helpers[q.helper.pid] = true
+			out = append(out, q.helper.pid)
+		}
+	}
+	helperTrees.Unlock()
+	self := os.Getpid()
+	out = append(out, self)
+	for pid, hops := self, 0; pid > 1 && hops < 64; hops++ {
+		st, ok := procfs.ReadStat(pid)
+		if !ok || st.PPid < 1 {
+			break
+		}
+		pid = st.PPid
+		out = append(out, pid)
+	}
+	return out
+}
+
+// leaders are the pids of the host's leaders not yet reaped (each pid is theirs
+// until the reap): the views leave them out.
+var leaders = leaderSet{m: map[int]bool{}}
+
+type leaderSet struct {
+	mu sync.Mutex
+	m  map[int]bool
+}
+
+func (s *leaderSet) add(pid int) {
+	s.mu.Lock()
+	s.m[pid] = true
+	s.mu.Unlock()
+}
+
+func (s *leaderSet) remove(pid int) {
+	s.mu.Lock()
+	delete(s.m, pid)
+	s.mu.Unlock()
+}
+
+func (s *leaderSet) pids() map[int]bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[int]bool, len(s.m))
+	for pid := range s.m {
+		out[pid] = true
+	}
+	return out
+}
+
+// procViews coalesces the reads: every tree that asks while a read runs gets the
+// next one, made after it asked.
+var procViews = sharedRead[*procView]{read: readProcView}
+
+// sharedRead runs read for many callers at once: get returns the result of a read
+// that started after get was called (so it is as fresh as a read of one's own),
+// and every caller waiting at that moment shares it.
+type sharedRead[T any] struct {
+	read    func() T
+	mu      sync.Mutex
+	running bool
+	waiting []chan T
+}
+
+func (s *sharedRead[T]) get() T {
+	ch := make(chan T, 1)
+	s.mu.Lock()
+	s.waiting = append(s.waiting, ch)
+	if !s.running {
+		s.running = true
+		go s.loop()
+	}
+	s.mu.Unlock()
+	return <-ch
+}
+
+func (s *sharedRead[T]) loop() {
+	for {
+		s.mu.Lock()
+		w := s.waiting
+		s.waiting = nil
+		if len(w) == 0 {
+			s.running = false
+			s.mu.Unlock()
+			return
+		}
+		s.mu.Unlock()
+		v := s.read()
+		for _, ch := range w {
+			ch <- v
 		}
 	}
 }

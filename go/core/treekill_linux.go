@@ -167,7 +167,6 @@ func (p *proc) unreaped() []int {
 	if p.helper == nil {
 		return nil
 	}
-	defer blocking()() // reads /proc: within the thread bound (threads.go)
 	helperPid := p.helper.pid
 	p.mu.Lock()
 	if !p.cancelled {
@@ -179,6 +178,8 @@ func (p *proc) unreaped() []int {
 		keys = append(keys, key)
 	}
 	p.mu.Unlock()
+	v := procViews.get() // the helper's children, read once for every tree asking now
+	defer blocking()()   // reads /proc: within the thread bound (threads.go)
 	var out []int
 	listed := map[int]bool{}
 	signalledPids := make(map[int]bool, len(keys))
@@ -203,11 +204,15 @@ func (p *proc) unreaped() []int {
 			listed[key.Pid] = true
 		}
 	}
-	for _, k := range procfs.ChildrenOf(helperPid) {
+	kids, stat := v.kids[helperPid], func(k int) (procfs.Stat, bool) { st, ok := v.stats[k]; return st, ok }
+	if !v.full && !v.landing[helperPid] {
+		kids, stat = procfs.ChildrenOf(helperPid), procfs.ReadStat // a helper no listed tree uses any more
+	}
+	for _, k := range kids {
 		if k == p.pid || listed[k] {
 			continue
 		}
-		st, ok := procfs.ReadStat(k)
+		st, ok := stat(k)
 		if !ok || !st.Dead() || st.Start < p.start || p.orphanHasOtherOwner(st) {
 			continue
 		}

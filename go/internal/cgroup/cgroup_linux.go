@@ -1,6 +1,8 @@
 package cgroup
 
 import (
+	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 
@@ -20,4 +22,19 @@ func Procs(dir string) ([]int, error) {
 // (cgroup.kill, Linux 5.14).
 func Kill(dir string) error {
 	return os.WriteFile(filepath.Join(dir, "cgroup.kill"), []byte("1"), 0)
+}
+
+// Populated reads the cgroup's cgroup.events: whether any live process is in it
+// or below it ("populated 1"). One small read, whatever the tree's size.
+func Populated(dir string) (bool, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "cgroup.events"))
+	if err != nil {
+		return false, err
+	}
+	for _, line := range bytes.Split(b, []byte("\n")) {
+		if v, ok := bytes.CutPrefix(line, []byte("populated ")); ok {
+			return string(bytes.TrimSpace(v)) != "0", nil
+		}
+	}
+	return false, errors.New(dir + "/cgroup.events has no populated line")
 }

@@ -10,27 +10,93 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/pawwork/pawwork-supervisor/go/internal/procfs"
 	"golang.org/x/sys/unix"
 )
 
 // sweepTrees removes the cgroup of every tree the host has reaped as soon as it is
-// empty (a tree whose leftovers were let go empties when the last one ends; each
-// end is a SIGCHLD here, as they are the helper's orphans, and the tick catches the
-// rest). rmdir fails on a populated cgroup, so an occupied one is never lost.
-func (s *server) sweepTrees() {
+// empty. rmdir fails on a populated cgroup, so an occupied one is never lost. A
+// tree still occupied at its reap (leftovers let go, or a member that escaped the
+// kill) is then watched: inotify on its cgroup.events, which the kernel changes
+// when "populated" drops to 0, so that a burst of exits elsewhere costs no rmdir
+// per occupied tree. Only the tick (all) tries the watched ones too, in case a
+// watch could not be had or an event was missed.
+func (s *server) sweepTrees(all bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for id, dir := range s.trees {
 		if _, held := s.ids[id]; held {
 			continue
 		}
-		if err := unix.Rmdir(dir); err == nil || err == unix.ENOENT {
-			delete(s.trees, id)
-			delete(s.letGoTrees, id)
+		if _, watched := s.watched[id]; watched && !all {
+			continue
 		}
+		s.tryRemoveTree(id, dir)
 	}
+}
+
+// tryRemoveTree removes the reaped tree id's cgroup if it is empty, else watches
+// it. Called with s.mu held.
+func (s *server) tryRemoveTree(id int64, dir string) {
+	if err := unix.Rmdir(dir); err == nil || err == unix.ENOENT {
+		delete(s.trees, id)
+		delete(s.letGoTrees, id)
+		if wd, watched := s.watched[id]; watched {
+			delete(s.watched, id)
+			delete(s.watchIDs, wd)
+			unix.InotifyRmWatch(s.inotifyFd, uint32(wd))
+		}
+		return
+	}
+	if _, watched := s.watched[id]; watched || !s.startInotify() {
+		return
+	}
+	wd, err := unix.InotifyAddWatch(s.inotifyFd, filepath.Join(dir, "cgroup.events"), unix.IN_MODIFY)
+	if err == nil {
+		s.watched[id] = wd
+		s.watchIDs[wd] = id
+	}
+}
+
+// startInotify makes the inotify instance the cgroup.events watches use, once,
+// read through Go's poller (no thread of its own). Called with s.mu held.
+func (s *server) startInotify() bool {
+	if s.inotifyFd >= 0 {
+		return true
+	}
+	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
+	if err != nil {
+		return false
+	}
+	s.inotifyFd = fd
+	f := os.NewFile(uintptr(fd), "inotify")
+	go func() {
+		buf := make([]byte, 64*(unix.SizeofInotifyEvent+unix.NAME_MAX+1))
+		for {
+			n, err := f.Read(buf)
+			if err != nil {
+				return
+			}
+			var wds []int
+			for off := 0; off+unix.SizeofInotifyEvent <= n; {
+				ev := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
+				wds = append(wds, int(ev.Wd))
+				off += unix.SizeofInotifyEvent + int(ev.Len)
+			}
+			s.mu.Lock()
+			for _, wd := range wds {
+				if id, ok := s.watchIDs[wd]; ok {
+					if dir, ok := s.trees[id]; ok {
+						s.tryRemoveTree(id, dir)
+					}
+				}
+			}
+			s.mu.Unlock()
+		}
+	}()
+	return true
 }
 
 // removeCgroups removes the tree directories that are empty, then the subtree.

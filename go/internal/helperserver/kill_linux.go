@@ -7,29 +7,92 @@ import (
 	"fmt"
 	"os"
 	"time"
+	"unsafe"
 
 	"github.com/pawwork/pawwork-supervisor/go/internal/cgroup"
 	"github.com/pawwork/pawwork-supervisor/go/internal/procfs"
 	"golang.org/x/sys/unix"
 )
 
-// reapOrphans reaps every exited child that is not a leader the host still holds.
+// reapOrphans reaps every exited child that is not a leader the host still holds,
+// driven by waitid: it asks the kernel for a zombie child (without reaping it),
+// reaps it unless it is a leader, and asks again — no read of /proc while the
+// first zombie in the kernel's list is an orphan. A leader waiting for the host's
+// "reap" hides the zombies behind it from that question (waitid answers with the
+// first one, again and again): then the helper's own children lists are read and
+// each non-leader waited for by pid — its children, never all of /proc. Only a
+// kernel without children lists makes that a scan of /proc.
 func (s *server) reapOrphans() {
-	var zombies []int
-	procfs.Scan(func(st procfs.Stat) {
-		if st.PPid == s.self && st.State == 'Z' {
-			zombies = append(zombies, st.Pid)
-		}
-	})
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, pid := range zombies {
+	for {
+		pid, err := zombieChild()
+		if err != nil || pid <= 0 {
+			return // no child has ended (or none is left)
+		}
 		if _, leader := s.leaders[pid]; leader {
+			s.reapOrphansListed()
+			return
+		}
+		s.reapChild(pid)
+	}
+}
+
+// zombieChild names a child that has ended, without reaping it; 0 when none has.
+func zombieChild() (int, error) {
+	for {
+		var info unix.Siginfo
+		err := unix.Waitid(unix.P_ALL, 0, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
+		if err == unix.EINTR {
 			continue
 		}
-		var ws unix.WaitStatus
-		unix.Wait4(pid, &ws, unix.WNOHANG, nil)
-		delete(s.letGo, pid)
+		return siginfoPid(&info), err
+	}
+}
+
+// siginfoPid is si_pid of a SIGCHLD siginfo (64-bit layout: after signo, errno,
+// code and padding).
+func siginfoPid(info *unix.Siginfo) int {
+	return int(*(*int32)(unsafe.Pointer(uintptr(unsafe.Pointer(info)) + 16)))
+}
+
+// reapChild reaps pid if it has ended (never blocks). Called with s.mu held.
+func (s *server) reapChild(pid int) bool {
+	var ws unix.WaitStatus
+	for {
+		got, err := unix.Wait4(pid, &ws, unix.WNOHANG, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if got == pid {
+			delete(s.letGo, pid)
+			return true
+		}
+		return false
+	}
+}
+
+// reapOrphansListed reaps the ended non-leader children the helper's children
+// lists name. Called with s.mu held.
+func (s *server) reapOrphansListed() {
+	if !procfs.ChildrenListed() {
+		var zombies []int
+		procfs.Scan(func(st procfs.Stat) {
+			if st.PPid == s.self && st.State == 'Z' {
+				zombies = append(zombies, st.Pid)
+			}
+		})
+		for _, pid := range zombies {
+			if _, leader := s.leaders[pid]; !leader {
+				s.reapChild(pid)
+			}
+		}
+		return
+	}
+	for _, pid := range procfs.ChildrenOf(s.self) {
+		if _, leader := s.leaders[pid]; !leader {
+			s.reapChild(pid)
+		}
 	}
 }
 

@@ -37,6 +37,12 @@ type server struct {
 	trees      map[int64]string // id → the tree's cgroup directory
 	letGoTrees map[int64]bool   // trees whose leftovers were let go: not killed
 
+	// Reaped trees whose cgroup was still occupied, watched for "populated 0" (see
+	// sweepTrees): id → watch descriptor, and back.
+	inotifyFd int // -1 until the first watch
+	watched   map[int64]int
+	watchIDs  map[int]int64
+
 	// Reap requests whose answer waits for one sweep of orphans shared by all the
 	// requests queued at the time (serve loop only; see flushReaped).
 	reapedDue   []int64
@@ -87,11 +93,12 @@ func Main() int {
 			case sig := <-sigs:
 				if sig == syscall.SIGCHLD {
 					s.reapOrphans()
+					s.sweepTrees(false)
 				}
 			case <-tick.C:
 				s.reapOrphans()
+				s.sweepTrees(true)
 			}
-			s.sweepTrees()
 		}
 	}()
 	var reason string
@@ -105,7 +112,8 @@ func Main() int {
 
 func newServer(fd int) *server {
 	return &server{self: os.Getpid(), fd: fd, forkExec: pidfd.ForkExec, leaders: map[int]*leader{}, ids: map[int64]*leader{},
-		letGo: map[int]uint64{}, trees: map[int64]string{}, letGoTrees: map[int64]bool{}}
+		letGo: map[int]uint64{}, trees: map[int64]string{}, letGoTrees: map[int64]bool{},
+		inotifyFd: -1, watched: map[int64]int{}, watchIDs: map[int]int64{}}
 }
 
 // send sends m to the host, with fd beside it unless it is -1. A dead host is
@@ -147,7 +155,7 @@ func (s *server) serve() {
 // answers (the host settles an outcome only after its answer), and the cgroups of
 // the trees that are empty are removed.
 func (s *server) flushReaped() {
-	s.sweepTrees()
+	s.sweepTrees(false)
 	s.reapOrphans()
 	for _, id := range s.reapedDue {
 		s.send(wire.Msg{Op: "reaped", ID: id}, -1)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"strconv"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -12,11 +13,15 @@ import (
 type Stat struct {
 	Pid, PPid, Pgid, Sid int
 	State                byte
+	Threads              int    // live threads, the zombie main thread included
 	Start                uint64 // clock ticks after boot
 }
 
 // Dead reports a zombie (or a process on its way out, 'X'): exited, not reaped.
-func (st Stat) Dead() bool { return st.State == 'Z' || st.State == 'X' }
+// A main thread that ended before the process's other threads shows 'Z' too
+// while they run on (pthread_exit, or a group exit still under way): that process
+// is not dead — it can still fork, and hold children — until its last thread is.
+func (st Stat) Dead() bool { return st.State == 'X' || (st.State == 'Z' && st.Threads <= 1) }
 
 // Key names the process for good: its pid plus its start time.
 func (st Stat) Key() Key { return Key{st.Pid, st.Start} }
@@ -57,6 +62,7 @@ func ParseStat(pid int, b []byte) (Stat, bool) {
 	st.PPid, _ = strconv.Atoi(string(f[1]))
 	st.Pgid, _ = strconv.Atoi(string(f[2]))
 	st.Sid, _ = strconv.Atoi(string(f[3]))
+	st.Threads, _ = strconv.Atoi(string(f[17]))
 	st.Start, _ = strconv.ParseUint(string(f[19]), 10, 64)
 	return st, true
 }
@@ -97,6 +103,23 @@ func LiveTable() (all map[int]Stat, kids map[int][]int) {
 	return all, kids
 }
 
+// ChildrenListed reports whether the kernel lists each task's children
+// (/proc/<pid>/task/<tid>/children, CONFIG_PROC_CHILDREN): then a process's
+// descendants can be found from it alone, without reading all of /proc.
+func ChildrenListed() bool {
+	childrenOnce.Do(func() {
+		tid := strconv.Itoa(unix.Gettid())
+		_, err := os.Stat("/proc/self/task/" + tid + "/children")
+		childrenListed = err == nil
+	})
+	return childrenListed
+}
+
+var (
+	childrenOnce   sync.Once
+	childrenListed bool
+)
+
 // ChildrenOf lists pid's children as they are now (/proc/<pid>/task/<tid>/children
 // of each thread: the orphans a subreaper adopts go to any of its threads), zombies
 // included. Empty when the kernel lacks the file.
@@ -109,14 +132,40 @@ func ChildrenOf(pid int) []int {
 	tids, _ := d.Readdirnames(-1)
 	d.Close()
 	var out []int
+	var buf []byte
 	for _, tid := range tids {
-		b, err := os.ReadFile(dir + "/" + tid + "/children")
-		if err != nil {
-			continue
-		}
-		out = append(out, Pids(b)...)
+		buf = readInto(buf[:0], dir+"/"+tid+"/children")
+		out = append(out, Pids(buf)...)
 	}
 	return out
+}
+
+// readInto appends the whole of a (small, /proc) file to buf: one open and a
+// read or two, with no stat (os.ReadFile's) and no new buffer per file.
+func readInto(buf []byte, path string) []byte {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return buf
+	}
+	defer unix.Close(fd)
+	if cap(buf) < 16<<10 {
+		// Large enough for a thousand children in one read: each read of a
+		// children file walks the list again from its start.
+		buf = make([]byte, 0, 16<<10)
+	}
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf[:cap(buf)], make([]byte, cap(buf))...)[:len(buf)]
+		}
+		n, err := unix.Read(fd, buf[len(buf):cap(buf)])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil || n <= 0 {
+			return buf
+		}
+		buf = buf[:len(buf)+n]
+	}
 }
 
 // Pids parses a whitespace-separated list of pids (a children or cgroup.procs
@@ -124,11 +173,27 @@ func ChildrenOf(pid int) []int {
 func Pids(b []byte) []int {
 	var out []int
 	for _, f := range bytes.Fields(b) {
-		if k, err := strconv.Atoi(string(f)); err == nil {
+		if k, ok := atoi(f); ok {
 			out = append(out, k)
 		}
 	}
 	return out
+}
+
+// atoi parses a pid without a string copy (a children list of a thousand is read
+// on every round of a cancel).
+func atoi(f []byte) (int, bool) {
+	if len(f) == 0 || len(f) > 10 {
+		return 0, false
+	}
+	n := 0
+	for _, c := range f {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
 }
 
 // RealUID is pid's real uid, from /proc/<pid>/status.

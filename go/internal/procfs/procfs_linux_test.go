@@ -9,7 +9,7 @@ import (
 func TestParseStatTakesTheFieldsAfterTheLastParenthesis(t *testing.T) {
 	line := "4242 (a) b (c)) S 1 4242 4240 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 987654 0 0"
 	st, ok := ParseStat(4242, []byte(line))
-	want := Stat{Pid: 4242, PPid: 1, Pgid: 4242, Sid: 4240, State: 'S', Start: 987654}
+	want := Stat{Pid: 4242, PPid: 1, Pgid: 4242, Sid: 4240, State: 'S', Threads: 1, Start: 987654}
 	if !ok || st != want {
 		t.Fatalf("ParseStat = %+v, %v; want %+v", st, ok, want)
 	}

@@ -1,0 +1,117 @@
+package helperserver
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pawwork/pawwork-supervisor/go/internal/procfs"
+	"golang.org/x/sys/unix"
+)
+
+// A reaped tree whose cgroup is still occupied is removed by the inotify watch on
+// its cgroup.events once its last process ends: nothing else runs here (no tick, no
+// SIGCHLD loop), so only the watch can remove it.
+func TestOccupiedTreeCgroupIsRemovedByItsEventsWatch(t *testing.T) {
+	mount, err := cgroup2Mount()
+	if err != nil {
+		t.Skip(err)
+	}
+	own, _ := os.ReadFile("/proc/self/cgroup")
+	rel := ""
+	for _, line := range strings.Split(string(own), "\n") {
+		if p, ok := strings.CutPrefix(line, "0::"); ok {
+			rel = p
+		}
+	}
+	dir := filepath.Join(mount, rel, fmt.Sprintf("pws-test-watch-%d", os.Getpid()))
+	if err := unix.Mkdir(dir, 0o755); err != nil {
+		t.Skipf("no writable cgroup v2 here: %v", err)
+	}
+	t.Cleanup(func() { unix.Rmdir(dir) })
+	if _, err := os.Stat(filepath.Join(dir, "cgroup.events")); err != nil {
+		t.Skip(err)
+	}
+	sleeper := exec.Command("sleep", "30")
+	if err := sleeper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sleeper.Process.Kill(); sleeper.Wait() })
+	if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(sleeper.Process.Pid)), 0); err != nil {
+		t.Skipf("cannot move a process into %s: %v", dir, err)
+	}
+	s := newServer(-1)
+	s.trees[1] = dir // reaped by the host: not in s.ids
+	s.sweepTrees(false)
+	if _, err := os.Stat(dir); err != nil {
+		t.Fatalf("the occupied cgroup was removed: %v", err)
+	}
+	if len(s.watched) != 1 {
+		t.Fatalf("the occupied cgroup is not watched: %v", s.watched)
+	}
+	s.sweepTrees(false) // a SIGCHLD sweep leaves a watched tree alone
+	sleeper.Process.Kill()
+	sleeper.Wait()
+	deadline := time.Now().Add(10 * time.Second) // a hang bound, not a timing
+	for {
+		if _, err := os.Stat(dir); os.IsNotExist(err) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s still there 10 s after its last process ended", dir)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.trees) != 0 || len(s.watched) != 0 || len(s.watchIDs) != 0 {
+		t.Errorf("after the removal: trees %v, watched %v, watchIDs %v", s.trees, s.watched, s.watchIDs)
+	}
+}
+
+// reapOrphans reaps an ended orphan without a scan of /proc, and never a leader
+// the host still holds, even one that ended first.
+func TestReapOrphansReapsOrphansButNotHeldLeaders(t *testing.T) {
+	leaderCmd := exec.Command("true")
+	if err := leaderCmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitZombie(t, leaderCmd.Process.Pid)
+	orphan := exec.Command("true")
+	if err := orphan.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitZombie(t, orphan.Process.Pid)
+	s := newServer(-1)
+	s.leaders[leaderCmd.Process.Pid] = &leader{pid: leaderCmd.Process.Pid}
+	s.reapOrphans()
+	if st, ok := procfs.ReadStat(orphan.Process.Pid); ok && st.PPid == os.Getpid() {
+		t.Errorf("the orphan %d was not reaped: %+v", orphan.Process.Pid, st)
+	}
+	if st, ok := procfs.ReadStat(leaderCmd.Process.Pid); !ok || !st.Dead() {
+		t.Errorf("the held leader %d was reaped (or is not a zombie): %+v %v", leaderCmd.Process.Pid, st, ok)
+	}
+	var ws unix.WaitStatus
+	unix.Wait4(leaderCmd.Process.Pid, &ws, 0, nil)
+	leaderCmd.Process.Release() // their pidfds, now, not at a later GC (the fuzz target counts fds)
+	orphan.Process.Release()
+}
+
+func waitZombie(t *testing.T, pid int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if st, ok := procfs.ReadStat(pid); ok && st.Dead() {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d did not end within 10 s", pid)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
