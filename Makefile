@@ -43,7 +43,10 @@ $(LIB): $(GO_SRC) | $(ADDON)
 	CGO_ENABLED=1 $(GO) build $(GOFLAGS) -ldflags='$(GO_LDFLAGS)' -buildmode=c-shared -o $@ ./go/capi
 	@rm -f $(OUT)/libpawwork_supervisor.h
 
+# dist/ is made anew: tsc never removes the output of a source that is gone, and npm pack
+# would ship it (dist/dsh is made after this, from its own rule).
 dist/index.js: $(TS_SRC) $(GO_SRC) | deps
+	rm -rf dist
 	$(NODE) node_modules/typescript/bin/tsc -p .
 	cp lib/esm-entry.mjs dist/index.mjs
 	cp lib/esm-entry.d.mts dist/index.d.mts
