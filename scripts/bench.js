@@ -207,7 +207,7 @@ function goals() {
       unit: "ms",
       impls: ["ours", "ours-nohelper", "cp", "execa", "tree-kill", "floor"],
       job: { trees: TREES },
-      cpuLabel: "CPU ms (host+children+helper)",
+      cpuLabel: "CPU ms (host+its reaped children+helper, not the helper's reaped members)",
       note: "cp: detached + process.kill(-pid, SIGTERM); execa: killDescendants via cancelSignal; tree-kill: treeKill(pid, SIGTERM); floor: killpg(SIGTERM).",
       tables: [[null, (rs) => ({ samples: flat(rs, (r) => r.ms), cpu: flat(rs, (r) => r.cpuMs), extra: {} })]],
     },

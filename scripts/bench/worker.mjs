@@ -37,16 +37,20 @@ function procCpu(pid = "self") {
 }
 // Everything this measure burns that we can see: the host (precise, cpuUsage), its reaped
 // children (ticks), and the helper with its reaped children when the implementation uses one.
-function cpuMark(helperPid) {
+// ownOnly leaves out the helper's reaped children: where they were started before the mark
+// (the tree measure), their whole life's CPU (a hundred execs) would land in the helper's
+// children at their reap, while another implementation's orphans are reaped by init,
+// out of sight; counting them made the helper's tree cancel look ten times dearer.
+function cpuMark(helperPid, ownOnly = false) {
   const u = process.cpuUsage()
   const self = procCpu()
   // The helper's own CPU and its reaped children's: in helper mode the children are its.
   const h = helperPid ? procCpu(helperPid) : { own: 0, children: 0 }
-  const helper = h.own + h.children
+  const helper = h.own + (ownOnly ? 0 : h.children)
   return { host: (u.user + u.system) / 1000, children: self.children, helper }
 }
-function cpuSince(m0, helperPid) {
-  const m1 = cpuMark(helperPid)
+function cpuSince(m0, helperPid, ownOnly = false) {
+  const m1 = cpuMark(helperPid, ownOnly)
   return { host: m1.host - m0.host, children: m1.children - m0.children, helper: m1.helper - m0.helper, total: m1.host - m0.host + m1.children - m0.children + m1.helper - m0.helper }
 }
 // Resets VmHWM to the current RSS (Linux ≥ 4.0), so that a later VmHWM is this phase's peak.
@@ -272,7 +276,7 @@ async function measureTree(name) {
     const t = now()
     while ((text.match(/^pid /gm)?.length ?? 0) < 101 && now() - t < BOUND_MS) await sleep(2)
     const pids = [...text.matchAll(/^pid \w+ (\d+)$/gm)].map((x) => Number(x[1]))
-    const c0 = cpuMark(m.helperPid)
+    const c0 = cpuMark(m.helperPid, true)
     const t0 = now()
     try {
       await withBound(h.cancel(), BOUND_MS, "tree cancel")
@@ -281,7 +285,7 @@ async function measureTree(name) {
     }
     const l = await waitGone(pids, BOUND_MS)
     ms.push(now() - t0)
-    cpuMs.push(cpuSince(c0, m.helperPid).total)
+    cpuMs.push(cpuSince(c0, m.helperPid, true).total)
     if (l) bound = true
     left += l
   }
