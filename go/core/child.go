@@ -35,6 +35,7 @@ type Child struct {
 	holding    bool          // HoldLeftovers: the leader exited by itself and the tree is still ours until it is empty
 	forgotten  atomic.Bool   // the host forgot the handle: emit nothing more
 	ladderDone chan struct{} // closed when a running ladder finished; nil if none
+	leaderEnd  chan struct{} // closed once the leader's exit is known (supervise's wait returned)
 	timer      *time.Timer
 	phases     Phases
 	errs       []string
@@ -61,7 +62,7 @@ func Start(hub *Hub, o *Options) (c *Child, err error) {
 		return nil, err
 	}
 
-	c = &Child{id: lastHandle.Add(1), hub: hub, opts: o, done: make(chan struct{})}
+	c = &Child{id: lastHandle.Add(1), hub: hub, opts: o, done: make(chan struct{}), leaderEnd: make(chan struct{})}
 
 	// Every fd made here is closed on the way out if the start fails halfway; the
 	// leader's ends are closed in the parent once the leader holds them.
@@ -217,10 +218,67 @@ func (c *Child) Cancel(reason string, sig int, grace time.Duration) {
 	c.ladderDone = make(chan struct{})
 	done := c.ladderDone
 	c.mu.Unlock()
-	go func() {
-		defer close(done)
-		c.ladder(sig, grace)
-	}()
+	firstSteps.add(&firstStep{c: c, sig: sig, grace: grace, done: done})
+}
+
+// firstSteps runs the first step of the cancels' ladders (the signals to their
+// trees) in batches, on one goroutine: every cancel queued is signalled at its group
+// first (one kill each, as child_process would), then each tree's other members are
+// found and signalled (with, where that takes a view of the landing points, one view
+// for the batch). The rest of each ladder waits (for the leader's end, the grace) in
+// a goroutine of its own that sleeps until then. A thousand cancels at once were a
+// thousand goroutines reading /proc and signalling at once, with every call of the
+// host into the core (the next cancel among them: each needs one of the runtime's
+// few Ps) queued behind them: the host's loop of cancels took a second.
+var firstSteps stepQueue
+
+type firstStep struct {
+	c     *Child
+	sig   int
+	grace time.Duration
+	done  chan struct{}
+}
+
+type stepQueue struct {
+	mu      sync.Mutex
+	queue   []*firstStep
+	running bool
+}
+
+func (q *stepQueue) add(s *firstStep) {
+	q.mu.Lock()
+	q.queue = append(q.queue, s)
+	if !q.running {
+		q.running = true
+		go q.work()
+	}
+	q.mu.Unlock()
+}
+
+func (q *stepQueue) work() {
+	for {
+		q.mu.Lock()
+		batch := q.queue
+		q.queue = nil
+		if len(batch) == 0 {
+			q.running = false
+			q.mu.Unlock()
+			return
+		}
+		q.mu.Unlock()
+		t0 := time.Now()
+		for _, s := range batch {
+			s.c.p.signalGroup(s.sig)
+		}
+		v := viewFor(batch)
+		for _, s := range batch {
+			s.c.p.signalMembers(s.sig, v)
+			go func() {
+				defer close(s.done)
+				s.c.ladderFrom(t0, s.sig, s.grace)
+			}()
+		}
+	}
 }
 
 // Signal sends sig once to the leader, or to every member with tree set. Signalling
@@ -286,6 +344,11 @@ func (c *Child) SetFlow(stream Stream, paused bool) error {
 func (c *Child) ladder(sig int, grace time.Duration) {
 	t0 := time.Now()
 	c.p.signalTree(sig)
+	c.ladderFrom(t0, sig, grace)
+}
+
+// ladderFrom is the ladder after its first signal (sent at t0).
+func (c *Child) ladderFrom(t0 time.Time, sig int, grace time.Duration) {
 	graceful := sig != sigKILL
 	empty := false
 	if graceful {
@@ -314,7 +377,7 @@ func (c *Child) ladder(sig int, grace time.Duration) {
 	c.mu.Unlock()
 	c.takeProcNotes()
 	if !empty {
-		left := append(c.p.members(), c.unreaped()...)
+		left := c.remaining()
 		c.noteError("tree not empty %v after SIGKILL and the %v confirm bound", left, confirmBound)
 		c.mu.Lock()
 		c.leftovers = append(c.leftovers, left...)
@@ -333,24 +396,32 @@ func (c *Child) takeProcNotes() {
 	}
 }
 
-// waitEmpty polls the tree until it is gone or d has passed. Gone takes two
-// consecutive scans that find no member: one scan can miss a member that forked
-// and exited between its listing of /proc and its reads. A zombie counts as gone
-// unless it waits for our helper to reap it (see unreaped; pid 1 here reaps orphans
-// slowly).
+// waitEmpty waits until the tree is gone or d has passed. While the leader runs the
+// tree is not empty, and its end is an event (the helper's exit message, or the
+// pidfd): that wait costs no look at /proc and no timer per poll, so a thousand
+// trees cancelled at once cost one check each once their leader ended, not a
+// thousand polls each while the kernel tears them down. Then gone takes two
+// consecutive checks that find nothing left (remaining): one walk can miss a
+// member that forked and exited between its listing and its reads. A zombie counts
+// as gone: the reap that follows the ladder (reap) reaps, through the helper, every
+// zombie the tree left under it before it answers, so the outcome still settles
+// only once they are reaped (pid 1 here reaps orphans slowly; those are not ours).
 func (c *Child) waitEmpty(d time.Duration) bool {
 	deadline := time.Now().Add(d)
+	if !c.waitLeaderEnd(deadline) {
+		return false
+	}
 	pause := time.Millisecond
-	emptyScans := 0
+	emptyChecks := 0
 	for {
-		if len(c.p.members()) == 0 && len(c.unreaped()) == 0 {
-			if emptyScans++; emptyScans == 2 {
+		if len(c.remaining()) == 0 {
+			if emptyChecks++; emptyChecks == 2 {
 				return true
 			}
 			time.Sleep(time.Millisecond)
-			continue // the second scan is made even when d has passed
+			continue // the second check is made even when d has passed
 		}
-		emptyScans = 0
+		emptyChecks = 0
 		now := time.Now()
 		if !now.Before(deadline) {
 			return false
@@ -365,18 +436,41 @@ func (c *Child) waitEmpty(d time.Duration) bool {
 	}
 }
 
-// unreaped lists the killed members the platform has not reaped yet (Linux with the
-// helper); none elsewhere.
-func (c *Child) unreaped() []int {
-	if u, ok := any(c.p).(interface{ unreaped() []int }); ok {
-		return u.unreaped()
+// waitLeaderEnd waits until the leader's exit is known or deadline has passed; false
+// if the deadline came first.
+func (c *Child) waitLeaderEnd(deadline time.Time) bool {
+	select {
+	case <-c.leaderEnd:
+		return true
+	default:
 	}
-	return nil
+	rest := time.Until(deadline)
+	if rest <= 0 {
+		return false
+	}
+	t := time.NewTimer(rest)
+	defer t.Stop()
+	select {
+	case <-c.leaderEnd:
+		return true
+	case <-t.C:
+		return false
+	}
+}
+
+// remaining lists what keeps the tree from being gone: one look at it per call (the
+// platform's, where it has more to say than its live members).
+func (c *Child) remaining() []int {
+	if r, ok := any(c.p).(interface{ remaining() []int }); ok {
+		return r.remaining()
+	}
+	return c.p.members()
 }
 
 // supervise waits for the leader, settles the tree, drains, and emits EXIT.
 func (c *Child) supervise() {
 	st, werr := c.p.wait()
+	close(c.leaderEnd)
 	exitAt := time.Now()
 	if c.timer != nil {
 		c.timer.Stop()

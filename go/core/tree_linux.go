@@ -20,7 +20,11 @@ import (
 )
 
 // tree finds the live members (see proc).
-func (p *proc) tree() []procfs.Stat {
+func (p *proc) tree() []procfs.Stat { return p.treeFrom(nil) }
+
+// treeFrom is tree with first a view read (after the caller's last signal) for
+// several trees at once; nil: one read for this tree.
+func (p *proc) treeFrom(first *procView) []procfs.Stat {
 	if out, ok := p.cgroupTree(); ok {
 		return out
 	}
@@ -33,7 +37,11 @@ func (p *proc) tree() []procfs.Stat {
 		// children may have landed after the view too.
 		pre, ok := procfs.ReadStat(p.pid)
 		w.leaderWasAlive = ok && !pre.Dead() && (p.start == 0 || pre.Start == p.start)
-		w.view, w.moved = procViews.get(), false // before taking a slot: the shared read takes one itself
+		if pass == 0 && first != nil {
+			w.view, w.moved = first, false
+		} else {
+			w.view, w.moved = procViews.get(), false // before taking a slot: the shared read takes one itself
+		}
 		p.walk(w)
 		if !w.moved {
 			break

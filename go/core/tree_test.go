@@ -367,3 +367,41 @@ func TestMarkerOfAnotherUserIsNeverSignalled(t *testing.T) {
 		})
 	}
 }
+
+// Many trees cancelled at once are signalled in one batch (firstSteps: every group
+// first, then each tree's other members, with one shared view of the landing
+// points where there is no cgroup): a member that left the leader's session and
+// group is still found and killed in every tree, and every outcome is clean.
+func TestManyTreesCancelledAtOnceLoseNoMember(t *testing.T) {
+	for _, mode := range []string{"helper", "helper-nocgroup", "fallback"} {
+		t.Run(mode, func(t *testing.T) {
+			h := newHarness(t)
+			withContainment(t, mode)
+			const n = 24
+			kids := make([]*Child, n)
+			for i := range kids {
+				kids[i] = h.start(&Options{Argv: helperArgv("fork", "wait", "1", "sleep"), Stdout: StdioPipe, DrainIdleMs: i64(300)})
+			}
+			var escapers []int
+			for _, c := range kids {
+				h.waitStdout(c, "gc=")
+				escapers = append(escapers, h.trackPrinted(c)...)
+			}
+			for _, c := range kids {
+				c.Cancel(ReasonStop, 0, 2*time.Second)
+			}
+			for _, c := range kids {
+				o := h.waitExit(c)
+				if len(o.Errors) > 0 || o.Truncated || o.Phases.KillMs != 0 {
+					t.Errorf("outcome %s", h.kidCopy(c).raw)
+				}
+				assertAllDead(t, "after the cancel", c.Pid())
+			}
+			for _, gc := range escapers {
+				if alive(gc) {
+					t.Errorf("the setsid escaper %d survived the cancel", gc)
+				}
+			}
+		})
+	}
+}

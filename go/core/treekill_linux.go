@@ -5,6 +5,7 @@ package core
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/pawwork/pawwork-supervisor/go/internal/cgroup"
@@ -15,9 +16,16 @@ import (
 // signalTree sends sig to the group at once (atomic for its members; only while the
 // leader is unreaped, so the group id cannot be someone else's), then to every other
 // member one by one through a pidfd, each confirmed to be the same process after the
-// pidfd pinned it. Every member signalled is remembered: with the helper, a killed
-// member counts as gone only once the helper reaped it (see unreaped).
+// pidfd pinned it. Every member signalled is remembered: with a cgroup, a killed
+// member counts as gone only once it has ended (see remaining).
 func (p *proc) signalTree(sig int) {
+	p.signalGroup(sig)
+	p.signalMembers(sig, nil)
+}
+
+// signalGroup is signalTree's first, cheap step: the leader's group, and with
+// SIGKILL the tree's cgroup.
+func (p *proc) signalGroup(sig int) {
 	p.mu.Lock()
 	p.cancelled = true
 	if !p.reaped {
@@ -28,14 +36,27 @@ func (p *proc) signalTree(sig int) {
 		// Every process in the tree's cgroup at once, forks in flight included.
 		cgroup.Kill(p.cgroup)
 	}
-	for _, st := range p.tree() {
+}
+
+// signalMembers is signalTree's second step: every member found now, one by one (v:
+// a view of the landing points read after the group was signalled, shared by the
+// trees signalled together; nil: one of its own). The leader, a session leader that
+// cannot leave its group, had the group's signal already (sent before its reap).
+func (p *proc) signalMembers(sig int, v *procView) {
+	for _, st := range p.treeFrom(v) {
 		p.remember(st)
+		if st.Pid == p.pid && st.Start == p.start && p.start != 0 && !p.isReaped() {
+			continue
+		}
 		procfs.Signal(st, unix.Signal(sig))
 	}
 }
 
+// needsView: finding this tree's members reads the landing points' view (no cgroup).
+func (p *proc) needsView() bool { return p.cgroup == "" }
+
 // remember records a member a cancel signalled (bounded by the tree's size: entries
-// of processes that are gone are dropped by unreaped).
+// of processes that are gone are dropped by remaining).
 func (p *proc) remember(st procfs.Stat) {
 	p.mu.Lock()
 	if p.signalled == nil {
@@ -156,36 +177,25 @@ func (p *proc) members() []int {
 	return out
 }
 
-// unreaped lists the tree's zombies waiting for the helper to reap them (the leader
-// aside: reap() is its step). A cancelled tree is gone only once they are reaped:
-// until then /proc still shows them, and a caller checking the pid finds it. They
-// are the members a cancel signalled, and orphans the helper
-// adopted that only this tree could have started (a member the scans never saw
-// alive, say one that forked and was killed between two scans). Without the helper
-// a member's orphans go to pid 1, which reaps when it will: those count as gone.
-func (p *proc) unreaped() []int {
-	if p.helper == nil {
-		return nil
+// remaining lists what keeps the tree from being gone, from one look at it: its
+// live members, and, with a cgroup, the members a cancel signalled that have not
+// ended yet (a process leaves its cgroup's procs list when it starts to exit, before
+// it is a zombie: the cgroup says empty while it still runs its exit, and may still
+// hold a pipe). A zombie is gone: the reap that follows (reapViaHelper) has the
+// helper reap every zombie it holds before it answers, and the outcome waits for
+// that answer, so the tree's zombies are out of /proc before the outcome settles.
+// Without the helper a member's orphans go to pid 1, which reaps when it will.
+func (p *proc) remaining() []int {
+	out := p.members()
+	if p.cgroup == "" {
+		return out // a walk sees an exiting member as live
 	}
-	helperPid := p.helper.pid
 	p.mu.Lock()
-	if !p.cancelled {
-		p.mu.Unlock()
-		return nil // nothing was killed
-	}
 	keys := make([]procfs.Key, 0, len(p.signalled))
 	for key := range p.signalled {
 		keys = append(keys, key)
 	}
 	p.mu.Unlock()
-	v := procViews.get() // the helper's children, read once for every tree asking now
-	defer blocking()()   // reads /proc: within the thread bound (threads.go)
-	var out []int
-	listed := map[int]bool{}
-	signalledPids := make(map[int]bool, len(keys))
-	for _, key := range keys {
-		signalledPids[key.Pid] = true
-	}
 	for _, key := range keys {
 		st, ok := procfs.ReadStat(key.Pid)
 		if !ok || st.Start != key.Start {
@@ -194,29 +204,9 @@ func (p *proc) unreaped() []int {
 			p.mu.Unlock()
 			continue
 		}
-		// A zombie under the helper, or under another member (it goes to the helper
-		// once that one is reaped), waits for its reaping; a killed member that is
-		// not a zombie yet is still exiting (it left its cgroup's procs list before
-		// it became one, so the cgroup says empty): none of them is gone. Only a
-		// zombie of a process outside the tree (pid 1) is not ours to wait for.
-		if key.Pid != p.pid && (!st.Dead() || st.PPid == helperPid || signalledPids[st.PPid]) {
+		if !st.Dead() && !slices.Contains(out, key.Pid) {
 			out = append(out, key.Pid)
-			listed[key.Pid] = true
 		}
-	}
-	kids, stat := v.kids[helperPid], func(k int) (procfs.Stat, bool) { st, ok := v.stats[k]; return st, ok }
-	if !v.full && !v.landing[helperPid] {
-		kids, stat = procfs.ChildrenOf(helperPid), procfs.ReadStat // a helper no listed tree uses any more
-	}
-	for _, k := range kids {
-		if k == p.pid || listed[k] {
-			continue
-		}
-		st, ok := stat(k)
-		if !ok || !st.Dead() || st.Start < p.start || p.orphanHasOtherOwner(st) {
-			continue
-		}
-		out = append(out, k)
 	}
 	return out
 }

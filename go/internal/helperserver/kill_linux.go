@@ -25,14 +25,47 @@ import (
 func (s *server) reapOrphans() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.reapOrphansLocked(false)
+}
+
+// reapOrphansSoon is reapOrphans for a SIGCHLD: when a leader's zombie hides the
+// rest, the listing is put off by listingDelay and made once for every SIGCHLD
+// until then. A thousand leaders ending at once, each held as a zombie until the
+// host's "reap", made a thousand listings of a thousand children each. No answer
+// waits for it: the host's "reap" is answered after a listing of its own
+// (flushReaped), and an orphan's zombie is nobody's member.
+func (s *server) reapOrphansSoon() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.reapOrphansLocked(true) && !s.listingDue {
+		s.listingDue = true
+		time.AfterFunc(listingDelay, func() {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			s.listingDue = false
+			s.reapOrphansLocked(false)
+		})
+	}
+}
+
+// listingDelay is how long reapOrphansSoon puts a listing off.
+const listingDelay = 20 * time.Millisecond
+
+// reapOrphansLocked reaps the ended orphans waitid names; when a leader's zombie
+// hides the rest, it lists its children, or with lazy reports that a listing is
+// needed. Called with s.mu held.
+func (s *server) reapOrphansLocked(lazy bool) (listingNeeded bool) {
 	for {
 		pid, err := zombieChild()
 		if err != nil || pid <= 0 {
-			return // no child has ended (or none is left)
+			return false // no child has ended (or none is left)
 		}
 		if _, leader := s.leaders[pid]; leader {
+			if lazy {
+				return true
+			}
 			s.reapOrphansListed()
-			return
+			return false
 		}
 		s.reapChild(pid)
 	}

@@ -115,3 +115,47 @@ func waitZombie(t *testing.T, pid int) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// On a SIGCHLD (reapOrphansSoon), an orphan's zombie that a held leader's zombie
+// hides from waitid is reaped by the listing put off by listingDelay, made once for
+// the SIGCHLDs until then; the held leader is never reaped.
+func TestReapOrphansSoonReapsAHiddenOrphanOnce(t *testing.T) {
+	leaderCmd := exec.Command("true")
+	if err := leaderCmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitZombie(t, leaderCmd.Process.Pid)
+	orphan := exec.Command("true")
+	if err := orphan.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitZombie(t, orphan.Process.Pid)
+	s := newServer(-1)
+	s.leaders[leaderCmd.Process.Pid] = &leader{pid: leaderCmd.Process.Pid}
+	s.reapOrphansSoon()
+	s.reapOrphansSoon() // a second SIGCHLD before the listing: no second one
+	s.mu.Lock()
+	due := s.listingDue
+	s.mu.Unlock()
+	if !due {
+		t.Errorf("the orphan hidden behind the held leader did not put a listing off")
+	}
+	deadline := time.Now().Add(10 * time.Second) // a hang bound, not a timing
+	for {
+		st, ok := procfs.ReadStat(orphan.Process.Pid)
+		if !ok || st.PPid != os.Getpid() {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the orphan %d was not reaped within 10 s: %+v", orphan.Process.Pid, st)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if st, ok := procfs.ReadStat(leaderCmd.Process.Pid); !ok || !st.Dead() {
+		t.Errorf("the held leader %d was reaped (or is not a zombie): %+v %v", leaderCmd.Process.Pid, st, ok)
+	}
+	var ws unix.WaitStatus
+	unix.Wait4(leaderCmd.Process.Pid, &ws, 0, nil)
+	leaderCmd.Process.Release()
+	orphan.Process.Release()
+}

@@ -47,6 +47,8 @@ type server struct {
 	// requests queued at the time (serve loop only; see flushReaped).
 	reapedDue   []int64
 	reapedSince time.Time
+
+	listingDue bool // a listing of the children is put off (reapOrphansSoon)
 }
 
 // Bounds on coalescing reap answers: a burst of exits (100 terminals closing) costs
@@ -92,7 +94,7 @@ func Main() int {
 			select {
 			case sig := <-sigs:
 				if sig == syscall.SIGCHLD {
-					s.reapOrphans()
+					s.reapOrphansSoon()
 					s.sweepTrees(false)
 				}
 			case <-tick.C:
