@@ -123,6 +123,7 @@ func forkExecUnmasked(path string, argv []string, attr *syscall.ProcAttr) (int, 
 // wait blocks until the leader exits but does not reap it (WNOWAIT): its pid, and so
 // its group and session ids, stay reserved until reap.
 func (p *proc) wait() (exitStatus, error) {
+	defer p.ended.Store(true)
 	if p.helper != nil {
 		if m, ok := <-p.exit; ok {
 			return exitStatus{code: m.Code, signal: m.Signal}, nil

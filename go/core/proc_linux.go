@@ -4,6 +4,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/pawwork/pawwork-supervisor/go/internal/procfs"
 	"github.com/pawwork/pawwork-supervisor/go/internal/wire"
@@ -45,6 +46,8 @@ type proc struct {
 	hid    int64
 	exit   chan wire.Msg
 	cgroup string // the tree's own cgroup v2 directory; "" when none
+
+	ended atomic.Bool // wait returned: the leader has ended
 
 	mu        sync.Mutex
 	reaped    bool

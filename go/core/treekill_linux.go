@@ -197,6 +197,9 @@ func (p *proc) remaining() []int {
 	}
 	p.mu.Unlock()
 	for _, key := range keys {
+		if key.Pid == p.pid && key.Start == p.start && p.ended.Load() {
+			continue // the leader: its end is known, a zombie until reap
+		}
 		st, ok := procfs.ReadStat(key.Pid)
 		if !ok || st.Start != key.Start {
 			p.mu.Lock()
