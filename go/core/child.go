@@ -270,14 +270,12 @@ func (q *stepQueue) work() {
 		for _, s := range batch {
 			s.c.p.signalGroup(s.sig)
 		}
-		v := viewFor(batch)
-		for _, s := range batch {
-			s.c.p.signalMembers(s.sig, v)
+		signalMembersBatch(batch, func(s *firstStep) {
 			go func() {
 				defer close(s.done)
 				s.c.ladderFrom(t0, s.sig, s.grace)
 			}()
-		}
+		})
 	}
 }
 

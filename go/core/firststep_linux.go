@@ -1,13 +1,13 @@
 package core
 
-// viewFor is the view of the landing points that the trees of batch, just signalled
-// at their groups, share to find their other members: nil when none needs one
-// (each has a cgroup).
-func viewFor(batch []*firstStep) *procView {
-	for _, s := range batch {
-		if s.c.p.needsView() {
-			return procViews.get()
-		}
+// signalMembersBatch is the second step of a batch of first steps (firstSteps): the
+// members of every tree found with one view of the landing points per pass for all
+// of them, and signalled; then(s) runs once s's tree was.
+func signalMembersBatch(batch []*firstStep, then func(s *firstStep)) {
+	ps := make([]*proc, len(batch))
+	sigs := make([]int, len(batch))
+	for i, s := range batch {
+		ps[i], sigs[i] = s.c.p, s.sig
 	}
-	return nil
+	signalMembersOf(ps, sigs, func(i int) { then(batch[i]) })
 }

@@ -20,36 +20,62 @@ import (
 )
 
 // tree finds the live members (see proc).
-func (p *proc) tree() []procfs.Stat { return p.treeFrom(nil) }
+func (p *proc) tree() []procfs.Stat {
+	var out []procfs.Stat
+	treesOf([]*proc{p}, func(_ int, members []procfs.Stat) { out = members })
+	return out
+}
 
-// treeFrom is tree with first a view read (after the caller's last signal) for
-// several trees at once; nil: one read for this tree.
-func (p *proc) treeFrom(first *procView) []procfs.Stat {
-	if out, ok := p.cgroupTree(); ok {
-		return out
+// treesOf finds the live members of several trees at once: each tree with a cgroup
+// from its cgroup, the others with one view of the landing points per pass shared
+// by all of them (a batch of cancels signalled together costs one view read, not
+// one per tree). found gets each tree's members (by its index in ps) as soon as
+// they are known.
+func treesOf(ps []*proc, found func(i int, members []procfs.Stat)) {
+	var walks []*treeWalk
+	var owners []*proc
+	for i, p := range ps {
+		if members, ok := p.cgroupTree(); ok {
+			found(i, members)
+			continue
+		}
+		walks = append(walks, &treeWalk{self: os.Getpid(), helper: p.helperPid(), leader: p.pid, in: map[int]bool{}, slot: i})
+		owners = append(owners, p)
 	}
-	w := &treeWalk{self: os.Getpid(), helper: p.helperPid(), leader: p.pid, in: map[int]bool{}}
 	// A member that ends while the walk reads its children hands them to a
 	// landing point after the view was read: the walk then looks again, with a
 	// view read after that (bounded; the callers' repeated rounds do the rest).
-	for pass := 0; pass < 3; pass++ {
+	for pass := 0; pass < 3 && len(walks) > 0; pass++ {
 		// The leader alive before the view is read and ended by the walk: its
 		// children may have landed after the view too.
-		pre, ok := procfs.ReadStat(p.pid)
-		w.leaderWasAlive = ok && !pre.Dead() && (p.start == 0 || pre.Start == p.start)
-		if pass == 0 && first != nil {
-			w.view, w.moved = first, false
-		} else {
-			w.view, w.moved = procViews.get(), false // before taking a slot: the shared read takes one itself
+		for k, w := range walks {
+			p := owners[k]
+			pre, ok := procfs.ReadStat(p.pid)
+			w.leaderWasAlive = ok && !pre.Dead() && (p.start == 0 || pre.Start == p.start)
 		}
-		p.walk(w)
-		if !w.moved {
-			break
+		v := procViews.get() // before taking a slot: the shared read takes one itself
+		var again []*treeWalk
+		var againOwners []*proc
+		for k, w := range walks {
+			p := owners[k]
+			w.view, w.moved = v, false
+			p.walk(w)
+			if w.moved && pass < 2 {
+				again = append(again, w)
+				againOwners = append(againOwners, p)
+				continue
+			}
+			found(w.slot, p.settleWalk(w))
 		}
+		walks, owners = again, againOwners
 	}
-	// A member found by ancestry stays one once its parent died and it landed
-	// elsewhere, even when nothing else would tie it to the tree (an exiting
-	// process's environment can no longer be read; a daemon cleared its own).
+}
+
+// settleWalk records what a finished walk found and returns its members. A member
+// found by ancestry stays one once its parent died and it landed elsewhere, even
+// when nothing else would tie it to the tree (an exiting process's environment can
+// no longer be read; a daemon cleared its own).
+func (p *proc) settleWalk(w *treeWalk) []procfs.Stat {
 	known := make(map[procfs.Key]bool, len(w.out))
 	for _, st := range w.out {
 		known[st.Key()] = true
@@ -151,6 +177,7 @@ type treeWalk struct {
 	out            []procfs.Stat
 	moved          bool // a member ended while its children were read (see tree)
 	leaderWasAlive bool // before the view was read
+	slot           int  // its tree's place in treesOf's answer
 }
 
 // stat reads pid's stat: from the view when it is a walk of all of /proc, else

@@ -20,7 +20,7 @@ import (
 // member counts as gone only once it has ended (see remaining).
 func (p *proc) signalTree(sig int) {
 	p.signalGroup(sig)
-	p.signalMembers(sig, nil)
+	p.signalMembers(sig)
 }
 
 // signalGroup is signalTree's first, cheap step: the leader's group, and with
@@ -38,12 +38,23 @@ func (p *proc) signalGroup(sig int) {
 	}
 }
 
-// signalMembers is signalTree's second step: every member found now, one by one (v:
-// a view of the landing points read after the group was signalled, shared by the
-// trees signalled together; nil: one of its own). The leader, a session leader that
-// cannot leave its group, had the group's signal already (sent before its reap).
-func (p *proc) signalMembers(sig int, v *procView) {
-	for _, st := range p.treeFrom(v) {
+// signalMembers is signalTree's second step: every member found now, one by one.
+// The leader, a session leader that cannot leave its group, had the group's signal
+// already (sent before its reap).
+func (p *proc) signalMembers(sig int) { p.signalFound(sig, p.tree()) }
+
+// signalMembersOf is signalMembers for trees signalled together at their groups
+// (treesOf: one view of the landing points per pass for all of them); then(i) runs
+// once tree i's members were signalled.
+func signalMembersOf(ps []*proc, sigs []int, then func(i int)) {
+	treesOf(ps, func(i int, members []procfs.Stat) {
+		ps[i].signalFound(sigs[i], members)
+		then(i)
+	})
+}
+
+func (p *proc) signalFound(sig int, members []procfs.Stat) {
+	for _, st := range members {
 		p.remember(st)
 		if st.Pid == p.pid && st.Start == p.start && p.start != 0 && !p.isReaped() {
 			continue
@@ -51,9 +62,6 @@ func (p *proc) signalMembers(sig int, v *procView) {
 		procfs.Signal(st, unix.Signal(sig))
 	}
 }
-
-// needsView: finding this tree's members reads the landing points' view (no cgroup).
-func (p *proc) needsView() bool { return p.cgroup == "" }
 
 // remember records a member a cancel signalled (bounded by the tree's size: entries
 // of processes that are gone are dropped by remaining).

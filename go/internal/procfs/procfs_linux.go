@@ -54,17 +54,59 @@ func ParseStat(pid int, b []byte) (Stat, bool) {
 	if i < 0 || i+2 >= len(b) {
 		return Stat{}, false
 	}
-	f := bytes.Fields(b[i+2:])
-	if len(f) < 20 {
+	// The fields after comm, split by hand: no slice of fields, no string per
+	// number (a mass cancel parses thousands of these).
+	var f [20][]byte
+	n := 0
+	for rest := b[i+2:]; n < len(f); n++ {
+		rest = bytes.TrimLeft(rest, " \n")
+		if len(rest) == 0 {
+			break
+		}
+		end := bytes.IndexAny(rest, " \n")
+		if end < 0 {
+			end = len(rest)
+		}
+		f[n], rest = rest[:end], rest[end:]
+	}
+	if n < len(f) {
 		return Stat{}, false
 	}
 	st := Stat{Pid: pid, State: f[0][0]}
-	st.PPid, _ = strconv.Atoi(string(f[1]))
-	st.Pgid, _ = strconv.Atoi(string(f[2]))
-	st.Sid, _ = strconv.Atoi(string(f[3]))
-	st.Threads, _ = strconv.Atoi(string(f[17]))
-	st.Start, _ = strconv.ParseUint(string(f[19]), 10, 64)
+	st.PPid = signedField(f[1])
+	st.Pgid = signedField(f[2])
+	st.Sid = signedField(f[3])
+	st.Threads = signedField(f[17])
+	st.Start = unsignedField(f[19])
 	return st, true
+}
+
+// signedField parses a decimal stat field (0 when it is not one, as Atoi's error
+// was taken).
+func signedField(f []byte) int {
+	neg := len(f) > 0 && f[0] == '-'
+	if neg {
+		f = f[1:]
+	}
+	v := int(unsignedField(f))
+	if neg {
+		return -v
+	}
+	return v
+}
+
+func unsignedField(f []byte) uint64 {
+	if len(f) == 0 || len(f) > 20 {
+		return 0
+	}
+	var v uint64
+	for _, c := range f {
+		if c < '0' || c > '9' {
+			return 0
+		}
+		v = v*10 + uint64(c-'0')
+	}
+	return v
 }
 
 // Scan calls fn for every process in /proc.
@@ -132,13 +174,20 @@ func ChildrenOf(pid int) []int {
 	tids, _ := d.Readdirnames(-1)
 	d.Close()
 	var out []int
-	var buf []byte
+	bp := childrenBufs.Get().(*[]byte)
+	buf := *bp
 	for _, tid := range tids {
 		buf = readInto(buf[:0], dir+"/"+tid+"/children")
 		out = append(out, Pids(buf)...)
 	}
+	*bp = buf[:0]
+	childrenBufs.Put(bp)
 	return out
 }
+
+// childrenBufs holds ChildrenOf's read buffers (readInto's 16 KiB each): a mass
+// cancel lists children thousands of times.
+var childrenBufs = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
 
 // readInto appends the whole of a (small, /proc) file to buf: one open and a
 // read or two, with no stat (os.ReadFile's) and no new buffer per file.
@@ -172,13 +221,26 @@ func readInto(buf []byte, path string) []byte {
 // file), skipping what is not a number.
 func Pids(b []byte) []int {
 	var out []int
-	for _, f := range bytes.Fields(b) {
-		if k, ok := atoi(f); ok {
-			out = append(out, k)
+	for len(b) > 0 {
+		start := 0
+		for start < len(b) && isSpace(b[start]) {
+			start++
 		}
+		end := start
+		for end < len(b) && !isSpace(b[end]) {
+			end++
+		}
+		if end > start {
+			if k, ok := atoi(b[start:end]); ok {
+				out = append(out, k)
+			}
+		}
+		b = b[end:]
 	}
 	return out
 }
+
+func isSpace(c byte) bool { return c == ' ' || c == '\n' || c == '\t' || c == '\r' }
 
 // atoi parses a pid without a string copy (a children list of a thousand is read
 // on every round of a cancel).

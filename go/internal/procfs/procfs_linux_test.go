@@ -51,3 +51,16 @@ func TestEnvironHas(t *testing.T) {
 		t.Errorf("EnvironHas of no process = %v, %v; want false, false", has, sure)
 	}
 }
+
+func TestPidsSkipsWhatIsNotAPid(t *testing.T) {
+	got := Pids([]byte(" 12 7\n\n300 x9 4294967296 5\t6\n"))
+	want := []int{12, 7, 300, 4294967296, 5, 6}
+	if len(got) != len(want) {
+		t.Fatalf("Pids = %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("Pids = %v, want %v", got, want)
+		}
+	}
+}
