@@ -654,3 +654,48 @@ func TestStoppedHelperDoesNotHoldASpawn(t *testing.T) {
 // HelperMain runs the helper's server: TestMain runs it when this test binary is
 // started as the library's helper (with HelperArg).
 func HelperMain() int { return helperserver.Main() }
+
+// pidfdsHeld counts this process's pidfds.
+func pidfdsHeld(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range ents {
+		if l, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil && strings.Contains(l, "pidfd") {
+			n++
+		}
+	}
+	return n
+}
+
+// A leader of the helper costs the host no pidfd (the helper's exit message says
+// when it ends), and a signal to the leader alone still reaches it, through a pidfd
+// opened for the signal and checked against the leader's start time.
+func TestHelperLeaderCostsTheHostNoPidfd(t *testing.T) {
+	h := newHarness(t)
+	withContainment(t, "helper")
+	before := pidfdsHeld(t)
+	const n = 5
+	kids := make([]*Child, n)
+	for i := range kids {
+		kids[i] = h.start(&Options{Argv: helperArgv("sleep"), Stdout: StdioPipe})
+		h.waitStdout(kids[i], "ready")
+	}
+	if held := pidfdsHeld(t) - before; held >= n {
+		t.Errorf("%d live leaders of the helper hold %d pidfds in the host", n, held)
+	}
+	for _, c := range kids {
+		if err := c.Signal(sigTERM, false); err != nil {
+			t.Errorf("signal to the leader: %v", err)
+		}
+	}
+	for _, c := range kids {
+		o := h.waitExit(c)
+		if o.Signal == nil || *o.Signal != "SIGTERM" {
+			t.Errorf("outcome after SIGTERM to the leader alone: %s", h.kidCopy(c).raw)
+		}
+	}
+}

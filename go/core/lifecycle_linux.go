@@ -61,8 +61,14 @@ func startProc(path string, o *Options, env []string, files []*os.File) (*proc, 
 			if c.cgroup == "" {
 				p.marker = append([]byte(mark), 0)
 			}
+			// No pidfd is kept for a leader of the helper (one fd fewer per child;
+			// an older helper still sends one): the leader stays the helper's
+			// unreaped child until our reap, its exit comes as the helper's
+			// message, and a signal to it alone goes through a pidfd opened then
+			// and checked against its start time (signalLeader), which holds even
+			// once the helper died and pid 1 may have reaped it.
 			if pfd >= 0 {
-				p.pidf = pidfd.Open(pfd)
+				unix.Close(pfd)
 			}
 			if st, ok := procfs.ReadStat(pid); ok {
 				p.start = st.Start
@@ -139,13 +145,26 @@ func (p *proc) wait() (exitStatus, error) {
 
 // waitGone waits for the pidfd to report the process's end (any parent).
 func (p *proc) waitGone() {
-	if p.pidf == nil {
-		for syscall.Kill(p.pid, 0) == nil {
+	pidf := p.pidf
+	if pidf == nil && p.start != 0 {
+		// A leader of the helper: pinned now, if it is still the process we
+		// started (its start time, read after the pidfd pinned it).
+		if fd, err := unix.PidfdOpen(p.pid, 0); err == nil {
+			if st, ok := procfs.ReadStat(p.pid); !ok || st.Start != p.start || st.Dead() {
+				unix.Close(fd)
+				return
+			}
+			pidf = pidfd.Open(fd)
+			defer pidf.Close()
+		}
+	}
+	if pidf == nil {
+		for p.sameLeaderAlive() {
 			time.Sleep(50 * time.Millisecond)
 		}
 		return
 	}
-	rc, err := p.pidf.SyscallConn()
+	rc, err := pidf.SyscallConn()
 	if err != nil {
 		return
 	}
@@ -200,10 +219,23 @@ func (p *proc) reapViaHelper() {
 	p.helper.forget(p.hid)
 }
 
+// sameLeaderAlive: the leader's pid names a live process started when the leader
+// was (a kernel without pidfds).
+func (p *proc) sameLeaderAlive() bool {
+	st, ok := procfs.ReadStat(p.pid)
+	return ok && !st.Dead() && (p.start == 0 || st.Start == p.start)
+}
+
 func (p *proc) signalLeader(sig int) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.reaped {
+		return nil
+	}
+	if p.pidf == nil && p.helper != nil && p.start != 0 {
+		// A leader of the helper (no pidfd kept): through a pidfd opened now,
+		// checked against its start time; a zombie or a re-used pid is left alone.
+		procfs.Signal(procfs.Stat{Pid: p.pid, Start: p.start}, unix.Signal(sig))
 		return nil
 	}
 	if p.pidf != nil {

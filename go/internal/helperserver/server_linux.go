@@ -300,10 +300,10 @@ func (s *server) spawn(m *wire.Msg, fds []int) {
 		return
 	}
 	l := &leader{pid: pid}
-	var hostFd = -1
 	if pfd >= 0 {
-		// The host gets its own pidfd; ours is polled for the exit.
-		hostFd, _ = unix.FcntlInt(uintptr(pfd), unix.F_DUPFD_CLOEXEC, 0)
+		// Polled for the exit. The host keeps no pidfd of its own (one fd per
+		// child fewer): the exit message tells it, and it pins the leader only to
+		// signal it alone.
 		l.pidf = pidfd.Open(pfd)
 	}
 	s.leaders[pid] = l
@@ -312,10 +312,7 @@ func (s *server) spawn(m *wire.Msg, fds []int) {
 		s.trees[m.ID] = treeDir
 	}
 	s.mu.Unlock()
-	s.send(wire.Msg{Op: "spawned", ID: m.ID, Pid: pid, Cgroup: treeDir}, hostFd)
-	if hostFd >= 0 {
-		unix.Close(hostFd)
-	}
+	s.send(wire.Msg{Op: "spawned", ID: m.ID, Pid: pid, Cgroup: treeDir}, -1)
 	go func() {
 		st, err := pidfd.Wait(l.pidf, l.pid)
 		if err != nil {

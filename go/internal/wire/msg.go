@@ -16,7 +16,7 @@
 //	host → helper  reap    {id}                         the host is done with the exited leader
 //	host → helper  letgo   {id, pids}                   leftovers the host let go: never killed
 //	helper → host  hello   {pid, cgroup | reason, build} once, first (build: BuildID)
-//	helper → host  spawned {id, pid, cgroup} + a pidfd  or {id, errno} when the exec failed
+//	helper → host  spawned {id, pid, cgroup}             or {id, errno} when the exec failed (no pidfd: the host keeps none of a leader of the helper; a pidfd beside it is closed)
 //	helper → host  exit    {id, code, signal}           the leader exited (still unreaped)
 //	helper → host  reaped  {id}                         answer to reap: the leader and every
 //	                                                     zombie the helper held then are reaped
