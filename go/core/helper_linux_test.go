@@ -699,3 +699,25 @@ func TestHelperLeaderCostsTheHostNoPidfd(t *testing.T) {
 		}
 	}
 }
+
+// Once the helper died its leaders are pid 1's, which reaps them when they end: a
+// leader's number, and so its group id, may then be someone else's, and only
+// members pinned one by one may be signalled.
+func TestALeaderOfADeadHelperIsNotSignalledByGroup(t *testing.T) {
+	conn := &helperConn{}
+	p := &proc{pid: 1 << 30, helper: conn}
+	if !p.groupOurs() {
+		t.Fatal("an unreaped leader of a live helper: its group is ours")
+	}
+	conn.mu.Lock()
+	conn.dead = true
+	conn.mu.Unlock()
+	if p.groupOurs() {
+		t.Fatal("a leader of a dead helper: its group id may be re-used, yet groupOurs says ours")
+	}
+	p2 := &proc{pid: 1 << 30}
+	p2.reaped = true
+	if p2.groupOurs() {
+		t.Fatal("a reaped leader: its group is not ours")
+	}
+}

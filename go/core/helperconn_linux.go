@@ -128,6 +128,14 @@ func (c *helperConn) stalled() bool {
 	return ok && (st.State == 'T' || st.State == 't')
 }
 
+// isDead reports whether the connection is gone (the helper died or was shut down):
+// its leaders are no longer its children.
+func (c *helperConn) isDead() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.dead
+}
+
 // kill ends a helper that is of no use (its trees die with it).
 func (c *helperConn) kill() {
 	c.proc.signalLeader(int(unix.SIGKILL))

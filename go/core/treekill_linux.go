@@ -28,7 +28,7 @@ func (p *proc) signalTree(sig int) {
 func (p *proc) signalGroup(sig int) {
 	p.mu.Lock()
 	p.cancelled = true
-	if !p.reaped {
+	if p.groupOursLocked() {
 		unix.Kill(-p.pid, unix.Signal(sig))
 	}
 	p.mu.Unlock()
@@ -36,6 +36,21 @@ func (p *proc) signalGroup(sig int) {
 		// Every process in the tree's cgroup at once, forks in flight included.
 		cgroup.Kill(p.cgroup)
 	}
+}
+
+// groupOursLocked reports whether the leader's pid, and so its group id, is still
+// reserved for us (p.mu held): it is unreaped and its parent is the host, or the
+// helper, alive. Once the helper died the leader is pid 1's, which reaps it when it
+// ends, and the number may be re-used: the group is then signalled only member by
+// member, each pinned by a pidfd and checked against its start time.
+func (p *proc) groupOursLocked() bool {
+	return !p.reaped && (p.helper == nil || !p.helper.isDead())
+}
+
+func (p *proc) groupOurs() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.groupOursLocked()
 }
 
 // signalMembers is signalTree's second step: every member found now, one by one.
@@ -56,7 +71,7 @@ func signalMembersOf(ps []*proc, sigs []int, then func(i int)) {
 func (p *proc) signalFound(sig int, members []procfs.Stat) {
 	for _, st := range members {
 		p.remember(st)
-		if st.Pid == p.pid && st.Start == p.start && p.start != 0 && !p.isReaped() {
+		if st.Pid == p.pid && st.Start == p.start && p.start != 0 && p.groupOurs() {
 			continue
 		}
 		procfs.Signal(st, unix.Signal(sig))
@@ -94,7 +109,7 @@ const (
 // outcome.errors, as is the bound firing.
 func (p *proc) freezeTree() {
 	p.mu.Lock()
-	if !p.reaped {
+	if p.groupOursLocked() {
 		unix.Kill(-p.pid, unix.SIGSTOP)
 	}
 	p.mu.Unlock()
