@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/pawwork/pawwork-supervisor/go/internal/procfs"
+	"golang.org/x/sys/unix"
 )
 
 // withContainment runs the test in one containment mode: "fallback" (no helper),
@@ -404,4 +405,66 @@ func TestManyTreesCancelledAtOnceLoseNoMember(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A host that is a child subreaper adopts the orphans of its trees: without the
+// helper it is then a landing point whose children are read, and an orphan that
+// landed on it is still found by its session (it left the group, so the group's
+// signal does not reach it). (A host that is not one is not read:
+// nothing of a tree can land there.)
+func TestAnOrphanLandingOnASubreaperHostIsAMember(t *testing.T) {
+	h := newHarness(t)
+	withContainment(t, "fallback")
+	if err := setSubreaper(true); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { setSubreaper(false) })
+	c := h.start(&Options{Argv: []string{"sh", "-c", `sh -c 'perl -e "setpgrp(0, 0); print qq(pid orphan \$\$\n); close STDOUT; sleep 60" &'; exec sleep 60`}, Stdout: StdioPipe})
+	h.waitStdout(c, "pid orphan")
+	pids := printedRolePids(h.stdout(c))
+	if len(pids) != 1 {
+		t.Fatalf("orphan pid not printed: %q", h.stdout(c))
+	}
+	orphan := pids[0]
+	h.track(orphan)
+	// It printed after leaving the group; its parent, the inner sh, may still be
+	// exiting (bounded).
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(2 * time.Millisecond) {
+		st, _ := procfs.ReadStat(orphan)
+		if st.PPid == os.Getpid() && st.Pgid == orphan {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("orphan %+v: want its own group and the host %d (a subreaper) as parent", st, os.Getpid())
+		}
+	}
+	c.Cancel(ReasonStop, 0, 300*time.Millisecond)
+	o := h.waitExit(c)
+	if st, ok := procfs.ReadStat(orphan); ok && !st.Dead() {
+		syscall.Kill(orphan, syscall.SIGKILL)
+		syscall.Wait4(orphan, nil, 0, nil)
+		t.Fatalf("the orphan on the subreaper host survived the cancel; outcome %+v", o)
+	}
+	// The host adopted it: reaping it is the host's part (bounded).
+	gone := false
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		var ws syscall.WaitStatus
+		if pid, _ := syscall.Wait4(orphan, &ws, syscall.WNOHANG, nil); pid == orphan {
+			gone = true
+			break
+		}
+	}
+	if !gone {
+		syscall.Kill(orphan, syscall.SIGKILL)
+		syscall.Wait4(orphan, nil, 0, nil)
+		t.Fatalf("the orphan on the subreaper host survived the cancel; outcome %+v", o)
+	}
+}
+
+func setSubreaper(on bool) error {
+	v := uintptr(0)
+	if on {
+		v = 1
+	}
+	return unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, v, 0, 0, 0)
 }

@@ -35,8 +35,13 @@ type Key struct {
 // ReadStat parses /proc/<pid>/stat; comm may hold spaces and parentheses, so the
 // fields are taken after its last ')'.
 func ReadStat(pid int) (Stat, bool) {
+	return readStatAt(pid, "/proc/"+strconv.Itoa(pid)+"/stat")
+}
+
+// readStatAt reads and parses a stat file of pid's (the process's, or a thread's).
+func readStatAt(pid int, path string) (Stat, bool) {
 	var buf [512]byte
-	fd, err := unix.Open("/proc/"+strconv.Itoa(pid)+"/stat", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return Stat{}, false
 	}
@@ -180,6 +185,25 @@ func ChildrenOf(pid int) []int {
 		buf = readInto(buf[:0], dir+"/"+tid+"/children")
 		out = append(out, Pids(buf)...)
 	}
+	*bp = buf[:0]
+	childrenBufs.Put(bp)
+	return out
+}
+
+// AdoptedBy lists the children of pid as a landing point of orphans: an orphan is
+// re-parented to the first thread of the subreaper (or pid 1) that is not exiting,
+// which is its main thread unless that one has ended, so only the main thread's list
+// is read (one file, where ChildrenOf reads the directory and one file per thread:
+// a host's thirty threads made that the largest cost of finding a tree). Once the
+// main thread has ended, every thread's list, as ChildrenOf.
+func AdoptedBy(pid int) []int {
+	task := "/proc/" + strconv.Itoa(pid) + "/task/" + strconv.Itoa(pid)
+	if st, ok := readStatAt(pid, task+"/stat"); !ok || st.Dead() {
+		return ChildrenOf(pid)
+	}
+	bp := childrenBufs.Get().(*[]byte)
+	buf := readInto((*bp)[:0], task+"/children")
+	out := Pids(buf)
 	*bp = buf[:0]
 	childrenBufs.Put(bp)
 	return out
