@@ -24,6 +24,7 @@ import {
   startNative,
   type NativeChild,
 } from "./addon"
+import type { Capture } from "./capture"
 import { forwardFor, unforward } from "./forward-signals"
 import { killAtHostExit, spareAtHostExit } from "./host-exit"
 import { checkArgv, leaderEnv, piped, shellArgv, stdioMode, superviseSettings, type SuperviseOptions, type SuperviseSettings } from "./options"
@@ -124,6 +125,8 @@ export class SupervisedChild extends EventEmitter {
   private readonly overflowed: string[] = []
   /** Failures of `input` (never thrown: reported in the outcome's errors). */
   private readonly inputErrors: string[] = []
+  /** Process.run's captures (captureOutput): the output goes into them, not into the streams. */
+  private captures: Record<typeof STREAM_STDOUT | typeof STREAM_STDERR, Capture> | undefined
 
   constructor(cmd: string[], opts: SuperviseOptions = {}) {
     super()
@@ -303,11 +306,29 @@ export class SupervisedChild extends EventEmitter {
     cb(err)
   }
 
+  /**
+   * @internal Process.run: from now on stdout's and stderr's chunks go straight into these
+   * captures, as views of the binding's memory that each capture copies at once (no chunk
+   * of their own, no garbage); the streams get no data, only their end. Called right after
+   * construction, before any event can come.
+   */
+  captureOutput(stdout: Capture, stderr: Capture): void {
+    if (!this.native) return
+    this.captures = { [STREAM_STDOUT]: stdout, [STREAM_STDERR]: stderr }
+    loadAddon().transientOutput(this.native.handle)
+  }
+
   private onEvent(type: number, aux: number, payload: Buffer | undefined): void {
     switch (type) {
       case EV_STDOUT:
       case EV_STDERR: {
         const stream = type === EV_STDOUT ? STREAM_STDOUT : STREAM_STDERR
+        if (this.captures && payload) {
+          // A transient view: pushed (copied) now or never.
+          const chunk = this.withinMaxBuffer(stream, payload)
+          if (chunk) this.captures[stream].push(chunk)
+          return
+        }
         const s = type === EV_STDOUT ? this.stdout : this.stderr
         if (!s || !payload) return
         const chunk = this.withinMaxBuffer(stream, payload)
