@@ -125,6 +125,8 @@ export class SupervisedChild extends EventEmitter {
   private readonly overflowed: string[] = []
   /** Failures of `input` (never thrown: reported in the outcome's errors). */
   private readonly inputErrors: string[] = []
+  /** What flow() last told the core: paused or not, per stream (the core starts not paused). */
+  private readonly pausedFlow = { [STREAM_STDOUT]: false, [STREAM_STDERR]: false }
   /** Process.run's captures (captureOutput): the output goes into them, not into the streams. */
   private captures: Record<typeof STREAM_STDOUT | typeof STREAM_STDERR, Capture> | undefined
 
@@ -250,12 +252,12 @@ export class SupervisedChild extends EventEmitter {
     let discarding = false
     const r = new Readable({
       read: () => {
-        this.native?.setFlow(stream, false)
+        this.flow(stream, false)
       },
       destroy: (err, cb) => {
         // Nobody reads any more: keep draining so the tree is not blocked forever.
         discarding = true
-        this.native?.setFlow(stream, false)
+        this.flow(stream, false)
         cb(err)
       },
     })
@@ -263,12 +265,23 @@ export class SupervisedChild extends EventEmitter {
     return r
   }
 
+  /**
+   * Pauses or resumes a stream's reads in the core, when that changes: a flowing
+   * Readable asks to read after every chunk, and each call into the core costs a hop
+   * into Go's scheduler (measured: one per batch of a fast stream).
+   */
+  private flow(stream: typeof STREAM_STDOUT | typeof STREAM_STDERR, paused: boolean): void {
+    if (this.pausedFlow[stream] === paused) return
+    this.pausedFlow[stream] = paused
+    this.native?.setFlow(stream, paused)
+  }
+
   /** The `all` stream: fed from the stdout and stderr events; its reads resume both. */
   private makeAll(): Readable {
     return new Readable({
       read: () => {
-        this.native?.setFlow(STREAM_STDOUT, false)
-        this.native?.setFlow(STREAM_STDERR, false)
+        this.flow(STREAM_STDOUT, false)
+        this.flow(STREAM_STDERR, false)
       },
     })
   }
@@ -340,7 +353,7 @@ export class SupervisedChild extends EventEmitter {
           // its chunks without holding the tree back; a read one that is full does.
           if (!s.push(chunk) && (!this.all || s.readableFlowing !== null)) full = true
         }
-        if (full) this.native?.setFlow(stream, true)
+        if (full) this.flow(stream, true)
         return
       }
       case EV_STDOUT_END:
