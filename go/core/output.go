@@ -239,15 +239,15 @@ func (s *outStream) sweep() bool {
 // an event, a hand-off to the pump and one to JS: measured, head's 4 KiB writes made
 // about 140K context switches per GiB where child_process, whose JS thread reads only
 // between callbacks, made 3K. So while a stream is streaming (this read came less
-// than coalesceHot after the previous one) a short read is followed by a wait of
-// coalesceWait before the next read, and what the writer adds meanwhile is taken by
-// one read. A pipe (1 MiB once grown) outlasts the wait at over 1 GB/s, so the
+// than coalesceHot after the previous one) a read that emptied the pipe (it did not
+// fill the buffer) is followed by a wait of coalesceWait before the next read, and
+// what the writer adds meanwhile is taken by one read (reading at once would take a
+// crumb, and cost as much). A pipe (1 MiB once grown) outlasts the wait at over 1 GB/s, so the
 // writer is not held back; output after a quiet spell is not delayed at all, and
 // output while streaming by at most coalesceWait (Go's timers make it up to ~1 ms).
 const (
-	coalesceSmall = 64 << 10
-	coalesceHot   = 2 * time.Millisecond
-	coalesceWait  = 500 * time.Microsecond
+	coalesceHot  = 2 * time.Millisecond
+	coalesceWait = 500 * time.Microsecond
 )
 
 // coalesce waits coalesceWait before the next read, unless the drain has started
@@ -303,7 +303,7 @@ loop:
 		}
 		s.deliver(chunk, n)
 		if err == nil {
-			if n < coalesceSmall && at.Sub(last) < coalesceHot {
+			if n < len(*chunk) && at.Sub(last) < coalesceHot {
 				s.coalesce()
 			}
 			last = at
