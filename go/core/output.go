@@ -242,10 +242,14 @@ func (s *outStream) sweep() bool {
 // than coalesceHot after the previous one) a read that emptied the pipe (it did not
 // fill the buffer) is followed by a wait of coalesceWait before the next read, and
 // what the writer adds meanwhile is taken by one read (reading at once would take a
-// crumb, and cost as much). A pipe (1 MiB once grown) outlasts the wait at over 1 GB/s, so the
-// writer is not held back; output after a quiet spell is not delayed at all, and
-// output while streaming by at most coalesceWait (Go's timers make it up to ~1 ms).
+// crumb, and cost as much). Only a pipe grown to pipeGrown (1 MiB) coalesces: it
+// outlasts the wait at over 1 GB/s, so the writer is not held back, where a smaller
+// buffer (a terminal's, a socket's, a pipe the kernel would not grow, macOS's 64 KiB)
+// would fill during the wait and throttle it. Output after a quiet spell is not
+// delayed at all; output while streaming by at most coalesceWait (Go's timers make
+// it up to ~1 ms).
 const (
+	growStreak   = 4 * pipeDefault
 	coalesceHot  = 2 * time.Millisecond
 	coalesceWait = 500 * time.Microsecond
 )
@@ -276,7 +280,9 @@ func (s *outStream) cut() {
 func (s *outStream) read() {
 	defer close(s.done)
 	grown := false
+	wide := false      // grown to pipeGrown: the stream may coalesce
 	var last time.Time // when the previous read returned
+	streak := 0        // bytes of the reads that came close together (coalesceHot)
 loop:
 	for {
 		switch s.beforeRead() {
@@ -294,16 +300,24 @@ loop:
 		chunk := chunkPool.Get().(*[]byte)
 		n, err := s.f.Read(*chunk)
 		at := time.Now()
-		if !grown && n >= pipeDefault {
-			// A full default pipe: a fast producer. A larger pipe lets it write
-			// more per wakeup of ours; others keep the default (the kernel limits
-			// a user's pipe memory in total).
-			growPipe(s.f)
+		hot := at.Sub(last) < coalesceHot
+		if hot {
+			streak += n
+		} else {
+			streak = n
+		}
+		if !grown && (n >= pipeDefault || streak >= growStreak) {
+			// A full default pipe, or a run of reads close together that took
+			// growStreak bytes (a reader as fast as its writer never finds the pipe
+			// full): a fast producer. A larger pipe lets it write more per wakeup of
+			// ours; others keep the default (the kernel limits a user's pipe memory
+			// in total).
+			wide = growPipe(s.f)
 			grown = true
 		}
 		s.deliver(chunk, n)
 		if err == nil {
-			if n < len(*chunk) && at.Sub(last) < coalesceHot {
+			if wide && n < len(*chunk) && hot {
 				s.coalesce()
 			}
 			last = at
