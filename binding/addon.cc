@@ -129,6 +129,16 @@ Napi::Value ChildSignalState(const Napi::CallbackInfo& info) {
   return Pump::Of(info.Env()).ChildSignalState(info.Env());
 }
 
+// transientOutput(handle): the child's stdout and stderr chunks reach its onEvent
+// as Uint8Array views valid only during that call (Process.run's collector copies
+// each into its buffer at once), instead of a Buffer of their own each.
+Napi::Value TransientOutput(const Napi::CallbackInfo& info) {
+  static const char kUsage[] = "transientOutput(handle: number)";
+  int64_t handle = IntArg(info, 0, "handle", 0, kSafeMax, kUsage);
+  Pump::Of(info.Env()).SetTransient(handle);
+  return info.Env().Undefined();
+}
+
 // Every number of pws.h, by its name without the PWS_ prefix. lib/addon.ts checks
 // the ones it uses once, at load, so that a facade and an addon built from
 // different headers refuse to run together instead of misreading each other.
@@ -194,6 +204,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("containment", Napi::Function::New<Containment>(env, "containment"));
   exports.Set("configure", Napi::Function::New<Configure>(env, "configure"));
   exports.Set("setLibraryPath", Napi::Function::New<SetLibraryPathJs>(env, "setLibraryPath"));
+  exports.Set("transientOutput", Napi::Function::New<TransientOutput>(env, "transientOutput"));
   exports.Set("childSignalState", Napi::Function::New<ChildSignalState>(env, "childSignalState"));
   exports.Set("constants", Constants(env));
   return exports;

@@ -150,9 +150,11 @@ void Pump::Dispatch(Napi::Env env, const uint8_t* p, size_t len) {
       Napi::HandleScope scope(env);
       // Copied out first: onEvent may spawn, which may rehash the table.
       Napi::Function on_event = it->second.on_event.Value();
+      const bool output = type == PWS_EV_STDOUT || type == PWS_EV_STDERR;
       Napi::Value payload =
-          plen == 0 ? env.Undefined()
-                    : Napi::Buffer<uint8_t>::Copy(env, rec + kHeader, plen);
+          plen == 0                          ? env.Undefined()
+          : output && it->second.transient   ? View(env, rec + kHeader, plen)
+                                             : Napi::Buffer<uint8_t>::Copy(env, rec + kHeader, plen);
       on_event.Call({Napi::Number::New(env, type),
                      Napi::Number::New(env, static_cast<double>(aux)), payload});
     } catch (Napi::Error& e) {
@@ -161,6 +163,22 @@ void Pump::Dispatch(Napi::Env env, const uint8_t* p, size_t len) {
     if (type == PWS_EV_EXIT) Forget(env, handle);
   }
   if (thrown) throw std::move(*thrown);
+}
+
+Napi::Value Pump::View(Napi::Env env, const uint8_t* p, size_t len) {
+  if (scratch_.IsEmpty()) {
+    // V8's own memory, not an external buffer: Electron's sandbox allows it.
+    Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, static_cast<size_t>(kBatchCap));
+    scratch_data_ = static_cast<uint8_t*>(ab.Data());
+    scratch_ = Napi::Persistent(ab);
+  }
+  std::memcpy(scratch_data_, p, len);  // len <= a batch: a record never exceeds one
+  return Napi::Uint8Array::New(env, len, scratch_.Value(), 0);
+}
+
+void Pump::SetTransient(int64_t handle) {
+  auto it = children_.find(handle);
+  if (it != children_.end()) it->second.transient = true;
 }
 
 // A child's EXIT is its last event: its handle and its ref go with it.
@@ -209,6 +227,8 @@ void Pump::Cleanup(void* arg) {
     for (auto& kv : pump->children_) pump->api_->forget(kv.first);
     pump->children_.clear();
   }
+  pump->scratch_.Reset();
+  pump->scratch_data_ = nullptr;
   pump->sigchld_.Stop();
 }
 

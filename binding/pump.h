@@ -37,6 +37,9 @@ class Pump {
   void Add(Napi::Env env, int64_t handle, Napi::Function on_event);
   // Whether the child keeps the event loop alive; a no-op after its EXIT.
   void SetRef(Napi::Env env, int64_t handle, bool ref);
+  // From now on the child's output reaches onEvent as transient views (see
+  // Dispatch): for a consumer inside the library that copies each at once.
+  void SetTransient(int64_t handle);
 
  private:
   struct Batch {
@@ -46,6 +49,7 @@ class Pump {
   struct Entry {
     Napi::FunctionReference on_event;
     bool ref;
+    bool transient = false;
   };
   static void Deliver(Napi::Env env, Napi::Function, Pump* pump, Batch* batch);
   using Tsfn = Napi::TypedThreadSafeFunction<Pump, Batch, &Pump::Deliver>;
@@ -58,6 +62,9 @@ class Pump {
   void GiveBuffer(std::unique_ptr<uint8_t[]> bytes);
   static void Cleanup(void* arg);
   void Dispatch(Napi::Env env, const uint8_t* p, size_t len);
+  // A Uint8Array over this environment's scratch buffer holding a copy of
+  // [p, p+len): valid until the next output event (JS thread).
+  Napi::Value View(Napi::Env env, const uint8_t* p, size_t len);
   // Drops a child after its EXIT: pws_forget, and its ref.
   void Forget(Napi::Env env, int64_t handle);
   void Hold(Napi::Env env);
@@ -73,6 +80,10 @@ class Pump {
   // id and the TSFN), so it needs no lock.
   std::unordered_map<int64_t, Entry> children_;
   size_t refs_ = 0;  // children holding the event loop open
+  // The transient views' memory: one ArrayBuffer per environment, reused, so
+  // that a transient consumer leaves no garbage chunk per record behind.
+  Napi::Reference<Napi::ArrayBuffer> scratch_;
+  uint8_t* scratch_data_ = nullptr;
   std::mutex spare_mu_;
   std::vector<std::unique_ptr<uint8_t[]>> spare_;  // guarded by spare_mu_
 };

@@ -118,6 +118,7 @@ export interface ContainmentInfo {
   guarantees: string[]
 }
 
+/** payload: a Buffer of its own, or for a child given to transientOutput, an output chunk as a view valid only during the call. */
 export type EventCallback = (type: number, aux: number, payload: Buffer | undefined) => void
 
 /** A process's state as the core sees it (pws_process_state). A zombie has ended: it only waits to be reaped. */
@@ -151,6 +152,8 @@ export interface Addon {
    * host); returns the pids it signalled.
    */
   signalTree(pid: number, sig: number): number[]
+  /** From now on the child's stdout and stderr chunks reach its onEvent as views valid only during the call (Process.run's captures copy them at once). */
+  transientOutput(handle: number): void
   Child: new (request: Buffer, onEvent: EventCallback) => NativeChild
 }
 
@@ -458,7 +461,7 @@ function refusing(err: NodeJS.ErrnoException): Addon {
   function fail(): never {
     throw Object.assign(new Error(err.message), { code: err.code, errno: err.errno, syscall: err.syscall })
   }
-  return { constants: ABI, abiVersion: fail, containment: fail, configure: fail, descendants: fail, processState: fail, signalTree: fail, Child: fail as unknown as Addon["Child"] }
+  return { constants: ABI, abiVersion: fail, containment: fail, configure: fail, descendants: fail, processState: fail, signalTree: fail, transientOutput: fail, Child: fail as unknown as Addon["Child"] }
 }
 
 /**

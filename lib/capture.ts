@@ -52,29 +52,36 @@ export function checkMaxBuffer(v: unknown): number | undefined {
 // reservation gets the list.
 const LIST_MAX = 1 << 20
 const RESERVE_MIN = 256 * 2 ** 20
+const GROW_STEP = 4 * 2 ** 20
 // ES2024's resizable ArrayBuffer (Node ≥ 20, Bun, Deno), typed here: the facade compiles against ES2022.
 type Reservation = ArrayBuffer & { readonly maxByteLength: number; readonly resizable: boolean; resize(n: number): void }
 const Reserve = ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => Reservation
 
 class Sink {
-  private chunks: Buffer[] = []
+  private chunks: Uint8Array[] = []
   private ab: Reservation | undefined
   private bytes: Uint8Array | undefined
   private listOnly = false
   len = 0
 
-  push(b: Buffer): void {
+  /** copy: the chunks pushed are transient views (valid only during push), so any kept is copied. */
+  constructor(private readonly copy = false) {}
+
+  push(b: Uint8Array): void {
     if (this.ab === undefined && (this.listOnly || this.len + b.length <= LIST_MAX)) {
-      this.chunks.push(b)
-      this.len += b.length
+      this.keep(b)
       return
     }
     if (!this.room(this.len + b.length)) {
-      this.chunks.push(b)
-      this.len += b.length
+      this.keep(b)
       return
     }
     this.bytes!.set(b, this.len)
+    this.len += b.length
+  }
+
+  private keep(b: Uint8Array): void {
+    this.chunks.push(this.copy ? Uint8Array.prototype.slice.call(b) : b)
     this.len += b.length
   }
 
@@ -83,8 +90,10 @@ class Sink {
     const ab = this.ab
     if (ab !== undefined && need <= ab.byteLength) return true
     if (ab !== undefined && need <= ab.maxByteLength) {
-      // Grown in steps (each resize commits pages, which cost only once written).
-      ab.resize(Math.min(ab.maxByteLength, Math.max(need, Math.floor(ab.byteLength * 1.5))))
+      // Grown in steps of GROW_STEP: growing commits pages that cost only once written,
+      // but take()'s shrink to the length zeroes (so touches) everything past it —
+      // measured: 1.5× steps left up to a third of the output to be touched at the end.
+      ab.resize(Math.min(ab.maxByteLength, Math.max(need, ab.byteLength + GROW_STEP)))
       this.bytes = new Uint8Array(ab)
       return true
     }
@@ -124,8 +133,43 @@ class Sink {
     this.ab = this.bytes = undefined
     this.chunks = []
     if (ab === undefined) return Buffer.concat(chunks, this.len)
-    ab.resize(this.len) // the pages past the end go back
+    ab.resize(this.len) // the result is exactly its bytes (this zeroes what is past them: under GROW_STEP)
     return Buffer.from(ab, 0, this.len)
+  }
+}
+
+/**
+ * One stream's capture: keeps at most `cap` bytes (undefined: all) of what is pushed,
+ * and says whether the cap cut it. With `transient`, each chunk pushed is a view that is
+ * valid only during push() (Process.run's native output: copied at once into the
+ * capture's buffer, so that no chunk of its own is ever made, nor left as garbage).
+ */
+export class Capture {
+  private readonly sink: Sink
+  truncated = false
+
+  constructor(private readonly cap: number | undefined, transient = false) {
+    this.sink = new Sink(transient)
+  }
+
+  push(b: Uint8Array): void {
+    const cap = this.cap
+    if (cap === undefined) {
+      this.sink.push(b)
+      return
+    }
+    const room = cap - this.sink.len
+    if (b.length > room) {
+      this.truncated = true
+      if (room > 0) this.sink.push(b.subarray(0, room))
+      return
+    }
+    this.sink.push(b)
+  }
+
+  /** What was captured; the capture is empty afterwards. */
+  take(): Captured {
+    return { buffer: this.sink.take(), truncated: this.truncated }
   }
 }
 
@@ -137,30 +181,15 @@ class Sink {
  */
 export function collectCapped(stream: Readable, cap: number | undefined, errors: "reject" | "resolve" = "resolve"): Promise<Captured> {
   return new Promise<Captured>((resolve, reject) => {
-    const sink = new Sink()
-    let truncated = false
-    stream.on("data", (chunk: Buffer | string) => {
-      const b = typeof chunk === "string" ? Buffer.from(chunk) : chunk
-      if (cap === undefined) {
-        sink.push(b)
-        return
-      }
-      const room = cap - sink.len
-      if (b.length > room) {
-        truncated = true
-        if (room > 0) sink.push(b.subarray(0, room))
-        return
-      }
-      sink.push(b)
-    })
+    const capture = new Capture(cap)
+    stream.on("data", (chunk: Buffer | string) => capture.push(typeof chunk === "string" ? Buffer.from(chunk) : chunk))
     // Settles once: 'end' and 'close' both come, and the bytes are taken once.
     let settled = false
     const settle = (err?: Error) => {
       if (settled) return
       settled = true
-      const buffer = err ? undefined : sink.take()
-      if (buffer) resolve({ buffer, truncated })
-      else reject(err)
+      if (err) reject(err)
+      else resolve(capture.take())
     }
     stream.once("end", () => settle())
     stream.once("close", () => settle())

@@ -24,6 +24,7 @@ import {
   startNative,
   type NativeChild,
 } from "./addon"
+import type { Capture } from "./capture"
 import { forwardFor, unforward } from "./forward-signals"
 import { killAtHostExit, spareAtHostExit } from "./host-exit"
 import { checkArgv, leaderEnv, piped, shellArgv, stdioMode, superviseSettings, type SuperviseOptions, type SuperviseSettings } from "./options"
@@ -124,6 +125,10 @@ export class SupervisedChild extends EventEmitter {
   private readonly overflowed: string[] = []
   /** Failures of `input` (never thrown: reported in the outcome's errors). */
   private readonly inputErrors: string[] = []
+  /** What flow() last told the core: paused or not, per stream (the core starts not paused). */
+  private readonly pausedFlow = { [STREAM_STDOUT]: false, [STREAM_STDERR]: false }
+  /** Process.run's captures (captureOutput): the output goes into them, not into the streams. */
+  private captures: Record<typeof STREAM_STDOUT | typeof STREAM_STDERR, Capture> | undefined
 
   constructor(cmd: string[], opts: SuperviseOptions = {}) {
     super()
@@ -247,12 +252,12 @@ export class SupervisedChild extends EventEmitter {
     let discarding = false
     const r = new Readable({
       read: () => {
-        this.native?.setFlow(stream, false)
+        this.flow(stream, false)
       },
       destroy: (err, cb) => {
         // Nobody reads any more: keep draining so the tree is not blocked forever.
         discarding = true
-        this.native?.setFlow(stream, false)
+        this.flow(stream, false)
         cb(err)
       },
     })
@@ -260,12 +265,23 @@ export class SupervisedChild extends EventEmitter {
     return r
   }
 
+  /**
+   * Pauses or resumes a stream's reads in the core, when that changes: a flowing
+   * Readable asks to read after every chunk, and each call into the core costs a hop
+   * into Go's scheduler (measured: one per batch of a fast stream).
+   */
+  private flow(stream: typeof STREAM_STDOUT | typeof STREAM_STDERR, paused: boolean): void {
+    if (this.pausedFlow[stream] === paused) return
+    this.pausedFlow[stream] = paused
+    this.native?.setFlow(stream, paused)
+  }
+
   /** The `all` stream: fed from the stdout and stderr events; its reads resume both. */
   private makeAll(): Readable {
     return new Readable({
       read: () => {
-        this.native?.setFlow(STREAM_STDOUT, false)
-        this.native?.setFlow(STREAM_STDERR, false)
+        this.flow(STREAM_STDOUT, false)
+        this.flow(STREAM_STDERR, false)
       },
     })
   }
@@ -303,11 +319,29 @@ export class SupervisedChild extends EventEmitter {
     cb(err)
   }
 
+  /**
+   * @internal Process.run: from now on stdout's and stderr's chunks go straight into these
+   * captures, as views of the binding's memory that each capture copies at once (no chunk
+   * of their own, no garbage); the streams get no data, only their end. Called right after
+   * construction, before any event can come.
+   */
+  captureOutput(stdout: Capture, stderr: Capture): void {
+    if (!this.native) return
+    this.captures = { [STREAM_STDOUT]: stdout, [STREAM_STDERR]: stderr }
+    loadAddon().transientOutput(this.native.handle)
+  }
+
   private onEvent(type: number, aux: number, payload: Buffer | undefined): void {
     switch (type) {
       case EV_STDOUT:
       case EV_STDERR: {
         const stream = type === EV_STDOUT ? STREAM_STDOUT : STREAM_STDERR
+        if (this.captures && payload) {
+          // A transient view: pushed (copied) now or never.
+          const chunk = this.withinMaxBuffer(stream, payload)
+          if (chunk) this.captures[stream].push(chunk)
+          return
+        }
         const s = type === EV_STDOUT ? this.stdout : this.stderr
         if (!s || !payload) return
         const chunk = this.withinMaxBuffer(stream, payload)
@@ -319,7 +353,7 @@ export class SupervisedChild extends EventEmitter {
           // its chunks without holding the tree back; a read one that is full does.
           if (!s.push(chunk) && (!this.all || s.readableFlowing !== null)) full = true
         }
-        if (full) this.native?.setFlow(stream, true)
+        if (full) this.flow(stream, true)
         return
       }
       case EV_STDOUT_END:

@@ -6,7 +6,7 @@ import { constants as osConstants } from "node:os"
 import { ABI, loadAddon } from "./addon"
 import { debug } from "./debug"
 import { TERMINATION_GRACE_MS, processApi } from "./api"
-import { RunFailedError, collectCapped } from "./capture"
+import { Capture, RunFailedError } from "./capture"
 import { SupervisedChild, supervisedByPid } from "./child"
 import { PROCESS_OPTIONS, RUN_OPTIONS, resolveOptions } from "./options"
 import type { Child, Options, Result, RunOptions, TerminateTreeInput } from "./types"
@@ -40,7 +40,9 @@ export async function run(cmd: string[], opts: RunOptions = {}): Promise<Result>
   if (input !== undefined && given.stdin !== undefined && shared.stdin !== "pipe" && shared.stdin !== "socket") throw invalidArg("ERR_INVALID_ARG_VALUE", `opts.input needs opts.stdin omitted or "pipe"`)
   const base = superviseOptions(shared)
   const proc = new SupervisedChild(cmd, { ...base, ...(input !== undefined ? { input, stdin: shared.stdin === "socket" ? ("socket" as const) : ("pipe" as const) } : {}), stdout: "pipe", stderr: "pipe" })
-  const [stdout, stderr] = [collectCapped(proc.stdout!, cap), collectCapped(proc.stderr!, cap)]
+  // The output goes straight into the captures (no chunk per read, no stream in between).
+  const [stdout, stderr] = [new Capture(cap, true), new Capture(cap, true)]
+  proc.captureOutput(stdout, stderr)
   let code: number
   try {
     code = await proc.exited
@@ -50,7 +52,7 @@ export async function run(cmd: string[], opts: RunOptions = {}): Promise<Result>
   }
   // 'exit' came after both streams ended, so everything captured is here, including
   // what a cancelled tree wrote before it died.
-  const [o, e] = [await stdout, await stderr]
+  const [o, e] = [stdout.take(), stderr.take()]
   const truncated = o.truncated || e.truncated
   const out: Result = { code, stdout: o.buffer, stderr: e.buffer }
   if (cap !== undefined) out.truncated = truncated

@@ -18,13 +18,17 @@ const pipeMax = pipeGrown
 
 // growPipe enlarges the pipe behind f (our read end) so that a fast writer is woken,
 // and wakes us, less often: throughput depends on it several-fold. Best effort: over
-// the user's pipe memory limit the kernel refuses, and the pipe stays as it was.
-func growPipe(f *os.File) {
+// the user's pipe memory limit the kernel refuses, and the pipe stays as it was; a
+// terminal or a socket is no pipe. It reports whether f now holds pipeGrown bytes.
+func growPipe(f *os.File) bool {
 	rc, err := f.SyscallConn()
 	if err != nil {
-		return
+		return false
 	}
+	ok := false
 	rc.Control(func(fd uintptr) {
-		unix.FcntlInt(fd, unix.F_SETPIPE_SZ, pipeGrown)
+		size, err := unix.FcntlInt(fd, unix.F_SETPIPE_SZ, pipeGrown)
+		ok = err == nil && size >= pipeGrown
 	})
+	return ok
 }
