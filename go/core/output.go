@@ -297,8 +297,7 @@ loop:
 			}
 			break loop
 		}
-		chunk := chunkPool.Get().(*[]byte)
-		n, err := s.f.Read(*chunk)
+		chunk, n, err := readChunk(s.f)
 		at := time.Now()
 		hot := at.Sub(last) < coalesceHot
 		if hot {
@@ -315,9 +314,11 @@ loop:
 			wide = growPipe(s.f)
 			grown = true
 		}
-		s.deliver(chunk, n)
+		if chunk != nil {
+			s.deliver(chunk, n)
+		}
 		if err == nil {
-			if wide && n < len(*chunk) && hot {
+			if wide && n < chunkSize && hot {
 				s.coalesce()
 			}
 			last = at

@@ -79,3 +79,11 @@ func readNow(f *os.File, buf []byte) (n int, eof bool, err error) {
 	n, err = f.Read(buf)
 	return n, false, err
 }
+
+// readChunk reads into a pooled chunk (Windows: a read on a pipe handle waits in
+// the read itself).
+func readChunk(f *os.File) (*[]byte, int, error) {
+	chunk := chunkPool.Get().(*[]byte)
+	n, err := f.Read(*chunk)
+	return chunk, n, err
+}
