@@ -77,6 +77,24 @@ func TestOccupiedTreeCgroupIsRemovedByItsEventsWatch(t *testing.T) {
 // reapOrphans reaps an ended orphan without a scan of /proc, and never a leader
 // the host still holds, even one that ended first.
 func TestReapOrphansReapsOrphansButNotHeldLeaders(t *testing.T) {
+	s, leaderCmd, orphan := heldLeaderAndOrphan(t)
+	s.reapOrphans()
+	if st, ok := procfs.ReadStat(orphan.Process.Pid); ok && st.PPid == os.Getpid() {
+		t.Errorf("the orphan %d was not reaped: %+v", orphan.Process.Pid, st)
+	}
+	if st, ok := procfs.ReadStat(leaderCmd.Process.Pid); !ok || !st.Dead() {
+		t.Errorf("the held leader %d was reaped (or is not a zombie): %+v %v", leaderCmd.Process.Pid, st, ok)
+	}
+	var ws unix.WaitStatus
+	unix.Wait4(leaderCmd.Process.Pid, &ws, 0, nil)
+	leaderCmd.Process.Release() // their pidfds, now, not at a later GC (the fuzz target counts fds)
+	orphan.Process.Release()
+}
+
+// heldLeaderAndOrphan makes two zombie children of the test: one a server holds as
+// its leader, one an orphan it does not know.
+func heldLeaderAndOrphan(t *testing.T) (*server, *exec.Cmd, *exec.Cmd) {
+	t.Helper()
 	leaderCmd := exec.Command("true")
 	if err := leaderCmd.Start(); err != nil {
 		t.Fatal(err)
@@ -89,17 +107,7 @@ func TestReapOrphansReapsOrphansButNotHeldLeaders(t *testing.T) {
 	waitZombie(t, orphan.Process.Pid)
 	s := newServer(-1)
 	s.leaders[leaderCmd.Process.Pid] = &leader{pid: leaderCmd.Process.Pid}
-	s.reapOrphans()
-	if st, ok := procfs.ReadStat(orphan.Process.Pid); ok && st.PPid == os.Getpid() {
-		t.Errorf("the orphan %d was not reaped: %+v", orphan.Process.Pid, st)
-	}
-	if st, ok := procfs.ReadStat(leaderCmd.Process.Pid); !ok || !st.Dead() {
-		t.Errorf("the held leader %d was reaped (or is not a zombie): %+v %v", leaderCmd.Process.Pid, st, ok)
-	}
-	var ws unix.WaitStatus
-	unix.Wait4(leaderCmd.Process.Pid, &ws, 0, nil)
-	leaderCmd.Process.Release() // their pidfds, now, not at a later GC (the fuzz target counts fds)
-	orphan.Process.Release()
+	return s, leaderCmd, orphan
 }
 
 func waitZombie(t *testing.T, pid int) {
@@ -120,18 +128,7 @@ func waitZombie(t *testing.T, pid int) {
 // hides from waitid is reaped by the listing put off by listingDelay, made once for
 // the SIGCHLDs until then; the held leader is never reaped.
 func TestReapOrphansSoonReapsAHiddenOrphanOnce(t *testing.T) {
-	leaderCmd := exec.Command("true")
-	if err := leaderCmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	waitZombie(t, leaderCmd.Process.Pid)
-	orphan := exec.Command("true")
-	if err := orphan.Start(); err != nil {
-		t.Fatal(err)
-	}
-	waitZombie(t, orphan.Process.Pid)
-	s := newServer(-1)
-	s.leaders[leaderCmd.Process.Pid] = &leader{pid: leaderCmd.Process.Pid}
+	s, leaderCmd, orphan := heldLeaderAndOrphan(t)
 	s.reapOrphansSoon()
 	s.reapOrphansSoon() // a second SIGCHLD before the listing: no second one
 	s.mu.Lock()
