@@ -218,7 +218,7 @@ func (c *Child) Cancel(reason string, sig int, grace time.Duration) {
 	c.ladderDone = make(chan struct{})
 	done := c.ladderDone
 	c.mu.Unlock()
-	firstSteps.add(&firstStep{c: c, sig: sig, grace: grace, done: done})
+	firstSteps.add(&firstStep{c: c, sig: sig, grace: grace, done: done}, runFirstSteps)
 }
 
 // firstSteps runs the first step of the cancels' ladders (the signals to their
@@ -230,7 +230,7 @@ func (c *Child) Cancel(reason string, sig int, grace time.Duration) {
 // thousand goroutines reading /proc and signalling at once, with every call of the
 // host into the core (the next cancel among them: each needs one of the runtime's
 // few Ps) queued behind them: the host's loop of cancels took a second.
-var firstSteps stepQueue
+var firstSteps batchQueue[*firstStep]
 
 type firstStep struct {
 	c     *Child
@@ -239,44 +239,19 @@ type firstStep struct {
 	done  chan struct{}
 }
 
-type stepQueue struct {
-	mu      sync.Mutex
-	queue   []*firstStep
-	running bool
-}
-
-func (q *stepQueue) add(s *firstStep) {
-	q.mu.Lock()
-	q.queue = append(q.queue, s)
-	if !q.running {
-		q.running = true
-		go q.work()
+// runFirstSteps signals one batch: every group first, then each tree's members,
+// each ladder going on in a goroutine of its own once its tree was signalled.
+func runFirstSteps(batch []*firstStep) {
+	t0 := time.Now()
+	for _, s := range batch {
+		s.c.p.signalGroup(s.sig)
 	}
-	q.mu.Unlock()
-}
-
-func (q *stepQueue) work() {
-	for {
-		q.mu.Lock()
-		batch := q.queue
-		q.queue = nil
-		if len(batch) == 0 {
-			q.running = false
-			q.mu.Unlock()
-			return
-		}
-		q.mu.Unlock()
-		t0 := time.Now()
-		for _, s := range batch {
-			s.c.p.signalGroup(s.sig)
-		}
-		signalMembersBatch(batch, func(s *firstStep) {
-			go func() {
-				defer close(s.done)
-				s.c.ladderFrom(t0, s.sig, s.grace)
-			}()
-		})
-	}
+	signalMembersBatch(batch, func(s *firstStep) {
+		go func() {
+			defer close(s.done)
+			s.c.ladderFrom(t0, s.sig, s.grace)
+		}()
+	})
 }
 
 // Signal sends sig once to the leader, or to every member with tree set. Signalling

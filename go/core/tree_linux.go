@@ -409,37 +409,19 @@ var procViews = sharedRead[*procView]{read: readProcView}
 // and every caller waiting at that moment shares it.
 type sharedRead[T any] struct {
 	read    func() T
-	mu      sync.Mutex
-	running bool
-	waiting []chan T
+	waiting batchQueue[chan T]
 }
 
 func (s *sharedRead[T]) get() T {
 	ch := make(chan T, 1)
-	s.mu.Lock()
-	s.waiting = append(s.waiting, ch)
-	if !s.running {
-		s.running = true
-		go s.loop()
-	}
-	s.mu.Unlock()
+	s.waiting.add(ch, s.serve)
 	return <-ch
 }
 
-func (s *sharedRead[T]) loop() {
-	for {
-		s.mu.Lock()
-		w := s.waiting
-		s.waiting = nil
-		if len(w) == 0 {
-			s.running = false
-			s.mu.Unlock()
-			return
-		}
-		s.mu.Unlock()
-		v := s.read()
-		for _, ch := range w {
-			ch <- v
-		}
+// serve makes one read for every caller waiting when it starts.
+func (s *sharedRead[T]) serve(waiting []chan T) {
+	v := s.read()
+	for _, ch := range waiting {
+		ch <- v
 	}
 }

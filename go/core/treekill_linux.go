@@ -58,20 +58,11 @@ func (p *proc) groupOurs() bool {
 // already (sent before its reap).
 func (p *proc) signalMembers(sig int) { p.signalFound(sig, p.tree()) }
 
-// signalMembersOf is signalMembers for trees signalled together at their groups
-// (treesOf: one view of the landing points per pass for all of them); then(i) runs
-// once tree i's members were signalled.
-func signalMembersOf(ps []*proc, sigs []int, then func(i int)) {
-	treesOf(ps, func(i int, members []procfs.Stat) {
-		ps[i].signalFound(sigs[i], members)
-		then(i)
-	})
-}
-
 func (p *proc) signalFound(sig int, members []procfs.Stat) {
+	hadGroupSignal := p.groupOurs() // the leader, then, had the group's
 	for _, st := range members {
 		p.remember(st)
-		if st.Pid == p.pid && st.Start == p.start && p.start != 0 && p.groupOurs() {
+		if st.Pid == p.pid && st.Start == p.start && p.start != 0 && hadGroupSignal {
 			continue
 		}
 		procfs.Signal(st, unix.Signal(sig))
