@@ -64,15 +64,11 @@ func ParseStat(pid int, b []byte) (Stat, bool) {
 	var f [20][]byte
 	n := 0
 	for rest := b[i+2:]; n < len(f); n++ {
-		rest = bytes.TrimLeft(rest, " \n")
-		if len(rest) == 0 {
+		var field []byte
+		if field, rest = nextField(rest); len(field) == 0 {
 			break
 		}
-		end := bytes.IndexAny(rest, " \n")
-		if end < 0 {
-			end = len(rest)
-		}
-		f[n], rest = rest[:end], rest[end:]
+		f[n] = field
 	}
 	if n < len(f) {
 		return Stat{}, false
@@ -101,17 +97,23 @@ func signedField(f []byte) int {
 }
 
 func unsignedField(f []byte) uint64 {
-	if len(f) == 0 || len(f) > 20 {
-		return 0
+	v, _ := parseDigits(f, 20)
+	return v
+}
+
+// parseDigits parses a decimal number of at most maxDigits digits and nothing else.
+func parseDigits(f []byte, maxDigits int) (uint64, bool) {
+	if len(f) == 0 || len(f) > maxDigits {
+		return 0, false
 	}
 	var v uint64
 	for _, c := range f {
 		if c < '0' || c > '9' {
-			return 0
+			return 0, false
 		}
 		v = v*10 + uint64(c-'0')
 	}
-	return v
+	return v, true
 }
 
 // Scan calls fn for every process in /proc.
@@ -178,11 +180,20 @@ func ChildrenOf(pid int) []int {
 	}
 	tids, _ := d.Readdirnames(-1)
 	d.Close()
+	files := make([]string, len(tids))
+	for i, tid := range tids {
+		files[i] = dir + "/" + tid + "/children"
+	}
+	return childrenIn(files...)
+}
+
+// childrenIn reads the pids of children files, into a pooled buffer.
+func childrenIn(files ...string) []int {
 	var out []int
 	bp := childrenBufs.Get().(*[]byte)
 	buf := *bp
-	for _, tid := range tids {
-		buf = readInto(buf[:0], dir+"/"+tid+"/children")
+	for _, f := range files {
+		buf = readInto(buf[:0], f)
 		out = append(out, Pids(buf)...)
 	}
 	*bp = buf[:0]
@@ -201,41 +212,47 @@ func AdoptedBy(pid int) []int {
 	if st, ok := readStatAt(pid, task+"/stat"); !ok || st.Dead() {
 		return ChildrenOf(pid)
 	}
-	bp := childrenBufs.Get().(*[]byte)
-	buf := readInto((*bp)[:0], task+"/children")
-	out := Pids(buf)
-	*bp = buf[:0]
-	childrenBufs.Put(bp)
-	return out
+	return childrenIn(task + "/children")
 }
 
 // childrenBufs holds ChildrenOf's read buffers (readInto's 16 KiB each): a mass
 // cancel lists children thousands of times.
 var childrenBufs = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
 
-// readInto appends the whole of a (small, /proc) file to buf: one open and a
-// read or two, with no stat (os.ReadFile's) and no new buffer per file.
+// readInto appends the whole of a children file to buf (ReadFile), with room for a
+// thousand children in one read: each read of a children file walks the list again
+// from its start. What could not be read is left out.
 func readInto(buf []byte, path string) []byte {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return buf
-	}
-	defer unix.Close(fd)
 	if cap(buf) < 16<<10 {
-		// Large enough for a thousand children in one read: each read of a
-		// children file walks the list again from its start.
 		buf = make([]byte, 0, 16<<10)
 	}
+	buf, _ = ReadFile(path, buf)
+	return buf
+}
+
+// ReadFile appends the whole of a small file (/proc, cgroupfs) to buf: open, reads,
+// close, without os.ReadFile's fstat, try at the poller and fresh buffer (a mass
+// cancel reads thousands of them). buf grows when the content outgrows it. On an
+// error it returns what it read so far, with the error.
+func ReadFile(path string, buf []byte) ([]byte, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return buf, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	defer unix.Close(fd)
 	for {
 		if len(buf) == cap(buf) {
-			buf = append(buf[:cap(buf)], make([]byte, cap(buf))...)[:len(buf)]
+			buf = append(buf[:cap(buf)], make([]byte, max(cap(buf), 512))...)[:len(buf)]
 		}
 		n, err := unix.Read(fd, buf[len(buf):cap(buf)])
 		if err == unix.EINTR {
 			continue
 		}
-		if err != nil || n <= 0 {
-			return buf
+		if err != nil {
+			return buf, &os.PathError{Op: "read", Path: path, Err: err}
+		}
+		if n == 0 {
+			return buf, nil
 		}
 		buf = buf[:len(buf)+n]
 	}
@@ -245,23 +262,30 @@ func readInto(buf []byte, path string) []byte {
 // file), skipping what is not a number.
 func Pids(b []byte) []int {
 	var out []int
-	for len(b) > 0 {
-		start := 0
-		for start < len(b) && isSpace(b[start]) {
-			start++
+	for {
+		f, rest := nextField(b)
+		if len(f) == 0 {
+			return out
 		}
-		end := start
-		for end < len(b) && !isSpace(b[end]) {
-			end++
+		if k, ok := atoi(f); ok {
+			out = append(out, k)
 		}
-		if end > start {
-			if k, ok := atoi(b[start:end]); ok {
-				out = append(out, k)
-			}
-		}
-		b = b[end:]
+		b = rest
 	}
-	return out
+}
+
+// nextField splits off b's first field (fields are separated by white space); the
+// field is empty when none is left.
+func nextField(b []byte) (field, rest []byte) {
+	start := 0
+	for start < len(b) && isSpace(b[start]) {
+		start++
+	}
+	end := start
+	for end < len(b) && !isSpace(b[end]) {
+		end++
+	}
+	return b[start:end], b[end:]
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\n' || c == '\t' || c == '\r' }
@@ -269,17 +293,8 @@ func isSpace(c byte) bool { return c == ' ' || c == '\n' || c == '\t' || c == '\
 // atoi parses a pid without a string copy (a children list of a thousand is read
 // on every round of a cancel).
 func atoi(f []byte) (int, bool) {
-	if len(f) == 0 || len(f) > 10 {
-		return 0, false
-	}
-	n := 0
-	for _, c := range f {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int(c-'0')
-	}
-	return n, true
+	v, ok := parseDigits(f, 10)
+	return int(v), ok
 }
 
 // RealUID is pid's real uid, from /proc/<pid>/status.
