@@ -356,12 +356,17 @@ func landingPoints() []int {
 	return out
 }
 
-// hostAdopts reports whether orphans can land on the host: only if it is a child
+// hostAdopts reports whether orphans can land on the host: if it is the init of its
+// pid namespace (Node as pid 1 of a container started without --init: every orphan
+// of the namespace is its, and PR_GET_CHILD_SUBREAPER says 0 for it), or a child
 // subreaper (asked each time: a host may become one at any moment). Otherwise its
 // children are its own — our leaders, which the views leave out, and whatever else
 // it started — and listing its every thread's children was, for a host of thirty
 // threads, most of what finding a tree cost after a natural exit.
 func hostAdopts() bool {
+	if os.Getpid() == 1 {
+		return true
+	}
 	var v int32
 	if err := unix.Prctl(unix.PR_GET_CHILD_SUBREAPER, uintptr(unsafe.Pointer(&v)), 0, 0, 0); err != nil {
 		return true // cannot tell: read it as before
