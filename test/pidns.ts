@@ -36,9 +36,11 @@ export interface NsRun extends NodeRun {
 
 /**
  * Writes `source` to a file and runs it with this Node inside a fresh pid namespace, in a
- * session of its own. Rejects if it takes longer than boundMs (a hang).
+ * session of its own. Rejects if it takes longer than boundMs (a hang). With asInit, Node
+ * itself is the namespace's pid 1, as in a container started without --init: every
+ * orphan in there lands on it (the session is then unshare's, made by setsid).
  */
-export async function runInPidNamespace(source: string, boundMs = 30_000): Promise<NsRun> {
+export async function runInPidNamespace(source: string, boundMs = 30_000, opts: { asInit?: boolean; env?: Record<string, string> } = {}): Promise<NsRun> {
   cached ??= prefix()
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pws-pidns-"))
   const file = path.join(dir, "script.cjs")
@@ -47,9 +49,9 @@ export async function runInPidNamespace(source: string, boundMs = 30_000): Promi
   fs.chmodSync(file, 0o644)
   try {
     const shell = `setsid ${JSON.stringify(process.execPath)} ${JSON.stringify(file)}; rc=$?; if [ $rc -gt 128 ]; then echo "status signal:$(kill -l $((rc - 128)))"; else echo "status $rc"; fi`
-    const [bin, ...args] = [...cached, "sh", "-c", shell]
-    const r = await runNode(bin, args, { boundMs })
-    const status = /^status (\S+)$/m.exec(r.stdout)?.[1] ?? "none"
+    const [bin, ...args] = opts.asInit ? [...cached, process.execPath, file] : [...cached, "sh", "-c", shell]
+    const r = await runNode(bin, args, { boundMs, env: opts.env })
+    const status = opts.asInit ? (r.code !== null ? String(r.code) : `signal:${r.signal}`) : /^status (\S+)$/m.exec(r.stdout)?.[1] ?? "none"
     const lines = r.stdout.split("\n").filter((l) => l && !l.startsWith("status "))
     let result: unknown
     try {
