@@ -188,6 +188,7 @@ func (p *proc) reap() {
 	p.reaped = true
 	leaders.remove(p.pid) // before the reap frees the pid
 	if p.helper == nil {
+		p.reapAdopted() // while the leader's pid still names its session and group
 		pidfd.Reap(p.pid)
 	}
 	if p.pidf != nil {
@@ -196,6 +197,56 @@ func (p *proc) reap() {
 	p.mu.Unlock()
 	if p.helper != nil {
 		p.reapViaHelper()
+	}
+}
+
+// reapAdopted reaps the zombies of the tree that landed on the host, where the
+// host adopts orphans (pid 1 of its pid namespace, or a child subreaper) and runs
+// the tree without the helper: nothing else would reap them (Node reaps only the
+// children it started), and each would hold a pid until the host ends. A zombie
+// child of the host is the tree's if it is in the leader's session or group (the
+// unreaped leader's pid names both, so they are no one else's) or a cancel
+// signalled it or a walk knew it (an escaper that left both); each is pinned by a pidfd and checked
+// against its start time before it is reaped, so a pid re-used meanwhile is never
+// waited for. Members still alive are let go or were not ours to kill; they are
+// left alone. p.mu held.
+func (p *proc) reapAdopted() {
+	if !hostAdopts() {
+		return
+	}
+	self := os.Getpid()
+	for _, pid := range procfs.AdoptedBy(self) {
+		if pid == p.pid {
+			continue
+		}
+		st, ok := procfs.ReadStat(pid)
+		if !ok || st.PPid != self || !st.Dead() {
+			continue
+		}
+		if p.inSession(st) || p.signalled[st.Key()] || p.known[st.Key()] {
+			reapZombie(st)
+		}
+	}
+}
+
+// reapZombie reaps st, a zombie child of the host, if its pid still names it.
+func reapZombie(st procfs.Stat) {
+	var info unix.Siginfo
+	fd, err := unix.PidfdOpen(st.Pid, 0)
+	if err != nil {
+		if err != unix.ENOSYS {
+			return // gone already
+		}
+		// A kernel without pidfds: the host's own zombie cannot be reaped by
+		// anyone else (Node waits only for the pids it started).
+		if now, ok := procfs.ReadStat(st.Pid); ok && now.Start == st.Start && now.Dead() {
+			unix.Waitid(unix.P_PID, st.Pid, &info, unix.WEXITED|unix.WNOHANG, nil)
+		}
+		return
+	}
+	defer unix.Close(fd)
+	if now, ok := procfs.ReadStat(st.Pid); ok && now.Start == st.Start && now.Dead() {
+		unix.Waitid(unix.P_PIDFD, fd, &info, unix.WEXITED|unix.WNOHANG, nil)
 	}
 }
 
