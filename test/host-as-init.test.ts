@@ -27,6 +27,11 @@ async function started(argv, opts) {
   return { c, text: () => text }
 }
 
+// The zombies whose parent is us, pid 1.
+const zombiesOfInit = () => require("fs").readdirSync("/proc").filter((d) => /^\\d+$/.test(d)).filter((d) => {
+  try { return /^\\d+ \\(.*\\) Z 1 /s.test(require("fs").readFileSync("/proc/" + d + "/stat", "utf8")) } catch { return false }
+}).map(Number)
+
 async function main() {
   if (process.pid !== 1) throw new Error("not the namespace's init: pid " + process.pid)
   const results = {}
@@ -46,6 +51,8 @@ async function main() {
     const pids = pidsIn(text())
     results.killTreeOnExit = { reason: o.reason, code: o.code, truncated: o.truncated, leftovers: o.leftovers, pids, alive: aliveIn(pids) }
   }
+  // Without the helper the killed members were the host's zombies: they are reaped too.
+  results.zombies = zombiesOfInit()
   // 3. The same without killTreeOnExit: the leftover is listed (and let go; killed here).
   {
     const { c, text } = await started(["sh", "-c", 'setsid sleep 300 >/dev/null & echo "pid leftover $!"; echo ready'])
@@ -53,6 +60,10 @@ async function main() {
     const pids = pidsIn(text())
     results.letGo = { reason: o.reason, leftovers: o.leftovers, pids }
     for (const p of pids) try { process.kill(p, "SIGKILL") } catch {}
+    // Without the helper it landed on us: let go, then killed by us, it is not the
+    // tree's to reap and stays our zombie (so the check above can see one). With the
+    // helper it is the helper's, which reaps it.
+    if (process.env.PAWWORK_SUPERVISOR_HELPER === "0") await bound(new Promise((r) => { const t = setInterval(() => zombiesOfInit().includes(pids[0]) && (clearInterval(t), r()), 5) }), 5000, "the let-go sleeper's zombie")
   }
   console.log(JSON.stringify(results))
 }
@@ -73,6 +84,7 @@ describe("a host that is pid 1 of its namespace (a container without --init)", (
       expect(res.killTreeOnExit).toMatchObject({ reason: "exit", code: 0, truncated: false, alive: [] })
       expect(res.killTreeOnExit.leftovers).toContain(leftover)
       expect(res.letGo.leftovers).toContain(res.letGo.pids[0])
+      expect(res.zombies).toEqual([])
     }, 90_000)
   }
 })
