@@ -99,7 +99,7 @@ func Start(hub *Hub, o *Options) (c *Child, err error) {
 	hub.add(c)
 
 	for _, s := range c.outs {
-		go s.read()
+		s.startReader()
 	}
 	if c.stdin != nil {
 		go c.stdin.run()

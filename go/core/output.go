@@ -90,6 +90,7 @@ type outStream struct {
 	tty    bool // f is a pseudo-terminal's master: EIO (every slave closed) is its EOF
 	bytes  atomic.Int64
 	done   chan struct{}
+	begun  atomic.Bool // the reader was started (wake)
 
 	mu          sync.Mutex
 	cond        *sync.Cond
@@ -136,12 +137,22 @@ func (s *outStream) broadcastLocked() {
 // waiting on a pause is woken to sweep the pipe.
 func (s *outStream) startDrain(idle, max time.Duration) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.draining = true
 	s.idle = idle
 	s.maxDeadline = time.Now().Add(max)
 	s.f.SetReadDeadline(s.deadlineLocked())
 	s.broadcastLocked()
+	s.mu.Unlock()
+	s.wake() // a quiet pipe's reader starts now, to keep the bounds
+}
+
+// wake starts the stream's reader, once: from startReader, when its quiet pipe
+// became readable, or when its drain starts.
+func (s *outStream) wake() {
+	if s.begun.CompareAndSwap(false, true) {
+		s.unwatch()
+		go s.read()
+	}
 }
 
 func (s *outStream) deadlineLocked() time.Time {
