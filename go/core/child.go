@@ -107,7 +107,7 @@ func Start(hub *Hub, o *Options) (c *Child, err error) {
 	if t := msOr(o.TimeoutMs, 0); t > 0 {
 		c.timer = time.AfterFunc(t, func() { c.Cancel(ReasonTimeout, 0, -1) })
 	}
-	go c.supervise()
+	c.startSupervise()
 	return c, nil
 }
 

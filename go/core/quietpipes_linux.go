@@ -1,34 +1,37 @@
 package core
 
-// Quiet pipes: a stream's reader goroutine is started only once its pipe has
-// something to say. Most children of a long-running host (language servers, tool
-// servers, sleeps) write nothing for long spells, and a reader parked on a quiet
-// pipe costs a goroutine stack (measured: 1000 children with stdout and stderr
-// piped held 8.3 KB of Go stacks each, three goroutines per child). Until its first
-// readiness a pipe waits in one epoll set shared by every stream of the host,
-// watched by one goroutine through Go's own poller (no thread of its own).
+// Quiet fds: a goroutine is started only once its fd has something to say. Most
+// children of a long-running host (language servers, tool servers, sleeps) write
+// nothing for long spells and run for long, and a goroutine parked on a quiet fd
+// costs a stack (measured: 1000 children with stdout and stderr piped held three
+// goroutines each, 8.3 KB of Go stacks per child: two readers on empty pipes and
+// the wait for the leader's pidfd). Until it is ready, such an fd waits in one
+// epoll set shared by the whole host, watched by one goroutine through Go's own
+// poller (no thread of its own).
 //
-// A stream leaves the set for a reader of its own (wake) when its pipe is readable
-// or hung up, when its drain starts (the leader ended: the drain bounds are the
-// reader's to keep), or when the set cannot be used (then every stream reads at
-// once, as without it). Once started, a reader stays: a stream that streamed once
-// is likely to again, and handing a pipe back and forth would cost a wakeup more
-// per burst.
+// An output pipe leaves the set for a reader of its own (outStream.wake) when it is
+// readable or hung up, when its drain starts (the leader ended: the drain bounds
+// are the reader's to keep), or when the set cannot be used (then it reads at once,
+// as without the set). Once started, a reader stays: a stream that streamed once is
+// likely to again, and handing a pipe back and forth would cost a wakeup more per
+// burst. A leader's pidfd (without the helper) leaves it when the leader ends: its
+// supervise starts then, and finds the exit at once.
 
 import (
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"golang.org/x/sys/unix"
 )
 
 type quietSet struct {
-	once    sync.Once
-	epfd    int
-	mu      sync.Mutex
-	ok      bool                 // the set works; false before init and after a failure
-	streams map[int32]*outStream // by fd: the streams waiting in the set
+	once   sync.Once
+	epfd   int
+	mu     sync.Mutex
+	ok     bool             // the set works; false before init and after a failure
+	wakers map[int32]func() // by fd: what to start when the fd is ready
 }
 
 var quiet quietSet
@@ -36,14 +39,34 @@ var quiet quietSet
 // startReader puts the stream in the quiet set, or starts its reader now (a
 // terminal, whose pipe ends are few and whose EIO is its EOF, always reads).
 func (s *outStream) startReader() {
-	if s.tty || !quiet.watch(s) {
+	if s.tty || !quiet.watch(s.f, s.wake) {
 		s.wake()
 	}
 }
 
 // unwatch takes s out of the quiet set (its fd still open: wake runs before the
 // reader that will close it).
-func (s *outStream) unwatch() { quiet.unwatch(s) }
+func (s *outStream) unwatch() { quiet.unwatch(s.f) }
+
+// startSupervise starts the child's supervise once its leader has ended, when the
+// leader's end is its pidfd's (no helper), or at once.
+func (c *Child) startSupervise() {
+	pidf := c.p.pidf
+	if c.p.helper != nil || pidf == nil {
+		go c.supervise()
+		return
+	}
+	var begun atomic.Bool
+	wake := func() {
+		if begun.CompareAndSwap(false, true) {
+			quiet.unwatch(pidf) // before supervise's reap closes it
+			go c.supervise()
+		}
+	}
+	if !quiet.watch(pidf, wake) {
+		wake()
+	}
+}
 
 // prepareQuietSet opens the set now, if it is not open yet.
 func prepareQuietSet() { quiet.once.Do(quiet.init) }
@@ -64,7 +87,7 @@ func (q *quietSet) init() {
 		return
 	}
 	q.epfd = fd
-	q.streams = map[int32]*outStream{}
+	q.wakers = map[int32]func(){}
 	q.ok = true
 	go q.loop(f, rc)
 }
@@ -83,10 +106,12 @@ func fdOf(f *os.File) (int, bool) {
 	return fd, true
 }
 
-// watch adds s to the set; false if it cannot (s must then read at once).
-func (q *quietSet) watch(s *outStream) bool {
+// watch adds f to the set, wake to be called once it is ready; false if it cannot
+// (the caller then starts at once). f stays open until it has been taken out
+// (unwatch).
+func (q *quietSet) watch(f *os.File, wake func()) bool {
 	prepareQuietSet()
-	fd, ok := fdOf(s.f)
+	fd, ok := fdOf(f)
 	if !ok {
 		return false
 	}
@@ -95,32 +120,34 @@ func (q *quietSet) watch(s *outStream) bool {
 	if !q.ok {
 		return false
 	}
-	q.streams[int32(fd)] = s // before the add: its event may come at once
+	q.wakers[int32(fd)] = wake // before the add: its event may come at once
 	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLONESHOT, Fd: int32(fd)}
 	if err := unix.EpollCtl(q.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
-		delete(q.streams, int32(fd))
+		delete(q.wakers, int32(fd))
 		return false
 	}
 	return true
 }
 
-func (q *quietSet) unwatch(s *outStream) {
-	fd, ok := fdOf(s.f)
+// unwatch takes f out of the set (a no-op if it was never in). f is still open, so
+// its fd number is not another's yet.
+func (q *quietSet) unwatch(f *os.File) {
+	fd, ok := fdOf(f)
 	if !ok {
 		return
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.streams[int32(fd)] != s {
-		return // never watched, or already taken out by its event
+	if _, in := q.wakers[int32(fd)]; !in {
+		return
 	}
-	delete(q.streams, int32(fd))
-	unix.EpollCtl(q.epfd, unix.EPOLL_CTL_DEL, fd, nil)
+	delete(q.wakers, int32(fd))
+	unix.EpollCtl(q.epfd, unix.EPOLL_CTL_DEL, fd, nil) // a fired one-shot is still in the set
 }
 
-// loop waits on the set through Go's poller and wakes each stream whose pipe
-// became readable or hung up. If the set fails, every stream in it is woken and
-// later streams read at once.
+// loop waits on the set through Go's poller and calls the waker of each fd that
+// became ready (readable, hung up, or a pidfd whose process ended). If the set
+// fails, every waker in it is called and later fds are not put in.
 func (q *quietSet) loop(f *os.File, rc syscall.RawConn) {
 	defer f.Close()
 	evs := make([]unix.EpollEvent, 128)
@@ -150,25 +177,25 @@ func (q *quietSet) loop(f *os.File, rc syscall.RawConn) {
 	}
 }
 
-// fire wakes the stream of fd, if it still waits in the set (an event read in the
-// same batch as its stream's own wake, and its fd re-used since, at worst starts a
-// newer stream's reader early: harmless).
+// fire calls the waker of fd, if it is still in the set (an event read in the
+// same batch as its owner's own wake, and its fd re-used since, at worst starts a
+// newer owner's goroutine early: harmless).
 func (q *quietSet) fire(fd int32) {
 	q.mu.Lock()
-	s := q.streams[fd]
+	wake := q.wakers[fd]
 	q.mu.Unlock()
-	if s != nil {
-		s.wake()
+	if wake != nil {
+		wake()
 	}
 }
 
 func (q *quietSet) fail() {
 	q.mu.Lock()
 	q.ok = false
-	waiting := q.streams
-	q.streams = map[int32]*outStream{}
+	waiting := q.wakers
+	q.wakers = map[int32]func(){}
 	q.mu.Unlock()
-	for _, s := range waiting {
-		s.wake()
+	for _, wake := range waiting {
+		wake()
 	}
 }

@@ -8,4 +8,6 @@ func (s *outStream) startReader() { s.wake() }
 
 func (s *outStream) unwatch() {}
 
+func (c *Child) startSupervise() { go c.supervise() }
+
 func prepareQuietSet() {}
