@@ -38,6 +38,7 @@ type helperConn struct {
 	mu      sync.Mutex
 	waiting map[int64]chan helperReply // spawn replies and exits, by id
 	exits   map[int64]chan wire.Msg
+	wakers  map[int64]func()        // called once the exit of id is in (onExit)
 	reaped  map[int64]chan struct{} // closed at the helper's "reaped" (or its death)
 	dead    bool
 	said    bool   // the hello came
@@ -88,7 +89,7 @@ func startHelper(path string) (*helperConn, error) {
 		p.pidf = pidfd.Open(pfd)
 	}
 	c := &helperConn{fd: ours, pid: pid, path: path, proc: p, started: time.Now(), hello: make(chan struct{}), ended: make(chan struct{}),
-		waiting: map[int64]chan helperReply{}, exits: map[int64]chan wire.Msg{},
+		waiting: map[int64]chan helperReply{}, exits: map[int64]chan wire.Msg{}, wakers: map[int64]func(){},
 		reaped: map[int64]chan struct{}{}}
 	go c.read()
 	// The helper's end, whatever it was (a crash, /bin/true, a kill): reaped at once,
@@ -246,6 +247,10 @@ func (c *helperConn) read() {
 				default: // a second exit for one id: a confused helper
 				}
 			}
+			if wake := c.wakers[m.ID]; wake != nil {
+				delete(c.wakers, m.ID)
+				wake()
+			}
 		case "reaped":
 			if ch := c.reaped[m.ID]; ch != nil {
 				delete(c.reaped, m.ID)
@@ -273,6 +278,10 @@ func (c *helperConn) read() {
 	for id, ch := range c.exits {
 		close(ch)
 		delete(c.exits, id)
+	}
+	for id, wake := range c.wakers {
+		delete(c.wakers, id)
+		wake()
 	}
 	for id, ch := range c.reaped {
 		close(ch)
@@ -424,10 +433,25 @@ func errnoOf(err error) syscall.Errno {
 	return unix.EIO
 }
 
+// onExit calls wake (which must not block: it starts a goroutine) once the exit
+// of tree id is in exit, or the helper died: at once if that is so already. The
+// wait for an exit then costs an idle child no goroutine.
+func (c *helperConn) onExit(id int64, exit chan wire.Msg, wake func()) {
+	c.mu.Lock()
+	if _, open := c.exits[id]; open && len(exit) == 0 {
+		c.wakers[id] = wake
+		c.mu.Unlock()
+		return
+	}
+	c.mu.Unlock()
+	wake()
+}
+
 func (c *helperConn) forget(id int64) {
 	c.mu.Lock()
 	delete(c.waiting, id)
 	delete(c.exits, id)
+	delete(c.wakers, id)
 	delete(c.reaped, id)
 	c.mu.Unlock()
 }

@@ -193,37 +193,38 @@ func TestPerfTreeCancel(t *testing.T) {
 	}
 }
 
-// TestPerfLiveMemory: what 1000 live children (sleep, stdout and stderr piped, no
-// helper) cost the Go side each: goroutines, heap and stacks in use (after a GC),
-// and the process's resident memory.
+// TestPerfLiveMemory: what 1000 live children (sleep, stdout and stderr piped) cost
+// the Go side each, per containment mode: goroutines, heap and stacks in use
+// (after a GC), and the process's resident memory (the helper's is its own).
 func TestPerfLiveMemory(t *testing.T) {
-	if os.Getenv("PWS_PERF") == "" {
-		t.Skip("PWS_PERF unset: figures on demand only")
-	}
-	h := newHarness(t)
-	withContainment(t, "fallback")
-	const n = 1000
-	var m0, m1 runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&m0)
-	r0, g0 := vmRSS(), runtime.NumGoroutine()
-	kids := make([]*Child, 0, n)
-	for i := 0; i < n; i++ {
-		kids = append(kids, h.start(&Options{Argv: []string{"sleep", "300"}, Stdout: StdioPipe, Stderr: StdioPipe}))
-	}
-	time.Sleep(500 * time.Millisecond)
-	runtime.GC()
-	runtime.ReadMemStats(&m1)
-	r1 := vmRSS()
-	t.Logf("%d live children, per child: %.2f goroutines, heap in use %.0f B, stacks %.0f B, Go sys %.0f B, RSS %.0f B (load %s)",
-		n, float64(runtime.NumGoroutine()-g0)/n,
-		float64(int64(m1.HeapInuse)-int64(m0.HeapInuse))/n, float64(int64(m1.StackInuse)-int64(m0.StackInuse))/n,
-		float64(int64(m1.Sys)-int64(m0.Sys))/n, float64(r1-r0)/n, loadavg())
-	for _, c := range kids {
-		c.Cancel(ReasonStop, sigKILL, 0)
-	}
-	for _, c := range kids {
-		h.waitExit(c)
+	for _, mode := range perfModes(t) {
+		t.Run(mode, func(t *testing.T) {
+			h := newHarness(t)
+			withContainment(t, mode)
+			const n = 1000
+			var m0, m1 runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&m0)
+			r0, g0 := vmRSS(), runtime.NumGoroutine()
+			kids := make([]*Child, 0, n)
+			for i := 0; i < n; i++ {
+				kids = append(kids, h.start(&Options{Argv: []string{"sleep", "300"}, Stdout: StdioPipe, Stderr: StdioPipe}))
+			}
+			time.Sleep(500 * time.Millisecond)
+			runtime.GC()
+			runtime.ReadMemStats(&m1)
+			r1 := vmRSS()
+			t.Logf("PERF %d live children (%s), per child: %.2f goroutines, heap in use %.0f B, stacks %.0f B, Go sys %.0f B, RSS %.0f B (load %s)",
+				n, mode, float64(runtime.NumGoroutine()-g0)/n,
+				float64(int64(m1.HeapInuse)-int64(m0.HeapInuse))/n, float64(int64(m1.StackInuse)-int64(m0.StackInuse))/n,
+				float64(int64(m1.Sys)-int64(m0.Sys))/n, float64(r1-r0)/n, loadavg())
+			for _, c := range kids {
+				c.Cancel(ReasonStop, sigKILL, 0)
+			}
+			for _, c := range kids {
+				h.waitExit(c)
+			}
+		})
 	}
 }
 

@@ -15,7 +15,8 @@ package core
 // as without the set). Once started, a reader stays: a stream that streamed once is
 // likely to again, and handing a pipe back and forth would cost a wakeup more per
 // burst. A leader's pidfd (without the helper) leaves it when the leader ends: its
-// supervise starts then, and finds the exit at once.
+// supervise starts then, and finds the exit at once. (With the helper, the exit is
+// the helper's message, and its arrival starts supervise: helperConn.onExit.)
 
 import (
 	"os"
@@ -48,11 +49,16 @@ func (s *outStream) startReader() {
 // reader that will close it).
 func (s *outStream) unwatch() { quiet.unwatch(s.f) }
 
-// startSupervise starts the child's supervise once its leader has ended, when the
-// leader's end is its pidfd's (no helper), or at once.
+// startSupervise starts the child's supervise once its leader has ended: at the
+// helper's exit message (or its death), or when the leader's pidfd says so (no
+// helper), or at once on a kernel without pidfds.
 func (c *Child) startSupervise() {
+	if p := c.p; p.helper != nil {
+		p.helper.onExit(p.hid, p.exit, func() { go c.supervise() })
+		return
+	}
 	pidf := c.p.pidf
-	if c.p.helper != nil || pidf == nil {
+	if pidf == nil {
 		go c.supervise()
 		return
 	}

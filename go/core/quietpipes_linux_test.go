@@ -8,14 +8,21 @@ import (
 	"testing"
 )
 
-// A child whose pipes say nothing, and whose leader runs on, costs no goroutine
-// (without the helper): its pipes and its leader's pidfd wait in the quiet set.
+// A child whose pipes say nothing, and whose leader runs on, costs no goroutine:
+// its pipes wait in the quiet set, and so does its leader's pidfd (without the
+// helper) or its wait for the helper's exit message (onExit).
 // What it writes after the quiet spell still arrives whole, on both streams, to
 // EOF, and its exit is seen. (Before the set: three goroutines per child, two
 // readers parked on empty pipes and the wait on the pidfd.)
 func TestQuietChildrenHaveNoGoroutineUntilTheyHaveSomethingToSay(t *testing.T) {
+	for _, mode := range []string{"fallback", "helper"} {
+		t.Run(mode, func(t *testing.T) { quietChildren(t, mode) })
+	}
+}
+
+func quietChildren(t *testing.T, mode string) {
 	h := newHarness(t)
-	withContainment(t, "fallback")
+	withContainment(t, mode)
 	gate := filepath.Join(t.TempDir(), "go")
 	const n = 20
 	g0 := runtime.NumGoroutine()
