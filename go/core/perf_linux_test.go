@@ -218,6 +218,9 @@ func TestPerfLiveMemory(t *testing.T) {
 				n, mode, float64(runtime.NumGoroutine()-g0)/n,
 				float64(int64(m1.HeapInuse)-int64(m0.HeapInuse))/n, float64(int64(m1.StackInuse)-int64(m0.StackInuse))/n,
 				float64(int64(m1.Sys)-int64(m0.Sys))/n, float64(r1-r0)/n, loadavg())
+			d := func(a, b uint64) float64 { return float64(int64(b)-int64(a)) / n }
+			t.Logf("PERF   of Go's sys, per child: heap %.0f B (idle %.0f), spans %.0f B, GC %.0f B, other %.0f B",
+				d(m0.HeapSys, m1.HeapSys), d(m0.HeapIdle, m1.HeapIdle), d(m0.MSpanSys, m1.MSpanSys), d(m0.GCSys, m1.GCSys), d(m0.OtherSys, m1.OtherSys))
 			for _, c := range kids {
 				c.Cancel(ReasonStop, sigKILL, 0)
 			}
