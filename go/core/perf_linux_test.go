@@ -154,81 +154,73 @@ func TestPerfNaturalExit(t *testing.T) {
 // TestPerfTreeCancel: a TERM-respecting 101-process tree (sh and 100 sleeps) → the
 // outcome, whole tree gone.
 func TestPerfTreeCancel(t *testing.T) {
-	for _, mode := range perfModes(t) {
-		t.Run(mode, func(t *testing.T) {
-			h := newHarness(t)
-			withContainment(t, mode)
-			const rounds = 5
-			var lat []time.Duration
-			var hostCPU, helperCPU time.Duration
-			for r := 0; r < rounds; r++ {
-				c := h.start(&Options{Argv: shArgv(t, `i=0; while [ $i -lt 100 ]; do sleep 100 & i=$((i+1)); done; echo ready; wait`),
-					Stdout: StdioPipe, GraceMs: i64(3000)})
-				h.waitStdout(c, "ready")
-				m := startMeter()
-				c.Cancel(ReasonStop, 0, -1)
-				o := h.waitExit(c)
-				lat = append(lat, time.Since(m.t0))
-				hostCPU += selfCPU() - m.self
-				if m.helperPid != 0 {
-					helperCPU += cpuOf(m.helperPid) - m.helper
-				}
-				if len(o.Errors) > 0 || o.Phases.KillMs != 0 {
-					t.Errorf("outcome: %s", h.kidCopy(c).raw)
-				}
-				n := 0
-				procfs.Scan(func(st procfs.Stat) {
-					if st.Sid == c.Pid() && !st.Dead() {
-						n++
-					}
-				})
-				if n > 0 {
-					t.Errorf("%d members left", n)
-				}
+	inEachMode(t, perfModes(t), func(t *testing.T, h *harness, mode string) {
+		const rounds = 5
+		var lat []time.Duration
+		var hostCPU, helperCPU time.Duration
+		for r := 0; r < rounds; r++ {
+			c := h.start(&Options{Argv: shArgv(t, `i=0; while [ $i -lt 100 ]; do sleep 100 & i=$((i+1)); done; echo ready; wait`),
+				Stdout: StdioPipe, GraceMs: i64(3000)})
+			h.waitStdout(c, "ready")
+			m := startMeter()
+			c.Cancel(ReasonStop, 0, -1)
+			o := h.waitExit(c)
+			lat = append(lat, time.Since(m.t0))
+			hostCPU += selfCPU() - m.self
+			if m.helperPid != 0 {
+				helperCPU += cpuOf(m.helperPid) - m.helper
 			}
-			sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-			t.Logf("PERF tree of 101 cancelled (%s): median %v, %d rounds; CPU per cancel: host %v, helper %v (load %s)", mode,
-				lat[rounds/2].Round(100*time.Microsecond), rounds, (hostCPU / rounds).Round(100*time.Microsecond), (helperCPU / rounds).Round(time.Millisecond), loadavg())
-		})
-	}
+			if len(o.Errors) > 0 || o.Phases.KillMs != 0 {
+				t.Errorf("outcome: %s", h.kidCopy(c).raw)
+			}
+			n := 0
+			procfs.Scan(func(st procfs.Stat) {
+				if st.Sid == c.Pid() && !st.Dead() {
+					n++
+				}
+			})
+			if n > 0 {
+				t.Errorf("%d members left", n)
+			}
+		}
+		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+		t.Logf("PERF tree of 101 cancelled (%s): median %v, %d rounds; CPU per cancel: host %v, helper %v (load %s)", mode,
+			lat[rounds/2].Round(100*time.Microsecond), rounds, (hostCPU / rounds).Round(100*time.Microsecond), (helperCPU / rounds).Round(time.Millisecond), loadavg())
+	})
 }
 
 // TestPerfLiveMemory: what 1000 live children (sleep, stdout and stderr piped) cost
 // the Go side each, per containment mode: goroutines, heap and stacks in use
 // (after a GC), and the process's resident memory (the helper's is its own).
 func TestPerfLiveMemory(t *testing.T) {
-	for _, mode := range perfModes(t) {
-		t.Run(mode, func(t *testing.T) {
-			h := newHarness(t)
-			withContainment(t, mode)
-			const n = 1000
-			var m0, m1 runtime.MemStats
-			runtime.GC()
-			runtime.ReadMemStats(&m0)
-			r0, g0 := vmRSS(), runtime.NumGoroutine()
-			kids := make([]*Child, 0, n)
-			for i := 0; i < n; i++ {
-				kids = append(kids, h.start(&Options{Argv: []string{"sleep", "300"}, Stdout: StdioPipe, Stderr: StdioPipe}))
-			}
-			time.Sleep(500 * time.Millisecond)
-			runtime.GC()
-			runtime.ReadMemStats(&m1)
-			r1 := vmRSS()
-			t.Logf("PERF %d live children (%s), per child: %.2f goroutines, heap in use %.0f B, stacks %.0f B, Go sys %.0f B, RSS %.0f B (load %s)",
-				n, mode, float64(runtime.NumGoroutine()-g0)/n,
-				float64(int64(m1.HeapInuse)-int64(m0.HeapInuse))/n, float64(int64(m1.StackInuse)-int64(m0.StackInuse))/n,
-				float64(int64(m1.Sys)-int64(m0.Sys))/n, float64(r1-r0)/n, loadavg())
-			d := func(a, b uint64) float64 { return float64(int64(b)-int64(a)) / n }
-			t.Logf("PERF   of Go's sys, per child: heap %.0f B (idle %.0f), spans %.0f B, GC %.0f B, other %.0f B",
-				d(m0.HeapSys, m1.HeapSys), d(m0.HeapIdle, m1.HeapIdle), d(m0.MSpanSys, m1.MSpanSys), d(m0.GCSys, m1.GCSys), d(m0.OtherSys, m1.OtherSys))
-			for _, c := range kids {
-				c.Cancel(ReasonStop, sigKILL, 0)
-			}
-			for _, c := range kids {
-				h.waitExit(c)
-			}
-		})
-	}
+	inEachMode(t, perfModes(t), func(t *testing.T, h *harness, mode string) {
+		const n = 1000
+		var m0, m1 runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&m0)
+		r0, g0 := vmRSS(), runtime.NumGoroutine()
+		kids := make([]*Child, 0, n)
+		for i := 0; i < n; i++ {
+			kids = append(kids, h.start(&Options{Argv: []string{"sleep", "300"}, Stdout: StdioPipe, Stderr: StdioPipe}))
+		}
+		time.Sleep(500 * time.Millisecond)
+		runtime.GC()
+		runtime.ReadMemStats(&m1)
+		r1 := vmRSS()
+		t.Logf("PERF %d live children (%s), per child: %.2f goroutines, heap in use %.0f B, stacks %.0f B, Go sys %.0f B, RSS %.0f B (load %s)",
+			n, mode, float64(runtime.NumGoroutine()-g0)/n,
+			float64(int64(m1.HeapInuse)-int64(m0.HeapInuse))/n, float64(int64(m1.StackInuse)-int64(m0.StackInuse))/n,
+			float64(int64(m1.Sys)-int64(m0.Sys))/n, float64(r1-r0)/n, loadavg())
+		d := func(a, b uint64) float64 { return float64(int64(b)-int64(a)) / n }
+		t.Logf("PERF   of Go's sys, per child: heap %.0f B (idle %.0f), spans %.0f B, GC %.0f B, other %.0f B",
+			d(m0.HeapSys, m1.HeapSys), d(m0.HeapIdle, m1.HeapIdle), d(m0.MSpanSys, m1.MSpanSys), d(m0.GCSys, m1.GCSys), d(m0.OtherSys, m1.OtherSys))
+		for _, c := range kids {
+			c.Cancel(ReasonStop, sigKILL, 0)
+		}
+		for _, c := range kids {
+			h.waitExit(c)
+		}
+	})
 }
 
 // vmRSS is this process's resident memory in bytes.

@@ -15,14 +15,10 @@ import (
 // EOF, and its exit is seen. (Before the set: three goroutines per child, two
 // readers parked on empty pipes and the wait on the pidfd.)
 func TestQuietChildrenHaveNoGoroutineUntilTheyHaveSomethingToSay(t *testing.T) {
-	for _, mode := range []string{"fallback", "helper"} {
-		t.Run(mode, func(t *testing.T) { quietChildren(t, mode) })
-	}
+	inEachMode(t, []string{"fallback", "helper"}, quietChildren)
 }
 
-func quietChildren(t *testing.T, mode string) {
-	h := newHarness(t)
-	withContainment(t, mode)
+func quietChildren(t *testing.T, h *harness, _ string) {
 	gate := filepath.Join(t.TempDir(), "go")
 	const n = 20
 	g0 := runtime.NumGoroutine()

@@ -13,36 +13,32 @@ import (
 // writes reach it, an interactive shell waiting at its prompt is proved waiting for
 // input, and the output ends (EIO on the master) when the session ends.
 func TestTerminal(t *testing.T) {
-	for _, mode := range []string{"fallback", "helper"} {
-		t.Run(mode, func(t *testing.T) {
-			h := newHarness(t)
-			withContainment(t, mode)
-			c := h.start(&Options{Argv: []string{"sh", "-c", `tty; stty size; test -t 0 && echo tty0-ok; read x; stty size; echo "got=$x"`},
-				Terminal: &TerminalSize{Rows: 24, Cols: 80}, Env: &[]string{"PATH=/usr/bin:/bin"}})
-			h.waitStdout(c, "tty0-ok")
-			out := string(h.stdout(c))
-			if !strings.Contains(out, "/dev/pts/") || !strings.Contains(out, "24 80") {
-				t.Fatalf("output %q: want a /dev/pts name and 24 80", out)
-			}
-			if err := c.Resize(40, 132); err != nil {
-				t.Fatal(err)
-			}
-			if err := c.Write([]byte("hello\n"), 1); err != nil {
-				t.Fatal(err)
-			}
-			o := h.waitExit(c)
-			out = string(h.stdout(c))
-			if !strings.Contains(out, "40 132") || !strings.Contains(out, "got=hello") {
-				t.Fatalf("output %q: want 40 132 and got=hello", out)
-			}
-			if o.Code == nil || *o.Code != 0 || o.Truncated || len(o.Errors) > 0 {
-				t.Fatalf("outcome %+v", o)
-			}
-			if err := c.Resize(10, 10); err == nil {
-				t.Fatal("Resize after the end: no error")
-			}
-		})
-	}
+	inEachMode(t, []string{"fallback", "helper"}, func(t *testing.T, h *harness, mode string) {
+		c := h.start(&Options{Argv: []string{"sh", "-c", `tty; stty size; test -t 0 && echo tty0-ok; read x; stty size; echo "got=$x"`},
+			Terminal: &TerminalSize{Rows: 24, Cols: 80}, Env: &[]string{"PATH=/usr/bin:/bin"}})
+		h.waitStdout(c, "tty0-ok")
+		out := string(h.stdout(c))
+		if !strings.Contains(out, "/dev/pts/") || !strings.Contains(out, "24 80") {
+			t.Fatalf("output %q: want a /dev/pts name and 24 80", out)
+		}
+		if err := c.Resize(40, 132); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Write([]byte("hello\n"), 1); err != nil {
+			t.Fatal(err)
+		}
+		o := h.waitExit(c)
+		out = string(h.stdout(c))
+		if !strings.Contains(out, "40 132") || !strings.Contains(out, "got=hello") {
+			t.Fatalf("output %q: want 40 132 and got=hello", out)
+		}
+		if o.Code == nil || *o.Code != 0 || o.Truncated || len(o.Errors) > 0 {
+			t.Fatalf("outcome %+v", o)
+		}
+		if err := c.Resize(10, 10); err == nil {
+			t.Fatal("Resize after the end: no error")
+		}
+	})
 }
 
 func TestTerminalForeground(t *testing.T) {

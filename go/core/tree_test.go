@@ -23,6 +23,18 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// inEachMode runs body as a subtest per containment mode, each with a harness of
+// its own and that mode set.
+func inEachMode(t *testing.T, modes []string, body func(t *testing.T, h *harness, mode string)) {
+	for _, mode := range modes {
+		t.Run(mode, func(t *testing.T) {
+			h := newHarness(t)
+			withContainment(t, mode)
+			body(t, h, mode)
+		})
+	}
+}
+
 // withContainment runs the test in one containment mode: "fallback" (no helper),
 // "helper" (the helper, with a cgroup when the machine has a writable one) or
 // "helper-nocgroup" (the helper with PAWWORK_SUPERVISOR_CGROUP=0). Call after
