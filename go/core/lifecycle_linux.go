@@ -185,19 +185,38 @@ func (p *proc) reap() {
 		p.mu.Unlock()
 		return
 	}
-	p.reaped = true
+	p.reaped = true       // from now on nothing signals the leader or its group
 	leaders.remove(p.pid) // before the reap frees the pid
+	var ours map[procfs.Key]bool
+	adopts := p.helper == nil && hostAdopts()
+	if adopts {
+		ours = p.treeKeysLocked()
+	}
+	p.mu.Unlock()
+	if adopts {
+		p.reapAdopted(ours) // while the leader's pid still names its session and group
+	}
 	if p.helper == nil {
-		p.reapAdopted() // while the leader's pid still names its session and group
 		pidfd.Reap(p.pid)
 	}
 	if p.pidf != nil {
-		p.pidf.Close()
+		p.pidf.Close() // no one else uses it once reaped is set
 	}
-	p.mu.Unlock()
 	if p.helper != nil {
 		p.reapViaHelper()
 	}
+}
+
+// treeKeysLocked copies the members a cancel signalled or a walk knew (p.mu held).
+func (p *proc) treeKeysLocked() map[procfs.Key]bool {
+	keys := make(map[procfs.Key]bool, len(p.signalled)+len(p.known))
+	for k := range p.signalled {
+		keys[k] = true
+	}
+	for k := range p.known {
+		keys[k] = true
+	}
+	return keys
 }
 
 // reapAdopted reaps the zombies of the tree that landed on the host, where the
@@ -205,15 +224,12 @@ func (p *proc) reap() {
 // the tree without the helper: nothing else would reap them (Node reaps only the
 // children it started), and each would hold a pid until the host ends. A zombie
 // child of the host is the tree's if it is in the leader's session or group (the
-// unreaped leader's pid names both, so they are no one else's) or a cancel
-// signalled it or a walk knew it (an escaper that left both); each is pinned by a pidfd and checked
-// against its start time before it is reaped, so a pid re-used meanwhile is never
-// waited for. Members still alive are let go or were not ours to kill; they are
-// left alone. p.mu held.
-func (p *proc) reapAdopted() {
-	if !hostAdopts() {
-		return
-	}
+// unreaped leader's pid names both, so they are no one else's) or is one of ours
+// (a cancel signalled it or a walk knew it: an escaper that left both). Each is
+// pinned by a pidfd and checked against its start time before it is reaped, so a
+// pid re-used meanwhile is never waited for. Members still alive were let go or
+// were not ours to kill; they are left alone. Without p.mu: /proc is read here.
+func (p *proc) reapAdopted(ours map[procfs.Key]bool) {
 	self := os.Getpid()
 	for _, pid := range procfs.AdoptedBy(self) {
 		if pid == p.pid {
@@ -223,30 +239,9 @@ func (p *proc) reapAdopted() {
 		if !ok || st.PPid != self || !st.Dead() {
 			continue
 		}
-		if p.inSession(st) || p.signalled[st.Key()] || p.known[st.Key()] {
-			reapZombie(st)
+		if p.inSession(st) || ours[st.Key()] {
+			procfs.Reap(st)
 		}
-	}
-}
-
-// reapZombie reaps st, a zombie child of the host, if its pid still names it.
-func reapZombie(st procfs.Stat) {
-	var info unix.Siginfo
-	fd, err := unix.PidfdOpen(st.Pid, 0)
-	if err != nil {
-		if err != unix.ENOSYS {
-			return // gone already
-		}
-		// A kernel without pidfds: the host's own zombie cannot be reaped by
-		// anyone else (Node waits only for the pids it started).
-		if now, ok := procfs.ReadStat(st.Pid); ok && now.Start == st.Start && now.Dead() {
-			unix.Waitid(unix.P_PID, st.Pid, &info, unix.WEXITED|unix.WNOHANG, nil)
-		}
-		return
-	}
-	defer unix.Close(fd)
-	if now, ok := procfs.ReadStat(st.Pid); ok && now.Start == st.Start && now.Dead() {
-		unix.Waitid(unix.P_PIDFD, fd, &info, unix.WEXITED|unix.WNOHANG, nil)
 	}
 }
 

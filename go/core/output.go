@@ -90,7 +90,7 @@ type outStream struct {
 	tty    bool // f is a pseudo-terminal's master: EIO (every slave closed) is its EOF
 	bytes  atomic.Int64
 	done   chan struct{}
-	begun  atomic.Bool // the reader was started (wake)
+	begun  startOnce // the reader was started (wake)
 
 	mu          sync.Mutex
 	cond        *sync.Cond
@@ -148,10 +148,20 @@ func (s *outStream) startDrain(idle, max time.Duration) {
 
 // wake starts the stream's reader, once: from startReader, when its quiet pipe
 // became readable, or when its drain starts.
-func (s *outStream) wake() {
-	if s.begun.CompareAndSwap(false, true) {
-		s.unwatch()
-		go s.read()
+func (s *outStream) wake() { s.begun.start(s.f, s.read) } // read closes s.f
+
+// startOnce starts a goroutine once, for an fd that may wait in the quiet set
+// (quietpipes_linux.go) until then: the first of its wakers wins (the fd ready, a
+// drain that starts, a set that failed).
+type startOnce struct{ begun atomic.Bool }
+
+// start takes f out of the quiet set (f is still open: run is what closes it, so
+// its number is no one else's yet) and runs run in a goroutine of its own, the
+// first time only.
+func (o *startOnce) start(f *os.File, run func()) {
+	if o.begun.CompareAndSwap(false, true) {
+		unwatchQuiet(f)
+		go run()
 	}
 }
 

@@ -21,7 +21,6 @@ package core
 import (
 	"os"
 	"sync"
-	"sync/atomic"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -45,9 +44,8 @@ func (s *outStream) startReader() {
 	}
 }
 
-// unwatch takes s out of the quiet set (its fd still open: wake runs before the
-// reader that will close it).
-func (s *outStream) unwatch() { quiet.unwatch(s.f) }
+// unwatchQuiet takes f out of the quiet set (a no-op if it is not in).
+func unwatchQuiet(f *os.File) { quiet.unwatch(f) }
 
 // startSupervise starts the child's supervise once its leader has ended: at the
 // helper's exit message (or its death), or when the leader's pidfd says so (no
@@ -62,13 +60,8 @@ func (c *Child) startSupervise() {
 		go c.supervise()
 		return
 	}
-	var begun atomic.Bool
-	wake := func() {
-		if begun.CompareAndSwap(false, true) {
-			quiet.unwatch(pidf) // before supervise's reap closes it
-			go c.supervise()
-		}
-	}
+	var once startOnce
+	wake := func() { once.start(pidf, c.supervise) } // supervise's reap closes pidf
 	if !quiet.watch(pidf, wake) {
 		wake()
 	}

@@ -2,11 +2,13 @@
 
 package core
 
+import "os"
+
 // startReader starts the stream's reader now (the quiet set is Linux's: see
 // quietpipes_linux.go).
 func (s *outStream) startReader() { s.wake() }
 
-func (s *outStream) unwatch() {}
+func unwatchQuiet(*os.File) {}
 
 func (c *Child) startSupervise() { go c.supervise() }
 

@@ -342,18 +342,45 @@ func EnvironHas(pid int, entry []byte) (has, sure bool) {
 // whether the signal reached it (false when it was gone, a zombie, or its pid was
 // re-used).
 func Signal(st Stat, sig unix.Signal) bool {
+	return Pinned(st, false, func(fd int) bool {
+		if fd < 0 {
+			return unix.Kill(st.Pid, sig) == nil
+		}
+		return unix.PidfdSendSignal(fd, sig, nil, 0) == nil
+	})
+}
+
+// Reap reaps st, a zombie child of the caller, if its pid still names it (same
+// start time, still a zombie): a re-used pid is never waited for. It says whether
+// it was reaped.
+func Reap(st Stat) bool {
+	return Pinned(st, true, func(fd int) bool {
+		var info unix.Siginfo
+		if fd < 0 {
+			return unix.Waitid(unix.P_PID, st.Pid, &info, unix.WEXITED|unix.WNOHANG, nil) == nil
+		}
+		return unix.Waitid(unix.P_PIDFD, fd, &info, unix.WEXITED|unix.WNOHANG, nil) == nil
+	})
+}
+
+// Pinned runs act on the process st describes while its pid cannot name another:
+// through a pidfd opened first (fd), then checked against st's start time and
+// against zombie (whether it must be one, or must not). On a kernel without
+// pidfds, act gets fd -1 after the same check, by the bare pid (a window remains
+// there, as with any pid). It says what act said; false when act did not run (the
+// process was gone, its state was not the one asked for, or its pid was re-used).
+func Pinned(st Stat, zombie bool, act func(fd int) bool) bool {
 	fd, err := unix.PidfdOpen(st.Pid, 0)
 	if err != nil {
-		if err == unix.ENOSYS {
-			if now, ok := ReadStat(st.Pid); ok && now.Start == st.Start && !now.Dead() {
-				return unix.Kill(st.Pid, sig) == nil
-			}
+		if err != unix.ENOSYS {
+			return false // gone already
 		}
+		fd = -1
+	} else {
+		defer unix.Close(fd)
+	}
+	if now, ok := ReadStat(st.Pid); !ok || now.Start != st.Start || now.Dead() != zombie {
 		return false
 	}
-	defer unix.Close(fd)
-	if now, ok := ReadStat(st.Pid); ok && now.Start == st.Start && !now.Dead() {
-		return unix.PidfdSendSignal(fd, sig, nil, 0) == nil
-	}
-	return false
+	return act(fd)
 }
