@@ -101,9 +101,6 @@ func Start(hub *Hub, o *Options) (c *Child, err error) {
 	for _, s := range c.outs {
 		s.startReader()
 	}
-	if c.stdin != nil {
-		go c.stdin.run()
-	}
 	if t := msOr(o.TimeoutMs, 0); t > 0 {
 		c.timer = time.AfterFunc(t, func() { c.Cancel(ReasonTimeout, 0, -1) })
 	}

@@ -30,15 +30,19 @@ func (c *Child) childStdin(s *stdio) (*os.File, error) {
 	return s.devNull(false)
 }
 
-// stdinPipe performs queued writes to the leader's stdin in order.
+// stdinPipe performs queued writes to the leader's stdin in order. Its writer
+// goroutine runs only while there is work (a queued write, the close, the abort):
+// most children that keep stdin open (language servers, tool servers) are fed in
+// bursts, and a goroutine parked between bursts costs a stack per child.
 type stdinPipe struct {
 	c    *Child
 	f    *os.File
-	done chan struct{}
-	wake chan struct{}
+	done chan struct{} // closed once the pipe was closed and the queue settled
 
 	mu      sync.Mutex
 	queue   []stdinReq
+	running bool // a writer goroutine (run) owns the queue
+	ended   bool // the pipe was closed for good (done is closed)
 	closing bool // close after the queue is written
 	aborted bool // the child is done: fail what is left
 }
@@ -49,7 +53,7 @@ type stdinReq struct {
 }
 
 func newStdinPipe(c *Child, f *os.File) *stdinPipe {
-	return &stdinPipe{c: c, f: f, done: make(chan struct{}), wake: make(chan struct{}, 1)}
+	return &stdinPipe{c: c, f: f, done: make(chan struct{})}
 }
 
 func (p *stdinPipe) write(data []byte, seq int64) error {
@@ -59,21 +63,23 @@ func (p *stdinPipe) write(data []byte, seq int64) error {
 		return usage("stdin is closed")
 	}
 	p.queue = append(p.queue, stdinReq{data: data, seq: seq})
-	p.poke()
+	p.pokeLocked()
 	return nil
 }
 
-func (p *stdinPipe) poke() {
-	select {
-	case p.wake <- struct{}{}:
-	default:
+// pokeLocked starts the writer unless it is running (p.mu held): one at a time,
+// so the writes keep their order.
+func (p *stdinPipe) pokeLocked() {
+	if !p.running && !p.ended {
+		p.running = true
+		go p.run()
 	}
 }
 
 func (p *stdinPipe) close() {
 	p.mu.Lock()
 	p.closing = true
-	p.poke()
+	p.pokeLocked()
 	p.mu.Unlock()
 }
 
@@ -82,26 +88,30 @@ func (p *stdinPipe) close() {
 func (p *stdinPipe) abort() {
 	p.mu.Lock()
 	p.aborted = true
-	p.poke()
+	p.pokeLocked()
 	p.mu.Unlock()
 	p.f.Close()
 }
 
+// run writes the queue out, then ends: with the pipe closed (after close or
+// abort), or leaving it open for the next poke.
 func (p *stdinPipe) run() {
-	defer close(p.done)
-	defer p.f.Close()
 	for {
 		p.mu.Lock()
 		if len(p.queue) == 0 {
-			if p.closing || p.aborted {
-				p.mu.Unlock()
-				return
-			}
+			final := p.closing || p.aborted
+			p.running = false
+			p.ended = final
+			p.queue = nil // an idle child keeps no spent array
 			p.mu.Unlock()
-			<-p.wake
-			continue
+			if final {
+				p.f.Close()
+				close(p.done)
+			}
+			return
 		}
 		req := p.queue[0]
+		p.queue[0] = stdinReq{} // its bytes are not held once written
 		p.queue = p.queue[1:]
 		aborted := p.aborted
 		p.mu.Unlock()
