@@ -46,6 +46,11 @@ type proc struct {
 	hid    int64
 	exit   chan wire.Msg
 	cgroup string // the tree's own cgroup v2 directory; "" when none
+	// cgEmpty: the cgroup was read empty once, and so it stays: only the helper's
+	// spawn puts a process in (the leader), and a cgroup with no live process has
+	// none to fork one. Later looks need no read of cgroup.events (a kernfs path
+	// walk; three per cancelled tree were a sixth of a mass cancel's CPU).
+	cgEmpty atomic.Bool
 
 	ended atomic.Bool // wait returned: the leader has ended
 

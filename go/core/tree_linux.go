@@ -53,6 +53,10 @@ func treesOf(ps []*proc, found func(i int, members []procfs.Stat)) {
 		// children may have landed after the view too.
 		for k, w := range walks {
 			p := owners[k]
+			if p.ended.Load() {
+				w.leaderWasAlive = false // and no need to look
+				continue
+			}
 			pre, ok := procfs.ReadStat(p.pid)
 			w.leaderWasAlive = ok && !pre.Dead() && (p.start == 0 || pre.Start == p.start)
 		}
@@ -94,9 +98,16 @@ func (p *proc) settleWalk(w *treeWalk) []procfs.Stat {
 func (p *proc) walk(w *treeWalk) {
 	defer blocking()()
 	v := w.view
-	st, ok := w.stat(p.pid)
-	switch {
-	case ok && (p.start == 0 || st.Start == p.start):
+	if p.ended.Load() {
+		// Its end is known (wait returned: a thread group's end, every thread of
+		// it gone): not a member, and its children were handed on to a landing
+		// point when it ended. Its pid needs no reads (and, once it is reaped, may
+		// be another's).
+		w.in[p.pid] = true
+		if w.leaderWasAlive && !v.full {
+			w.moved = true // it ended since the view: its children may have landed after it
+		}
+	} else if st, ok := w.stat(p.pid); ok && (p.start == 0 || st.Start == p.start) {
 		// A leader that is a zombie is not a member, but its children are while
 		// any of its threads lives on (a thread group's leader ends first).
 		w.add(st)
@@ -105,7 +116,7 @@ func (p *proc) walk(w *treeWalk) {
 				w.moved = true // ended since the view, or while its children were read
 			}
 		}
-	case w.leaderWasAlive && !v.full:
+	} else if w.leaderWasAlive && !v.full {
 		w.moved = true
 	}
 	// Orphans that landed where an orphan of this tree can land: members when the
@@ -250,7 +261,11 @@ func (p *proc) cgroupTree() ([]procfs.Stat, bool) {
 	if p.cgroup == "" {
 		return nil, false
 	}
+	if p.cgEmpty.Load() {
+		return nil, true
+	}
 	if populated, err := cgroup.Populated(p.cgroup); err == nil && !populated {
+		p.cgEmpty.Store(true)
 		return nil, true // empty: no list to read, no member to stat
 	}
 	pids, err := cgroup.Procs(p.cgroup)
