@@ -372,7 +372,9 @@ func (c *Child) takeProcNotes() {
 // trees cancelled at once cost one check each once their leader ended, not a
 // thousand polls each while the kernel tears them down. Then gone takes two
 // consecutive checks that find nothing left (remaining): one walk can miss a
-// member that forked and exited between its listing and its reads. A zombie counts
+// member that forked and exited between its listing and its reads. Between looks it
+// waits for the members the last look found to end (awaitEnds: their exits are
+// events too, on Linux), at most a pause that doubles up to 20 ms. A zombie counts
 // as gone: the reap that follows the ladder (reap) reaps, through the helper, every
 // zombie the tree left under it before it answers, so the outcome still settles
 // only once they are reaped (pid 1 here reaps orphans slowly; those are not ours).
@@ -384,7 +386,8 @@ func (c *Child) waitEmpty(d time.Duration) bool {
 	pause := time.Millisecond
 	emptyChecks := 0
 	for {
-		if len(c.remaining()) == 0 {
+		left := c.remaining()
+		if len(left) == 0 {
 			if emptyChecks++; emptyChecks == 2 {
 				return true
 			}
@@ -399,7 +402,7 @@ func (c *Child) waitEmpty(d time.Duration) bool {
 		if rest := deadline.Sub(now); pause > rest {
 			pause = rest
 		}
-		time.Sleep(pause)
+		awaitEnds(left, pause) // until they all ended, at most pause: then look again
 		if pause < 20*time.Millisecond {
 			pause *= 2
 		}

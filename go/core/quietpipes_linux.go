@@ -22,6 +22,7 @@ import (
 	"os"
 	"sync"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -196,5 +197,51 @@ func (q *quietSet) fail() {
 	q.mu.Unlock()
 	for _, wake := range waiting {
 		wake()
+	}
+}
+
+// awaitEndsMax caps the pidfds one awaitEnds holds: a tree larger than that waits
+// for its first members (the rest are found by the next look).
+const awaitEndsMax = 256
+
+// awaitEnds waits until every process of pids has ended or d has passed: a wait on
+// their pidfds in the quiet set instead of a blind sleep, so that a tree whose
+// last members are dying is seen gone when they end, not at the next poll (the
+// poll's back-off made a 101-process tree's SIGTERM take twice child_process's
+// time). A pid that is gone already, or that cannot be pinned (no pidfds, no fd
+// to spare), is not waited for; without the set, it sleeps d.
+func awaitEnds(pids []int, d time.Duration) {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	ended := make(chan struct{}, min(len(pids), awaitEndsMax))
+	var held []*os.File
+	defer func() {
+		for _, f := range held {
+			quiet.unwatch(f)
+			f.Close()
+		}
+	}()
+	for _, pid := range pids {
+		if len(held) == awaitEndsMax {
+			break
+		}
+		fd, err := unix.PidfdOpen(pid, 0)
+		if err != nil {
+			continue
+		}
+		f := os.NewFile(uintptr(fd), "pidfd")
+		if !quiet.watch(f, func() { ended <- struct{}{} }) {
+			f.Close()
+			<-timer.C
+			return
+		}
+		held = append(held, f)
+	}
+	for range held {
+		select {
+		case <-ended:
+		case <-timer.C:
+			return
+		}
 	}
 }

@@ -13,7 +13,10 @@ package core
 
 import (
 	"os"
+	"strconv"
+	"strings"
 	"sync"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -309,6 +312,7 @@ func readProcView() *procView {
 	}
 	skip := leaders.pids()
 	points := landingPoints()
+	landedDead.sweep()
 	// A listed child that ended before its stat was read handed its own children
 	// to a landing point after the listing: list again (bounded), stat'ing only
 	// what is new. (pid 1's zombies cost one more listing.)
@@ -323,6 +327,13 @@ func readProcView() *procView {
 				if _, known := v.stats[k]; known {
 					continue
 				}
+				if st, ok := landedDead.get(k); ok {
+					// A zombie a view read a moment ago: its children were
+					// handed on before that read, so no new listing for it.
+					v.stats[k] = st
+					v.kids[lp] = append(v.kids[lp], k)
+					continue
+				}
 				st, ok := procfs.ReadStat(k)
 				if !ok || st.Dead() {
 					ended = true
@@ -330,6 +341,9 @@ func readProcView() *procView {
 				if ok {
 					v.stats[k] = st
 					v.kids[lp] = append(v.kids[lp], k)
+					if st.Dead() {
+						landedDead.put(st)
+					}
 				}
 			}
 		}
@@ -338,6 +352,79 @@ func readProcView() *procView {
 		}
 	}
 	return v
+}
+
+// landedDead remembers, for a moment, the zombies the views read among the landing
+// points' children. A landing point that reaps slowly (an init that is not ours, a
+// busy subreaper) holds the zombies of every tree that ended there, and every view
+// read them all again (measured: 200 to 400 stat reads a view after a few
+// 101-process trees, most of a tree cancel's CPU). A pid listed again soon after
+// the read that found it a zombie is that zombie still: to name another process it
+// would have to be reaped and its number re-used, and Linux hands out pids
+// cyclically (per pid namespace), so that takes forking through the whole pid space
+// first. "Soon" is pid_max microseconds (at most a second): no machine forks a
+// million processes a second (pid_max 32768: 33 ms; 4194304: the full second).
+var landedDead = deadCache{m: map[int]deadSeen{}}
+
+type deadCache struct {
+	mu   sync.Mutex
+	m    map[int]deadSeen
+	once sync.Once
+	ttl  time.Duration // 0: off (pid_max unknown)
+}
+
+type deadSeen struct {
+	st procfs.Stat
+	at time.Time // when the read that found it a zombie was made
+}
+
+func (d *deadCache) ttlNow() time.Duration {
+	d.once.Do(func() {
+		b, err := os.ReadFile("/proc/sys/kernel/pid_max")
+		if err != nil {
+			return
+		}
+		if n, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && n > 0 {
+			d.ttl = min(time.Duration(n)*time.Microsecond, time.Second)
+		}
+	})
+	return d.ttl
+}
+
+func (d *deadCache) get(pid int) (procfs.Stat, bool) {
+	ttl := d.ttlNow()
+	if ttl == 0 {
+		return procfs.Stat{}, false
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	e, ok := d.m[pid]
+	if !ok || time.Since(e.at) >= ttl {
+		return procfs.Stat{}, false
+	}
+	return e.st, true
+}
+
+// put records st, read as a zombie just now.
+func (d *deadCache) put(st procfs.Stat) {
+	if d.ttlNow() == 0 {
+		return
+	}
+	d.mu.Lock()
+	d.m[st.Pid] = deadSeen{st: st, at: time.Now()}
+	d.mu.Unlock()
+}
+
+// sweep drops the entries too old to use (once a view).
+func (d *deadCache) sweep() {
+	ttl := d.ttlNow()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for pid, e := range d.m {
+		if time.Since(e.at) >= ttl {
+			delete(d.m, pid)
+		}
+	}
 }
 
 // landingPoints are the processes an orphan of one of the host's trees can

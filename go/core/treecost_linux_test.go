@@ -1,0 +1,107 @@
+package core
+
+import (
+	"os/exec"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pawwork/pawwork-supervisor/go/internal/fdcheck"
+	"github.com/pawwork/pawwork-supervisor/go/internal/procfs"
+)
+
+// awaitEnds returns once every process it was given has ended, long before its
+// bound (it waits on their pidfds, not the clock), and holds no fd afterwards.
+func TestAwaitEndsReturnsWhenTheProcessesEnd(t *testing.T) {
+	prepareQuietSet()
+	fds := fdcheck.Count()
+	var pids []int
+	var cmds []*exec.Cmd
+	for _, d := range []string{"0.1", "0.2", "0.3"} {
+		cmd := exec.Command("sleep", d)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		cmds = append(cmds, cmd)
+		pids = append(pids, cmd.Process.Pid)
+	}
+	// Reaped as they end, as a landing point would: awaitEnds must see a
+	// zombie's end as well as a reaped process's.
+	var wg sync.WaitGroup
+	for _, cmd := range cmds[1:] {
+		wg.Add(1)
+		go func() { defer wg.Done(); cmd.Wait() }()
+	}
+	t0 := time.Now()
+	awaitEnds(pids, bound)
+	if took := time.Since(t0); took > bound/2 {
+		t.Errorf("awaitEnds took %v for processes that ended within 0.3 s; it waited for its bound (%v), not their ends", took, bound)
+	}
+	cmds[0].Wait()
+	wg.Wait()
+	if n := fdcheck.Count(); n != fds {
+		t.Errorf("fds %d after awaitEnds, %d before", n, fds)
+	}
+}
+
+// While a process lives on, awaitEnds returns at its bound.
+func TestAwaitEndsReturnsAtItsBound(t *testing.T) {
+	prepareQuietSet()
+	cmd := exec.Command("sleep", "30")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	t0 := time.Now()
+	awaitEnds([]int{cmd.Process.Pid, 1 << 30}, 50*time.Millisecond) // a pid that names nothing is skipped
+	if took := time.Since(t0); took < 50*time.Millisecond || took > bound {
+		t.Errorf("awaitEnds took %v with a live process and a 50 ms bound", took)
+	}
+}
+
+// The views' zombie cache serves a zombie only within its time to live, and
+// sweep drops it after.
+func TestLandedDeadServesAZombieOnlyForAMoment(t *testing.T) {
+	cmd := exec.Command("true")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pid := cmd.Process.Pid
+	var st procfs.Stat
+	deadline := time.Now().Add(bound)
+	for {
+		s, ok := procfs.ReadStat(pid)
+		if ok && s.Dead() {
+			st = s
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pid %d did not become a zombie", pid)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	defer cmd.Wait()
+	d := deadCache{m: map[int]deadSeen{}}
+	d.once.Do(func() { d.ttl = 30 * time.Millisecond })
+	if _, ok := d.get(pid); ok {
+		t.Fatal("an empty cache served a zombie")
+	}
+	d.put(st)
+	if got, ok := d.get(pid); !ok || got != st {
+		t.Fatalf("get right after put: %+v %v, want %+v", got, ok, st)
+	}
+	time.Sleep(40 * time.Millisecond)
+	if _, ok := d.get(pid); ok {
+		t.Error("a zombie read longer ago than the time to live was served")
+	}
+	d.sweep()
+	if len(d.m) != 0 {
+		t.Errorf("sweep left %d entries older than the time to live", len(d.m))
+	}
+	off := deadCache{m: map[int]deadSeen{}}
+	off.once.Do(func() {}) // pid_max unknown: off
+	off.put(st)
+	if _, ok := off.get(pid); ok {
+		t.Error("a cache without a time to live served a zombie")
+	}
+}
