@@ -96,6 +96,7 @@ func Start(hub *Hub, o *Options) (c *Child, err error) {
 		return nil, spawnError(o.Argv[0], err)
 	}
 	started = true
+	c.opts = o.afterStart()
 	hub.add(c)
 
 	for _, s := range c.outs {

@@ -176,3 +176,14 @@ func (o *Options) killSignal() int {
 	}
 	return o.KillSignal
 }
+
+// afterStart is what a started child keeps of its options: not its argv, cwd and
+// environment, which only the spawn reads. The host sends its whole environment with
+// every spawn (the facade's default, as child_process does), and keeping it for the
+// child's life cost an idle child a copy of it on the Go heap (a desktop session's
+// environment is several KB).
+func (o *Options) afterStart() *Options {
+	kept := *o
+	kept.Argv, kept.Cwd, kept.Env = nil, "", nil
+	return &kept
+}

@@ -617,3 +617,27 @@ func hostIgnored(t *testing.T) uint64 {
 	_, ign := sigLines(t, string(b))
 	return ign
 }
+
+// A started child keeps no copy of its argv, cwd and environment: only the spawn
+// reads them, and the host sends its whole environment with every spawn.
+func TestAStartedChildKeepsNoCopyOfItsEnvironment(t *testing.T) {
+	h := newHarness(t)
+	env := append(os.Environ(), "PWS_BIG="+strings.Repeat("x", 4096))
+	c := h.start(&Options{Argv: []string{"sh", "-c", `printf %s "${#PWS_BIG}"`}, Cwd: os.TempDir(), Env: &env, Stdout: StdioPipe})
+	if c.opts.Env != nil || c.opts.Argv != nil || c.opts.Cwd != "" {
+		t.Errorf("the child keeps env (%d entries), argv %q, cwd %q after its start", len(derefEnv(c.opts.Env)), c.opts.Argv, c.opts.Cwd)
+	}
+	if o := h.waitExit(c); o.Code == nil || *o.Code != 0 {
+		t.Fatalf("outcome %s", h.kidCopy(c).raw)
+	}
+	if got := string(h.stdout(c)); got != "4096" {
+		t.Errorf("the child saw PWS_BIG of length %q, want 4096", got)
+	}
+}
+
+func derefEnv(e *[]string) []string {
+	if e == nil {
+		return nil
+	}
+	return *e
+}
