@@ -13,6 +13,7 @@ package core
 
 import (
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -311,8 +312,14 @@ func readProcView() *procView {
 		return v
 	}
 	skip := leaders.pids()
+	self := os.Getpid()
 	points := landingPoints()
 	landedDead.sweep()
+	// The host's ancestors confirmed alive by this view (the stat AdoptedByAt read):
+	// listed as a landing point's children (each is its parent's), they are no
+	// tree's members and need no stat. Points go upwards, so each is confirmed
+	// before its parent lists it.
+	alive := map[int]bool{}
 	// A listed child that ended before its stat was read handed its own children
 	// to a landing point after the listing: list again (bounded), stat'ing only
 	// what is new. (pid 1's zombies cost one more listing.)
@@ -320,8 +327,16 @@ func readProcView() *procView {
 		ended := false
 		for _, lp := range points {
 			v.landing[lp] = true
-			for _, k := range procfs.AdoptedBy(lp) {
-				if skip[k] {
+			kids, main, ok := procfs.AdoptedByAt(lp)
+			if start, anc := ancestry.startOf(lp); anc {
+				if ok && !main.Dead() && main.Start == start {
+					alive[lp] = true
+				} else {
+					ancestry.gone(lp) // ended: its pid, if it is ever listed, is another's
+				}
+			}
+			for _, k := range kids {
+				if skip[k] || k == self || alive[k] {
 					continue
 				}
 				if _, known := v.stats[k]; known {
@@ -431,7 +446,7 @@ func (d *deadCache) sweep() {
 // re-parent to: the helpers of its trees (subreapers; helperTrees lists every
 // tree started through one until its reap), and the host and each of
 // its ancestors up to pid 1 (any may be a subreaper; without the helper, or once
-// it died, orphans go there).
+// it died, orphans go there). The ancestors are the ones first read (ancestry).
 func landingPoints() []int {
 	var out []int
 	helpers := map[int]bool{}
@@ -443,19 +458,78 @@ func landingPoints() []int {
 		}
 	}
 	helperTrees.Unlock()
-	self := os.Getpid()
 	if hostAdopts() {
-		out = append(out, self)
+		out = append(out, os.Getpid())
 	}
-	for pid, hops := self, 0; pid > 1 && hops < 64; hops++ {
-		st, ok := procfs.ReadStat(pid)
-		if !ok || st.PPid < 1 {
-			break
+	return append(out, ancestry.pids()...)
+}
+
+// ancestry is the host's chain of ancestors up to the init of its pid namespace,
+// read once (pid and start time), parent first. Reading it again for every view
+// cost a stat per ancestor, and each ancestor's stat once more as its parent's
+// child: most of a natural exit's look for leftovers. Read once is enough: when an
+// ancestor ends, its orphans (and the host, if it was the parent) go to the
+// nearest subreaper above it or to init, which are in the chain already; an
+// ancestor a view finds ended (gone) is dropped, so that its pid, once another's,
+// is neither listed nor skipped.
+var ancestry ancestors
+
+type ancestors struct {
+	once  sync.Once
+	mu    sync.Mutex
+	chain []procfs.Stat
+}
+
+func (a *ancestors) read() {
+	a.once.Do(func() {
+		for pid, hops := os.Getpid(), 0; pid > 1 && hops < 64; hops++ {
+			st, ok := procfs.ReadStat(pid)
+			if !ok || st.PPid < 1 {
+				break
+			}
+			pid = st.PPid
+			pst, ok := procfs.ReadStat(pid)
+			if !ok {
+				pst = procfs.Stat{Pid: pid} // start unknown: never confirmed, so never skipped
+			}
+			a.chain = append(a.chain, pst)
 		}
-		pid = st.PPid
-		out = append(out, pid)
+	})
+}
+
+func (a *ancestors) pids() []int {
+	a.read()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := make([]int, len(a.chain))
+	for i, st := range a.chain {
+		out[i] = st.Pid
 	}
 	return out
+}
+
+// startOf is pid's start time if it is one of the ancestors.
+func (a *ancestors) startOf(pid int) (uint64, bool) {
+	a.read()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, st := range a.chain {
+		if st.Pid == pid {
+			return st.Start, st.Start != 0
+		}
+	}
+	return 0, false
+}
+
+// gone drops an ancestor that has ended. Pid 1 stays: it is every orphan's last
+// landing point (and it never ends while the namespace lives).
+func (a *ancestors) gone(pid int) {
+	if pid == 1 {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.chain = slices.DeleteFunc(a.chain, func(st procfs.Stat) bool { return st.Pid == pid })
 }
 
 // hostAdopts reports whether orphans can land on the host: if it is the init of its

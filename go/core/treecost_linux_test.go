@@ -1,6 +1,7 @@
 package core
 
 import (
+	"os"
 	"os/exec"
 	"sync"
 	"testing"
@@ -103,5 +104,58 @@ func TestLandedDeadServesAZombieOnlyForAMoment(t *testing.T) {
 	off.put(st)
 	if _, ok := off.get(pid); ok {
 		t.Error("a cache without a time to live served a zombie")
+	}
+}
+
+// The ancestry is read once: the host's parent first, up to the init of its pid
+// namespace, each with its start time; a view then lists their children without a
+// stat of any ancestor or of the host (they are no tree's members).
+func TestViewsReadTheAncestryOnceAndSkipIt(t *testing.T) {
+	chain := ancestry.pids()
+	if len(chain) == 0 {
+		if os.Getpid() != 1 {
+			t.Fatal("no ancestors read for a host that is not pid 1")
+		}
+		return
+	}
+	if chain[0] != os.Getppid() {
+		t.Errorf("ancestry starts at %d, want the parent %d", chain[0], os.Getppid())
+	}
+	if last := chain[len(chain)-1]; last != 1 {
+		if st, ok := procfs.ReadStat(last); !ok || st.PPid != 0 {
+			t.Errorf("ancestry ends at %d, which is neither pid 1 nor the top of the namespace", last)
+		}
+	}
+	for _, pid := range chain {
+		st, ok := procfs.ReadStat(pid)
+		if start, anc := ancestry.startOf(pid); !anc || !ok || st.Start != start {
+			t.Errorf("ancestor %d: start %d (recorded %v) vs %d now", pid, start, anc, st.Start)
+		}
+	}
+	v := readProcView()
+	if v.full {
+		t.Skip("no children lists: views walk all of /proc")
+	}
+	for _, pid := range append(chain, os.Getpid()) {
+		if _, in := v.stats[pid]; in {
+			t.Errorf("the view read the stat of %d, an ancestor or the host", pid)
+		}
+	}
+}
+
+// An ancestor found ended is dropped (its pid may become another's); pid 1 stays.
+func TestAnAncestorFoundEndedIsDropped(t *testing.T) {
+	a := ancestors{chain: []procfs.Stat{{Pid: 4242, Start: 7}, {Pid: 1, Start: 1}}}
+	a.once.Do(func() {})
+	if s, ok := a.startOf(4242); !ok || s != 7 {
+		t.Fatalf("startOf(4242) = %d, %v", s, ok)
+	}
+	a.gone(4242)
+	a.gone(1)
+	if got := a.pids(); len(got) != 1 || got[0] != 1 {
+		t.Errorf("after gone: %v, want [1]", got)
+	}
+	if _, ok := a.startOf(4242); ok {
+		t.Error("a dropped ancestor still has a start time")
 	}
 }

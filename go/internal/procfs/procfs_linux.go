@@ -208,11 +208,19 @@ func childrenIn(files ...string) []int {
 // a host's thirty threads made that the largest cost of finding a tree). Once the
 // main thread has ended, every thread's list, as ChildrenOf.
 func AdoptedBy(pid int) []int {
+	kids, _, _ := AdoptedByAt(pid)
+	return kids
+}
+
+// AdoptedByAt is AdoptedBy, with the stat of pid's main thread that it read (ok
+// false when it could not be read): its start time is the process's.
+func AdoptedByAt(pid int) (kids []int, main Stat, ok bool) {
 	task := "/proc/" + strconv.Itoa(pid) + "/task/" + strconv.Itoa(pid)
-	if st, ok := readStatAt(pid, task+"/stat"); !ok || st.Dead() {
-		return ChildrenOf(pid)
+	main, ok = readStatAt(pid, task+"/stat")
+	if !ok || main.Dead() {
+		return ChildrenOf(pid), main, ok
 	}
-	return childrenIn(task + "/children")
+	return childrenIn(task + "/children"), main, ok
 }
 
 // childrenBufs holds ChildrenOf's read buffers (readInto's 16 KiB each): a mass
