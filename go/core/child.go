@@ -118,8 +118,12 @@ type stdio struct {
 	closers    []func()   // more to undo only if the start failed (Windows: a pseudo console)
 }
 
-// devNull opens the null device for the leader: for reading (stdin) or writing.
+// devNull gives the leader the null device: the host's shared one (Linux), or one
+// opened now for reading (stdin) or writing.
 func (s *stdio) devNull(write bool) (*os.File, error) {
+	if f := nullForLeader(); f != nil {
+		return f, nil // shared: never closed
+	}
 	flag := os.O_RDONLY
 	if write {
 		flag = os.O_WRONLY

@@ -49,10 +49,12 @@ type Hub struct {
 	children map[int64]*Child
 }
 
-// NewHub returns an open hub. The first one opens the quiet pipes' set (Linux), so
-// that its one fd is the library's from then on, not a fd the first spawn leaves.
+// NewHub returns an open hub. The first one opens the quiet pipes' set and the
+// shared null device (Linux), so that their fds are the library's from then on, not
+// fds the first spawn leaves.
 func NewHub() *Hub {
 	prepareQuietSet()
+	prepareSharedNull()
 	return &Hub{events: make(chan Event, hubQueueLen), closed: make(chan struct{}), children: map[int64]*Child{}}
 }
 

@@ -9,11 +9,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// newPipe makes one stdio pipe: both ends close-on-exec and non-blocking on the
-// parent's side (os.Pipe does both), so read deadlines work. parentReads says which
-// end the parent keeps; it matters only on Windows.
-func newPipe(parentReads bool) (r, w *os.File, err error) { return os.Pipe() }
-
 // readChunk waits until f is readable and only then takes a pooled chunk to read
 // into: a reader blocked on a quiet pipe holds no chunk (a thousand idle children's
 // two streams held 500 MiB of them, paged in once the pool recycled GC'd memory).

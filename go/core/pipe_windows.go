@@ -87,3 +87,8 @@ func readChunk(f *os.File) (*[]byte, int, error) {
 	n, err := f.Read(*chunk)
 	return chunk, n, err
 }
+
+func prepareSharedNull() {}
+
+// nullForLeader: each spawn opens its own null device here (NUL, inheritable).
+func nullForLeader() *os.File { return nil }
