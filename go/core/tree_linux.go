@@ -227,21 +227,66 @@ func (w *treeWalk) add(st procfs.Stat) {
 	if !st.Dead() {
 		w.out = append(w.out, st)
 	}
-	kids := w.children(st.Pid)
-	if !w.view.full && st.Pid != w.leader {
-		// Ended before or while its children were read: they may have gone to a
-		// landing point since the view (the leader's case is tree's).
-		if now, ok := procfs.ReadStat(st.Pid); st.Dead() || !ok || now.Dead() || now.Start != st.Start {
-			w.moved = true
-		}
+	if w.view.full || st.Pid == w.leader {
+		// The leader's list is read whole, and its end checked by tree.
+		w.addChildren(w.children(st.Pid))
+		return
 	}
+	kids, now, ok := childrenThenStat(st.Pid)
+	if st.Dead() || !ok || now.Dead() || now.Start != st.Start {
+		// Ended before or while its children were read: they may have gone to a
+		// landing point since the view.
+		w.moved = true
+	}
+	w.addChildren(kids)
+}
+
+// childrenThenStat reads pid's children, then its stat: a stat that finds it alive
+// says the list was whole (a process keeps its children while it lives; they leave
+// only when it ends). The main thread's list serves when the stat finds no other
+// thread; else every thread's list is read, and the stat again after it.
+func childrenThenStat(pid int) ([]int, procfs.Stat, bool) {
+	kids := procfs.MainChildren(pid)
+	st, ok := procfs.ReadStat(pid)
+	if ok && st.Threads > 1 {
+		kids = procfs.ChildrenOf(pid)
+		st, ok = procfs.ReadStat(pid)
+	}
+	return kids, st, ok
+}
+
+// addChildren adds each child a member's list named (and, by ancestry, theirs).
+// Without a whole-/proc view, a child's own children are read before its stat
+// (childrenThenStat), so that one stat serves for both what it is and whether its
+// list can be trusted: the members found this way, most of a tree, cost two reads
+// each (where a stat, the task directory, the list and a stat again were four).
+func (w *treeWalk) addChildren(kids []int) {
 	for _, k := range kids {
-		if w.in[k] {
+		if w.in[k] || k == w.self || k == w.helper {
 			continue
 		}
-		if kst, ok := w.stat(k); ok {
-			w.add(kst)
+		if w.view.full {
+			if kst, ok := w.view.stats[k]; ok {
+				w.add(kst)
+			}
+			continue
 		}
+		grand, kst, ok := childrenThenStat(k)
+		if !ok {
+			// Reaped since its parent's list was read: its own children went to
+			// a landing point, maybe after the view.
+			w.moved = true
+			continue
+		}
+		w.in[k] = true
+		if kst.Dead() {
+			// Ended before or while its list was read (a zombie leader whose
+			// threads live on keeps its children, and they are still members).
+			w.moved = true
+		} else {
+			w.out = append(w.out, kst)
+		}
+		w.addChildren(grand)
 	}
 }
 

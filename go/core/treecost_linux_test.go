@@ -3,9 +3,13 @@ package core
 import (
 	"os"
 	"os/exec"
+	"runtime"
+	"slices"
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/pawwork/pawwork-supervisor/go/internal/fdcheck"
 	"github.com/pawwork/pawwork-supervisor/go/internal/procfs"
@@ -159,3 +163,72 @@ func TestAnAncestorFoundEndedIsDropped(t *testing.T) {
 		t.Error("a dropped ancestor still has a start time")
 	}
 }
+
+// childrenThenStat reads one list for a process without other threads, and every
+// thread's list when it has more: a child that a thread other than the main one
+// forked is on that thread's list only, and must be found.
+func TestChildrenThenStatFindsTheChildrenOfEveryThread(t *testing.T) {
+	// A single-threaded parent: its main thread's list is all of its children.
+	sh := exec.Command("sh", "-c", "sleep 30 & sleep 30 & echo x; wait")
+	out, err := sh.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sh.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		for _, k := range procfs.ChildrenOf(sh.Process.Pid) {
+			syscallKill(k)
+		}
+		sh.Process.Kill()
+		sh.Wait()
+	}()
+	if _, err := out.Read(make([]byte, 2)); err != nil {
+		t.Fatal(err)
+	}
+	kids, st, ok := childrenThenStat(sh.Process.Pid)
+	if !ok || st.Threads != 1 || len(kids) != 2 {
+		t.Fatalf("sh: kids %v, stat %+v ok %v; want its 2 sleepers, 1 thread", kids, st, ok)
+	}
+
+	// This test's own process, with many threads: a child started from a thread
+	// that is not the main one.
+	type started struct {
+		cmd *exec.Cmd
+		tid int
+		err error
+	}
+	ch := make(chan started)
+	hold := make(chan struct{})
+	go func() {
+		runtime.LockOSThread() // the thread stays (and keeps its child) until hold closes
+		defer runtime.UnlockOSThread()
+		cmd := exec.Command("sleep", "30")
+		err := cmd.Start()
+		ch <- started{cmd, unix.Gettid(), err}
+		<-hold
+	}()
+	s := <-ch
+	if s.err != nil {
+		t.Fatal(s.err)
+	}
+	defer func() {
+		s.cmd.Process.Kill()
+		s.cmd.Wait()
+	}()
+	defer close(hold)
+	pid := s.cmd.Process.Pid
+	if s.tid == os.Getpid() {
+		t.Fatal("the goroutine ran on the main thread: the case is not made")
+	}
+	if slices.Contains(procfs.MainChildren(os.Getpid()), pid) {
+		t.Fatalf("child %d is on the main thread's list: the case is not made", pid)
+	}
+	kids, st, ok = childrenThenStat(os.Getpid())
+	if !ok || st.Threads < 2 || !slices.Contains(kids, pid) {
+		t.Fatalf("kids %v (threads %d): the child %d of thread %d is missing", kids, st.Threads, pid, s.tid)
+	}
+}
+
+func syscallKill(pid int) { unix.Kill(pid, unix.SIGKILL) }

@@ -223,6 +223,16 @@ func AdoptedByAt(pid int) (kids []int, main Stat, ok bool) {
 	return childrenIn(task + "/children"), main, ok
 }
 
+// MainChildren lists the children of pid's main thread only: one file, where
+// ChildrenOf reads the task directory and then a file per thread. That is all of
+// pid's children when it has no other thread, which a stat read after the list
+// tells (Threads): a child a thread forked stays that thread's while the thread
+// lives, and goes to another live thread of the process when the thread ends.
+func MainChildren(pid int) []int {
+	p := strconv.Itoa(pid)
+	return childrenIn("/proc/" + p + "/task/" + p + "/children")
+}
+
 // childrenBufs holds ChildrenOf's read buffers (readInto's 16 KiB each): a mass
 // cancel lists children thousands of times.
 var childrenBufs = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
