@@ -225,33 +225,42 @@ func (c *Child) Cancel(reason string, sig int, grace time.Duration) {
 
 // firstSteps runs the first step of the cancels' ladders (the signals to their
 // trees) in batches, on one goroutine: every cancel queued is signalled at its group
-// first (one kill each, as child_process would), then each tree's other members are
-// found and signalled (with, where that takes a view of the landing points, one view
-// for the batch). The rest of each ladder waits (for the leader's end, the grace) in
-// a goroutine of its own that sleeps until then. A thousand cancels at once were a
-// thousand goroutines reading /proc and signalling at once, with every call of the
-// host into the core (the next cancel among them: each needs one of the runtime's
-// few Ps) queued behind them: the host's loop of cancels took a second.
-var firstSteps batchQueue[*firstStep]
+// (one kill each, as child_process would). memberSteps then finds each tree's other
+// members and signals them (with, where that takes a view of the landing points, one
+// view for the batch), on a goroutine of its own, so that the next cancels' group
+// signals never wait behind a walk. The rest of each ladder waits (for the leader's
+// end, the grace) in a goroutine of its own that sleeps until then. A thousand
+// cancels at once were a thousand goroutines reading /proc and signalling at once,
+// with every call of the host into the core (the next cancel among them: each needs
+// one of the runtime's few Ps) queued behind them: the host's loop of cancels took a
+// second.
+var firstSteps, memberSteps batchQueue[*firstStep]
 
 type firstStep struct {
 	c     *Child
 	sig   int
 	grace time.Duration
 	done  chan struct{}
+	at    time.Time // when its group was signalled: the ladder's phases count from then
 }
 
-// runFirstSteps signals one batch: every group first, then each tree's members,
-// each ladder going on in a goroutine of its own once its tree was signalled.
+// runFirstSteps signals one batch's groups and queues the batch for memberSteps.
 func runFirstSteps(batch []*firstStep) {
-	t0 := time.Now()
+	at := time.Now()
 	for _, s := range batch {
+		s.at = at
 		s.c.p.signalGroup(s.sig)
 	}
+	memberSteps.addAll(batch, runMemberSteps)
+}
+
+// runMemberSteps signals one batch's other members, each ladder going on in a
+// goroutine of its own once its tree was signalled.
+func runMemberSteps(batch []*firstStep) {
 	signalMembersBatch(batch, func(s *firstStep) {
 		go func() {
 			defer close(s.done)
-			s.c.ladderFrom(t0, s.sig, s.grace)
+			s.c.ladderFrom(s.at, s.sig, s.grace)
 		}()
 	})
 }

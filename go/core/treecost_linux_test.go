@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"runtime"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -232,3 +233,47 @@ func TestChildrenThenStatFindsTheChildrenOfEveryThread(t *testing.T) {
 }
 
 func syscallKill(pid int) { unix.Kill(pid, unix.SIGKILL) }
+
+// A cancel's walk for the members outside the group waits for the leaders that have
+// children (their trees are dying of the group's signal), and only until each ended
+// or the deadline; a leader without children is not waited for at all.
+func TestAwaitLeadersWaitsOnlyForParentsUntilTheirEnd(t *testing.T) {
+	lone := exec.Command("sleep", "30")
+	parent := exec.Command("sh", "-c", "sleep 30 & wait")
+	for _, cmd := range []*exec.Cmd{lone, parent} {
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	}
+	defer exec.Command("pkill", "-KILL", "-P", strconv.Itoa(parent.Process.Pid)).Run()
+	for deadline := time.Now().Add(bound); len(procfs.MainChildren(parent.Process.Pid)) == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("the parent started no child")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	step := func(pid int) *firstStep {
+		return &firstStep{c: &Child{leaderEnd: make(chan struct{}), p: &proc{pid: pid}}}
+	}
+
+	t0 := time.Now()
+	awaitLeaders([]*firstStep{step(lone.Process.Pid)}, t0.Add(bound))
+	if took := time.Since(t0); took > bound/2 {
+		t.Errorf("awaitLeaders waited %v for a live leader without children", took)
+	}
+
+	t0 = time.Now()
+	awaitLeaders([]*firstStep{step(lone.Process.Pid), step(parent.Process.Pid)}, t0.Add(100*time.Millisecond))
+	if took := time.Since(t0); took < 100*time.Millisecond || took > bound/2 {
+		t.Errorf("awaitLeaders took %v for a live parent and a 100 ms deadline", took)
+	}
+
+	s := step(parent.Process.Pid)
+	t0 = time.Now() // before the timer starts: took is never short of its 50 ms
+	time.AfterFunc(50*time.Millisecond, func() { close(s.c.leaderEnd) })
+	awaitLeaders([]*firstStep{s}, t0.Add(bound))
+	if took := time.Since(t0); took < 50*time.Millisecond || took > bound/2 {
+		t.Errorf("awaitLeaders took %v for a parent whose end came after 50 ms", took)
+	}
+}

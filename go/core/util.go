@@ -109,9 +109,12 @@ type batchQueue[T any] struct {
 
 // add queues item; if no goroutine is running, it starts one that calls run with
 // each batch until the queue is empty.
-func (q *batchQueue[T]) add(item T, run func(batch []T)) {
+func (q *batchQueue[T]) add(item T, run func(batch []T)) { q.addAll([]T{item}, run) }
+
+// addAll queues items as add does, in their order.
+func (q *batchQueue[T]) addAll(items []T, run func(batch []T)) {
 	q.mu.Lock()
-	q.queue = append(q.queue, item)
+	q.queue = append(q.queue, items...)
 	if !q.running {
 		q.running = true
 		go q.work(run)
