@@ -194,6 +194,37 @@ describe("collect mode", () => {
     fs.unlinkSync(x.spillPath!)
   })
 
+  // The spill directory is the host's; it goes when the host exits if nothing is left in it.
+  // The stream comes in two parts: the first opens the spill, the second completes it or,
+  // over the cap, discards it.
+  const spillHost = (n: number) => `
+    import { Context } from "@deepseek-ai/cordis"
+    import Provider from ${JSON.stringify(path.join(ROOT, "dist/dsh/index.mjs"))}
+    const ctx = new Context()
+    await ctx.plugin(Provider)
+    const h = ctx.subprocess.spawn({ argv: ["sh", "-c", ${JSON.stringify(`${bytes(200)}; sleep 0.2; ${bytes(n - 200)}`)}], cwd: "/tmp", stdio: { stdin: "ignore", stdout: { maxBytes: 100, spill: { maxBytes: 3000 } }, stderr: { maxBytes: 100 } }, graceMs: 2000 })
+    await h.done
+    console.log(JSON.stringify(h.collected.stdout.readFrom(0)))
+  `
+  for (const [what, n, kept] of [["every spill discarded: the empty directory is removed", 3001, false], ["a completed spill: it stays, and its directory", 3000, true]] as const) {
+    it(`host exit with ${what}`, async () => {
+      const dir = fs.mkdtempSync(path.join(TMP, "tmpdir-"))
+      const r = await runNode(process.execPath, ["--input-type=module", "-e", spillHost(n)], { boundMs: 20_000, env: { TMPDIR: dir } })
+      expect(r.code, r.stderr).toBe(0)
+      const read = JSON.parse(r.stdout)
+      expect(read.nextOffset).toBe(n)
+      const left = fs.readdirSync(dir)
+      if (!kept) {
+        expect(read.spillPath).toBeUndefined()
+        expect(left).toEqual([])
+        return
+      }
+      expect(path.dirname(path.dirname(read.spillPath))).toBe(dir)
+      expect(left).toEqual([path.basename(path.dirname(read.spillPath))])
+      expect(fs.readFileSync(read.spillPath, "utf8")).toBe("a".repeat(3000))
+    })
+  }
+
   it("incremental reads before settlement: an offset that slid out of the tail is lossy", async () => {
     const h = spawn(spec(["sh", "-c", "echo first; read x; seq 1 2000; read y"], { stdio: { stdin: "pipe", stdout: { maxBytes: 100 }, stderr: { maxBytes: 100 } } }))
     await waitFor(() => out(h) === "first\n", 10_000, "first line")

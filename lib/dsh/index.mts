@@ -8,7 +8,7 @@
 // so terminate() still reaches them and waitForExit() waits for them; and when the host dies
 // without running JavaScript (SIGKILL, OOM, a crash, an unhandled SIGTERM) the helper kills
 // every tree it holds.
-import { closeSync, constants, mkdtempSync, openSync, unlinkSync, writeSync } from "node:fs"
+import { closeSync, constants, mkdtempSync, openSync, rmdirSync, unlinkSync, writeSync } from "node:fs"
 import { access, stat } from "node:fs/promises"
 import { randomBytes } from "node:crypto"
 import { tmpdir } from "node:os"
@@ -59,9 +59,23 @@ function envValue(env: NodeJS.ProcessEnv, name: string): string | undefined {
 }
 
 let spillDir: string | undefined
-/** The per-process spill directory, made on first use (mkdtemp: 0700, random name). */
+/**
+ * The per-process spill directory, made on first use (mkdtemp: 0700, random name). It is
+ * removed when the process exits if it is empty then (every spill discarded or deleted by
+ * its owner); completed spill files are the caller's and are never deleted, so a directory
+ * holding one stays.
+ */
 function spillDirectory(): string {
-  return (spillDir ??= mkdtempSync(join(tmpdir(), `pawwork-dsh-${process.pid}-`)))
+  if (spillDir === undefined) {
+    const dir = mkdtempSync(join(tmpdir(), `pawwork-dsh-${process.pid}-`))
+    spillDir = dir
+    process.once("exit", () => {
+      try {
+        rmdirSync(dir) // ENOTEMPTY while a completed spill is in it: left for its owner
+      } catch {}
+    })
+  }
+  return spillDir
 }
 
 /**
