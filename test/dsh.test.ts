@@ -31,6 +31,13 @@ afterAll(async () => {
 
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), "pws-dsh-test-"))
 afterAll(() => fs.rmSync(TMP, { recursive: true, force: true }))
+// This worker's own spill directory: the provider removes it at a normal exit, but vitest
+// ends its workers with a signal, which runs no exit handler. Emptied by the tests above.
+afterAll(() => {
+  for (const name of fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith(`pawwork-dsh-${process.pid}-`))) {
+    fs.rmdirSync(path.join(os.tmpdir(), name))
+  }
+})
 
 function spec(argv: string[], over: Partial<SubprocessSpawnSpec> = {}): SubprocessSpawnSpec {
   return {
