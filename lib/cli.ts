@@ -102,7 +102,26 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(USAGE + "\n")
     return e.message ? EXIT_USAGE : 0
   }
-  let child: ReturnType<typeof supervise>
+  // Our handlers replace Node's default action (dying by the signal): the tree gets the
+  // signal first, and we exit when it has ended, with 128+n by its leader's death.
+  // A second signal (a second Ctrl-C) does not wait out the grace: SIGKILL to every member now.
+  // They are in place before the command starts: Node installs its signal handler only with
+  // the first listener, and a signal that came between the start (the command may already
+  // run and print) and the listeners killed us by the default action instead, leaving the
+  // tree to the helper. A signal that comes while supervise() runs is delivered after it.
+  let child: ReturnType<typeof supervise> | undefined
+  let signalled = false
+  const forward = (sig: NodeJS.Signals) => () => {
+    if (!child) return
+    if (signalled) {
+      child.signalTree("SIGKILL")
+      return
+    }
+    signalled = true
+    child.cancel({ signal: sig }).catch(() => undefined)
+  }
+  const handlers = FORWARDED.map((sig) => [sig, forward(sig)] as const)
+  for (const [sig, h] of handlers) process.on(sig, h)
   try {
     child = supervise(args.cmd, {
       stdin: "inherit",
@@ -113,24 +132,11 @@ export async function main(argv: string[]): Promise<number> {
       killTreeOnExit: args.killTreeOnExit,
     })
   } catch (e) {
+    for (const [sig, h] of handlers) process.off(sig, h)
     // The library refused a value (a duration beyond its range): ours to report.
     process.stderr.write(`pawwork-supervise: ${(e as Error).message}\n${USAGE}\n`)
     return EXIT_USAGE
   }
-  // Our handlers replace Node's default action (dying by the signal): the tree gets the
-  // signal first, and we exit when it has ended, with 128+n by its leader's death.
-  // A second signal (a second Ctrl-C) does not wait out the grace: SIGKILL to every member now.
-  let signalled = false
-  const forward = (sig: NodeJS.Signals) => () => {
-    if (signalled) {
-      child.signalTree("SIGKILL")
-      return
-    }
-    signalled = true
-    child.cancel({ signal: sig }).catch(() => undefined)
-  }
-  const handlers = FORWARDED.map((sig) => [sig, forward(sig)] as const)
-  for (const [sig, h] of handlers) process.on(sig, h)
   try {
     const o = await child
     if (args.json) process.stderr.write(JSON.stringify(o) + "\n")
