@@ -47,16 +47,8 @@ func awaitLeaders(batch []*firstStep, deadline time.Time) {
 			parents = append(parents, s)
 		}
 	}
-	rest := time.Until(deadline)
-	if len(parents) == 0 || rest <= 0 {
-		return
-	}
-	t := time.NewTimer(rest)
-	defer t.Stop()
 	for _, s := range parents {
-		select {
-		case <-s.c.leaderEnd:
-		case <-t.C:
+		if !s.c.waitLeaderEnd(deadline) {
 			return
 		}
 	}
