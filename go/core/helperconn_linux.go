@@ -319,22 +319,37 @@ var testHookBeforeSpawnSend func(helperPid int)
 // errHelperUnusable means the request never reached the helper: spawn directly.
 var errHelperUnusable = errors.New("helper unusable")
 
-// spawn asks the helper to start path. On success the leader is the helper's child, with
-// the returned pidfd (or -1) ours, and exit receives its one exit message (closed
-// without one if the helper dies first).
-func (c *helperConn) spawn(path string, argv, env []string, dir string, tty bool, files []*os.File) (pid, pidfd int, id int64, cgroup string, exit chan wire.Msg, err error) {
+// helperSpawned is what the helper said of a leader it started.
+type helperSpawned struct {
+	pid      int
+	pidfd    int // sent by an older helper, else -1: ours to close
+	id       int64
+	cgroup   string // the tree's cgroup directory; "" when none
+	ticks    uint64 // the leader's start time (0: the helper could not read it)
+	autoReap bool   // the helper reaps the leader at its exit when the tree is empty (exit's Reaped)
+	exit     chan wire.Msg
+}
+
+// spawn asks the helper to start path. On success the leader is the helper's child,
+// and exit receives its one exit message (closed without one if the helper dies
+// first). autoReap asks that the helper reap the leader at its exit when the tree
+// is empty: only for a caller that signals the leader's group through a pidfd
+// pinned to it (see signalGroup).
+func (c *helperConn) spawn(path string, argv, env []string, dir string, tty, autoReap bool, files []*os.File) (sp helperSpawned, err error) {
 	reply := make(chan helperReply, 1)
-	exit = make(chan wire.Msg, 1)
+	exit := make(chan wire.Msg, 1)
+	var id int64
+	fail := func(err error) (helperSpawned, error) { return helperSpawned{pidfd: -1}, err }
 	if c.stalled() {
 		// A stopped helper (SIGSTOP, a debugger) would hold the host's thread
 		// until helperReplyBound: this spawn goes on without it (its outcome's
 		// containment says so); the helper is kept.
-		return 0, -1, 0, "", nil, errHelperUnusable
+		return fail(errHelperUnusable)
 	}
 	c.mu.Lock()
 	if c.dead {
 		c.mu.Unlock()
-		return 0, -1, 0, "", nil, errHelperUnusable
+		return fail(errHelperUnusable)
 	}
 	c.lastID++
 	id = c.lastID
@@ -348,9 +363,9 @@ func (c *helperConn) spawn(path string, argv, env []string, dir string, tty bool
 	if testHookBeforeSpawnSend != nil {
 		testHookBeforeSpawnSend(c.pid)
 	}
-	if err := c.sendSpawn(wire.Msg{Op: "spawn", ID: id, Path: path, Argv: argv, Env: env, Dir: dir, Tty: tty}, fds); err != nil {
+	if err := c.sendSpawn(wire.Msg{Op: "spawn", ID: id, Path: path, Argv: argv, Env: env, Dir: dir, Tty: tty, AutoReap: autoReap}, fds); err != nil {
 		c.forget(id)
-		return 0, -1, 0, "", nil, err // errHelperUnusable: the helper is gone
+		return fail(err) // errHelperUnusable: the helper is gone
 	}
 	var r helperReply
 	var ok bool
@@ -360,22 +375,23 @@ func (c *helperConn) spawn(path string, argv, env []string, dir string, tty bool
 		// A wedged helper is of no use: kill it (with whatever it holds) and say so.
 		c.fail(fmt.Sprintf("helper %s (pid %d) did not answer a spawn within %v: killed", c.path, c.pid, helperReplyBound))
 		c.kill()
-		return 0, -1, 0, "", nil, &Error{Code: "ETIMEDOUT", Syscall: "spawn", Path: path,
-			Msg: fmt.Sprintf("spawn %s ETIMEDOUT: the helper did not answer within %v", path, helperReplyBound)}
+		return fail(&Error{Code: "ETIMEDOUT", Syscall: "spawn", Path: path,
+			Msg: fmt.Sprintf("spawn %s ETIMEDOUT: the helper did not answer within %v", path, helperReplyBound)})
 	}
 	if !ok {
 		// The helper had the request and died before it answered: it may have
 		// started the leader. Spawning again would run the command twice, so the
 		// spawn fails instead (the next one goes on without the helper, or with a
 		// new one).
-		return 0, -1, 0, "", nil, &Error{Code: "ECONNRESET", Syscall: "spawn " + path, Path: path, Errno: syscall.ECONNRESET,
-			Msg: fmt.Sprintf("spawn %s ECONNRESET: the helper died while starting the leader (not retried: it may have started it)", path)}
+		return fail(&Error{Code: "ECONNRESET", Syscall: "spawn " + path, Path: path, Errno: syscall.ECONNRESET,
+			Msg: fmt.Sprintf("spawn %s ECONNRESET: the helper died while starting the leader (not retried: it may have started it)", path)})
 	}
 	if r.msg.Errno != 0 {
 		c.forget(id)
-		return 0, -1, 0, "", nil, syscall.Errno(r.msg.Errno)
+		return fail(syscall.Errno(r.msg.Errno))
 	}
-	return r.msg.Pid, r.pidfd, id, r.msg.Cgroup, exit, nil
+	return helperSpawned{pid: r.msg.Pid, pidfd: r.pidfd, id: id, cgroup: r.msg.Cgroup, ticks: r.msg.Ticks,
+		autoReap: autoReap && r.msg.AutoReap, exit: exit}, nil
 }
 
 const helperReplyBound = 10 * time.Second

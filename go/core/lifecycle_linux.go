@@ -49,7 +49,10 @@ func startProc(path string, o *Options, env []string, files []*os.File) (*proc, 
 		helperTrees.Lock()
 		helperTrees.spawning[&since] = true
 		helperTrees.Unlock()
-		pid, pfd, id, cgroup, exit, err := c.spawn(path, o.Argv, cenv, o.Cwd, o.Terminal != nil, files)
+		// With a cgroup, and a kernel that signals a group through a pidfd, the
+		// helper may reap an emptied tree's leader at its exit by itself.
+		autoReap := c.cgroup != "" && procfs.GroupSignalPinned()
+		sp, err := c.spawn(path, o.Argv, cenv, o.Cwd, o.Terminal != nil, autoReap, files)
 		defer func() {
 			helperTrees.Lock()
 			delete(helperTrees.spawning, &since)
@@ -57,26 +60,30 @@ func startProc(path string, o *Options, env []string, files []*os.File) (*proc, 
 		}()
 		switch {
 		case err == nil:
-			p.pid, p.helper, p.hid, p.exit, p.cgroup = pid, c, id, exit, cgroup
+			p.pid, p.helper, p.hid, p.exit, p.cgroup = sp.pid, c, sp.id, sp.exit, sp.cgroup
 			if c.cgroup == "" {
 				p.marker = append([]byte(mark), 0)
 			}
 			// No pidfd is kept for a leader of the helper (one fd fewer per child;
 			// an older helper still sends one): the leader stays the helper's
-			// unreaped child until our reap, its exit comes as the helper's
-			// message, and a signal to it alone goes through a pidfd opened then
-			// and checked against its start time (signalLeader), which holds even
-			// once the helper died and pid 1 may have reaped it.
-			if pfd >= 0 {
-				unix.Close(pfd)
+			// unreaped child until our reap (or, with autoReap, the helper's at
+			// its exit), its exit comes as the helper's message, and a signal to
+			// it alone goes through a pidfd opened then and checked against its
+			// start time (signalLeader), which holds even once the helper died and
+			// pid 1 may have reaped it.
+			if sp.pidfd >= 0 {
+				unix.Close(sp.pidfd)
 			}
-			if st, ok := procfs.ReadStat(pid); ok {
-				p.start = st.Start
+			p.start, p.autoReap = sp.ticks, sp.autoReap
+			if p.start == 0 {
+				if st, ok := procfs.ReadStat(p.pid); ok {
+					p.start = st.Start
+				}
 			}
 			helperTrees.Lock()
 			helperTrees.trees[p] = true
 			helperTrees.Unlock()
-			leaders.add(pid)
+			leaders.add(p.pid)
 			return p, nil
 		case err != errHelperUnusable:
 			return nil, err
@@ -132,6 +139,12 @@ func (p *proc) wait() (exitStatus, error) {
 	defer p.ended.Store(true)
 	if p.helper != nil {
 		if m, ok := <-p.exit; ok {
+			if m.Reaped && p.autoReap {
+				// The helper reaped the leader and its tree, found empty: the
+				// cgroup stays empty (and is being removed), and no reap follows.
+				p.cgEmpty.Store(true)
+				p.helperReaped.Store(true)
+			}
 			return exitStatus{code: m.Code, signal: m.Signal}, nil
 		}
 		// The helper died before the leader: the leader is pid 1's now (or died
@@ -250,6 +263,14 @@ func (p *proc) reapAdopted(ours map[procfs.Key]bool) {
 // means reaped, so that the outcome never settles while a pid of the tree still
 // shows in /proc. Waited for without p.mu held (bounded by reapBound, reported).
 func (p *proc) reapViaHelper() {
+	if p.helperReaped.Load() {
+		// Reaped at its exit, with the tree's zombies (autoReap).
+		helperTrees.Lock()
+		delete(helperTrees.trees, p)
+		helperTrees.Unlock()
+		p.helper.forget(p.hid)
+		return
+	}
 	done := p.helper.awaitReaped(p.hid)
 	err := p.helper.send(wire.Msg{Op: "reap", ID: p.hid}, nil)
 	helperTrees.Lock()

@@ -51,6 +51,12 @@ type proc struct {
 	// none to fork one. Later looks need no read of cgroup.events (a kernfs path
 	// walk; three per cancelled tree were a sixth of a mass cancel's CPU).
 	cgEmpty atomic.Bool
+	// autoReap: the helper reaps the leader at its exit when the tree's cgroup is
+	// empty (one round trip fewer per tree); the leader's group is then signalled
+	// only through a pidfd pinned to the leader (procfs.SignalGroup), never by its
+	// number. helperReaped: it did (the exit said so).
+	autoReap     bool
+	helperReaped atomic.Bool
 
 	ended atomic.Bool // wait returned: the leader has ended
 

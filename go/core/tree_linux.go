@@ -12,6 +12,8 @@ package core
 // walk of all of /proc — still one per round, shared.
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"slices"
 	"strconv"
@@ -313,7 +315,10 @@ func (p *proc) cgroupTree() ([]procfs.Stat, bool) {
 	if p.cgEmpty.Load() {
 		return nil, true
 	}
-	if populated, err := cgroup.Populated(p.cgroup); err == nil && !populated {
+	populated, err := cgroup.Populated(p.cgroup)
+	if (err == nil && !populated) || errors.Is(err, fs.ErrNotExist) {
+		// Empty; or removed, which only an empty cgroup can be (the helper
+		// removes a tree's once it reaped it empty).
 		p.cgEmpty.Store(true)
 		return nil, true // empty: no list to read, no member to stat
 	}

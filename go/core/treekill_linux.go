@@ -29,7 +29,7 @@ func (p *proc) signalGroup(sig int) {
 	p.mu.Lock()
 	p.cancelled = true
 	if p.groupOursLocked() {
-		unix.Kill(-p.pid, unix.Signal(sig))
+		p.killGroupLocked(unix.Signal(sig))
 	}
 	p.mu.Unlock()
 	if sig == sigKILL && p.cgroup != "" && !p.isReaped() {
@@ -45,6 +45,19 @@ func (p *proc) signalGroup(sig int) {
 // member, each pinned by a pidfd and checked against its start time.
 func (p *proc) groupOursLocked() bool {
 	return !p.reaped && (p.helper == nil || !p.helper.isDead())
+}
+
+// killGroupLocked signals the leader's group (p.mu held, groupOursLocked). With
+// autoReap the helper may reap the leader at any moment after its exit, without
+// us: the group is then signalled through a pidfd pinned to the leader, which
+// reaches nothing once it is reaped; by its number only while our reap is what
+// frees it.
+func (p *proc) killGroupLocked(sig unix.Signal) {
+	if p.autoReap {
+		procfs.SignalGroup(procfs.Stat{Pid: p.pid, Start: p.start}, sig)
+		return
+	}
+	unix.Kill(-p.pid, sig)
 }
 
 func (p *proc) groupOurs() bool {
@@ -101,7 +114,7 @@ const (
 func (p *proc) freezeTree() {
 	p.mu.Lock()
 	if p.groupOursLocked() {
-		unix.Kill(-p.pid, unix.SIGSTOP)
+		p.killGroupLocked(unix.SIGSTOP)
 	}
 	p.mu.Unlock()
 	if p.cgroup != "" {

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pawwork/pawwork-supervisor/go/internal/cgroup"
 	"github.com/pawwork/pawwork-supervisor/go/internal/pidfd"
 	"github.com/pawwork/pawwork-supervisor/go/internal/procfs"
 	"github.com/pawwork/pawwork-supervisor/go/internal/wire"
@@ -312,12 +313,64 @@ func (s *server) spawn(m *wire.Msg, fds []int) {
 		s.trees[m.ID] = treeDir
 	}
 	s.mu.Unlock()
-	s.send(wire.Msg{Op: "spawned", ID: m.ID, Pid: pid, Cgroup: treeDir}, -1)
+	// The start time, read while the leader is our unreaped child (its pid names
+	// it): the host pins the leader by it, and needs no read of its own.
+	var ticks uint64
+	if st, ok := procfs.ReadStat(pid); ok {
+		ticks = st.Start
+	}
+	autoReap := m.AutoReap && treeDir != "" && ticks != 0
+	s.send(wire.Msg{Op: "spawned", ID: m.ID, Pid: pid, Cgroup: treeDir, Ticks: ticks, AutoReap: autoReap}, -1)
 	go func() {
 		st, err := pidfd.Wait(l.pidf, l.pid)
 		if err != nil {
 			st = pidfd.Status{Code: -1}
 		}
-		s.send(wire.Msg{Op: "exit", ID: m.ID, Code: st.Code, Signal: st.Signal}, -1)
+		reaped := err == nil && autoReap && s.reapIfEmpty(m.ID, l, treeDir)
+		s.send(wire.Msg{Op: "exit", ID: m.ID, Code: st.Code, Signal: st.Signal, Reaped: reaped}, -1)
+		if reaped {
+			s.removeTree(m.ID, treeDir)
+		}
 	}()
+}
+
+// reapIfEmpty reaps the exited leader of tree id, and every zombie the helper
+// holds, when the tree's cgroup has no live process left (nothing can enter it
+// then: a cgroup with no live process has none to fork one). It saves the host a
+// round trip ("reap", "reaped") per tree, which the host allows (autoReap) only
+// when it signals the leader's group through a pidfd pinned to the leader: a
+// group signal sent after this reap then reaches no process, where kill(-pid)
+// could reach a group that re-used the number. False, and nothing reaped, when the
+// tree is occupied (the host looks at what is left and asks for the reap), its
+// cgroup cannot be read, or the host asked for the reap already.
+func (s *server) reapIfEmpty(id int64, l *leader, dir string) bool {
+	if populated, err := cgroup.Populated(dir); err != nil || populated {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ids[id] != l {
+		return false // reaped on the host's request, or by killAll
+	}
+	delete(s.ids, id)
+	delete(s.leaders, l.pid)
+	pidfd.Reap(l.pid) // ended: does not block
+	if l.pidf != nil {
+		l.pidf.Close()
+	}
+	// The tree's members that ended as the helper's orphans: their zombies are
+	// reaped before the host hears of the exit, as flushReaped does for a reap.
+	s.reapOrphansLocked(false)
+	return true
+}
+
+// removeTree removes the cgroup of a tree reaped by reapIfEmpty (empty: nothing
+// can have entered it since), after the exit was sent: the host waits for nothing
+// of it.
+func (s *server) removeTree(id int64, dir string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.trees[id] == dir {
+		s.tryRemoveTree(id, dir)
+	}
 }

@@ -368,6 +368,39 @@ func Signal(st Stat, sig unix.Signal) bool {
 	})
 }
 
+// SignalGroup signals the process group led by the process st describes (whose
+// id is its pid), through a pidfd pinned to that leader (PIDFD_SIGNAL_PROCESS_GROUP,
+// Linux 6.9: the group of the pidfd's pid, not of a number), only if its pid still
+// names it (same start time; alive or a zombie). Once the leader is reaped nothing
+// is signalled, even if its number names another group by then. It says whether
+// the signal was sent; false also on a kernel without the flag (see
+// GroupSignalPinned).
+func SignalGroup(st Stat, sig unix.Signal) bool {
+	fd, err := unix.PidfdOpen(st.Pid, 0)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(fd)
+	if now, ok := ReadStat(st.Pid); !ok || now.Start != st.Start {
+		return false
+	}
+	return unix.PidfdSendSignal(fd, sig, nil, unix.PIDFD_SIGNAL_PROCESS_GROUP) == nil
+}
+
+// GroupSignalPinned reports whether the kernel signals a process group through a
+// pidfd (SignalGroup): probed once, with signal 0 to the group the caller's pid
+// names. A kernel without the flag refuses it (EINVAL); one with it sends, or finds
+// no such group (ESRCH) when the caller leads none.
+var GroupSignalPinned = sync.OnceValue(func() bool {
+	fd, err := unix.PidfdOpen(os.Getpid(), 0)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(fd)
+	err = unix.PidfdSendSignal(fd, 0, nil, unix.PIDFD_SIGNAL_PROCESS_GROUP)
+	return err == nil || err == unix.ESRCH
+})
+
 // Reap reaps st, a zombie child of the caller, if its pid still names it (same
 // start time, still a zombie): a re-used pid is never waited for. It says whether
 // it was reaped.

@@ -14,6 +14,7 @@ func Examples() [][]byte {
 	msgs := []Msg{
 		{Op: "spawn", ID: 1, Path: "/bin/sh", Argv: []string{"sh", "-c", "echo hi; sleep 1 &"}, Env: env, Dir: "/tmp"},
 		{Op: "spawn", ID: 7, Request: 300123},
+		{Op: "spawn", ID: 3, Path: "/bin/true", Argv: []string{"true"}, AutoReap: true},
 		{Op: "reap", ID: 1},
 		{Op: "letgo", ID: 1, Pids: []int{4242, 4243}},
 		{Op: "hello", Pid: 999, Cgroup: "/sys/fs/cgroup/unified/pawwork-supervisor-999-7381-4026531836"},
@@ -22,6 +23,8 @@ func Examples() [][]byte {
 		{Op: "spawned", ID: 2, Errno: int(syscall.ENOENT)},
 		{Op: "exit", ID: 1, Code: 3},
 		{Op: "exit", ID: 1, Signal: 9},
+		{Op: "spawned", ID: 3, Pid: 4242, Cgroup: "/sys/fs/cgroup/unified/pawwork-supervisor-999-7381-4026531836/t3", Ticks: 123456, AutoReap: true},
+		{Op: "exit", ID: 3, Code: 0, Reaped: true},
 		{Op: "watch", ID: 3, Pid: 4250, Start: 1764280000123456}, // macOS
 	}
 	var out [][]byte

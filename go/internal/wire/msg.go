@@ -6,9 +6,13 @@
 // One JSON object per SOCK_SEQPACKET message, file descriptors beside it as
 // SCM_RIGHTS.
 //
-//	host → helper  spawn   {id, path, argv, env, dir[, tty]}  + fds: the leader's stdin, stdout, stderr
+//	host → helper  spawn   {id, path, argv, env, dir[, tty][, autoReap]}
+//	                                                   + fds: the leader's stdin, stdout, stderr
 //	                                                     (tty: the three are a pseudo-terminal's slave,
-//	                                                     made the session's controlling terminal)
+//	                                                     made the session's controlling terminal;
+//	                                                     autoReap: the host signals the leader's group
+//	                                                     only through a pidfd, so the helper may reap
+//	                                                     the leader at its exit, see exit)
 //	host → helper  spawn   {id, request: n}            + fds: stdin, stdout, stderr, and a
 //	                                                     sealed memfd holding the n-byte spawn
 //	                                                     request (argv+env too large for one
@@ -16,8 +20,16 @@
 //	host → helper  reap    {id}                         the host is done with the exited leader
 //	host → helper  letgo   {id, pids}                   leftovers the host let go: never killed
 //	helper → host  hello   {pid, cgroup | reason, build} once, first (build: BuildID)
-//	helper → host  spawned {id, pid, cgroup}             or {id, errno} when the exec failed (no pidfd: the host keeps none of a leader of the helper; a pidfd beside it is closed)
-//	helper → host  exit    {id, code, signal}           the leader exited (still unreaped)
+//	helper → host  spawned {id, pid, cgroup, ticks[, autoReap]}
+//	                                                     or {id, errno} when the exec failed (no pidfd:
+//	                                                     the host keeps none of a leader of the helper;
+//	                                                     a pidfd beside it is closed). ticks: the
+//	                                                     leader's start time (clock ticks since boot);
+//	                                                     autoReap: granted (asked, with a cgroup and ticks)
+//	helper → host  exit    {id, code, signal[, reaped]} the leader exited: still unreaped, or with
+//	                                                     reaped (autoReap granted, the tree's cgroup
+//	                                                     empty) reaped with every zombie the helper
+//	                                                     held, as after a reap: no reap follows
 //	helper → host  reaped  {id}                         answer to reap: the leader and every
 //	                                                     zombie the helper held then are reaped
 //
@@ -60,6 +72,11 @@ type Msg struct {
 	Tty     bool     `json:"tty,omitempty"`    // spawn: the stdio fds are one terminal's slave: the leader makes it its controlling terminal
 	Build   string   `json:"build,omitempty"`  // hello: the helper's BuildID
 	Start   int64    `json:"start,omitempty"`  // watch (macOS): the leader's start time, µs since the epoch
+	Ticks   uint64   `json:"ticks,omitempty"`  // spawned: the leader's start time, clock ticks since boot (its /proc stat)
+	// spawn: the host asks that the leader be reaped at its exit when its tree is
+	// empty; spawned: granted.
+	AutoReap bool `json:"autoReap,omitempty"`
+	Reaped   bool `json:"reaped,omitempty"` // exit: the helper reaped the leader and its tree (autoReap)
 }
 
 // BuildID names the build the library and the helper come from, stamped by the
