@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/pawwork/pawwork-supervisor/go/internal/batchq"
 )
 
 var lastHandle atomic.Int64
@@ -220,7 +222,7 @@ func (c *Child) Cancel(reason string, sig int, grace time.Duration) {
 	c.ladderDone = make(chan struct{})
 	done := c.ladderDone
 	c.mu.Unlock()
-	firstSteps.add(&firstStep{c: c, sig: sig, grace: grace, done: done}, runFirstSteps)
+	firstSteps.Add(&firstStep{c: c, sig: sig, grace: grace, done: done}, runFirstSteps)
 }
 
 // firstSteps runs the first step of the cancels' ladders (the signals to their
@@ -234,7 +236,7 @@ func (c *Child) Cancel(reason string, sig int, grace time.Duration) {
 // with every call of the host into the core (the next cancel among them: each needs
 // one of the runtime's few Ps) queued behind them: the host's loop of cancels took a
 // second.
-var firstSteps, memberSteps batchQueue[*firstStep]
+var firstSteps, memberSteps batchq.Queue[*firstStep]
 
 type firstStep struct {
 	c     *Child
@@ -251,7 +253,7 @@ func runFirstSteps(batch []*firstStep) {
 		s.at = at
 		s.c.p.signalGroup(s.sig)
 	}
-	memberSteps.addAll(batch, runMemberSteps)
+	memberSteps.AddAll(batch, runMemberSteps)
 }
 
 // runMemberSteps signals one batch's other members, each ladder going on in a

@@ -24,6 +24,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/pawwork/pawwork-supervisor/go/internal/batchq"
 	"github.com/pawwork/pawwork-supervisor/go/internal/cgroup"
 	"github.com/pawwork/pawwork-supervisor/go/internal/procfs"
 )
@@ -640,12 +641,12 @@ var procViews = sharedRead[*procView]{read: readProcView}
 // and every caller waiting at that moment shares it.
 type sharedRead[T any] struct {
 	read    func() T
-	waiting batchQueue[chan T]
+	waiting batchq.Queue[chan T]
 }
 
 func (s *sharedRead[T]) get() T {
 	ch := make(chan T, 1)
-	s.waiting.add(ch, s.serve)
+	s.waiting.Add(ch, s.serve)
 	return <-ch
 }
 

@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 )
 
 func mustJSON(v any) []byte {
@@ -96,43 +95,4 @@ func execPath(p, cwd string) string {
 		return abs
 	}
 	return p
-}
-
-// batchQueue hands what is queued to one goroutine at a time, in batches: what is
-// added while a batch runs makes the next one. The goroutine starts at the first
-// add and ends once a batch finds the queue empty.
-type batchQueue[T any] struct {
-	mu      sync.Mutex
-	queue   []T
-	running bool
-}
-
-// add queues item; if no goroutine is running, it starts one that calls run with
-// each batch until the queue is empty.
-func (q *batchQueue[T]) add(item T, run func(batch []T)) { q.addAll([]T{item}, run) }
-
-// addAll queues items as add does, in their order.
-func (q *batchQueue[T]) addAll(items []T, run func(batch []T)) {
-	q.mu.Lock()
-	q.queue = append(q.queue, items...)
-	if !q.running {
-		q.running = true
-		go q.work(run)
-	}
-	q.mu.Unlock()
-}
-
-func (q *batchQueue[T]) work(run func(batch []T)) {
-	for {
-		q.mu.Lock()
-		batch := q.queue
-		q.queue = nil
-		if len(batch) == 0 {
-			q.running = false
-			q.mu.Unlock()
-			return
-		}
-		q.mu.Unlock()
-		run(batch)
-	}
 }

@@ -5,12 +5,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/pawwork/pawwork-supervisor/go/internal/procfs"
+	"github.com/pawwork/pawwork-supervisor/go/internal/wire"
 	"golang.org/x/sys/unix"
 )
 
@@ -92,9 +94,15 @@ func TestReapOrphansReapsOrphansButNotHeldLeaders(t *testing.T) {
 }
 
 // heldLeaderAndOrphan makes two zombie children of the test: one a server holds as
-// its leader, one an orphan it does not know.
+// its leader, one an orphan it does not know. Both are forked from one thread,
+// which the test keeps: a process's children are listed per thread, and waitid
+// looks at the calling thread's list first, in the order of the forks, so the
+// leader's zombie comes first and hides the orphan's (as in the helper, where a
+// leader held for the host comes before the orphans adopted after it).
 func heldLeaderAndOrphan(t *testing.T) (*server, *exec.Cmd, *exec.Cmd) {
 	t.Helper()
+	runtime.LockOSThread()
+	t.Cleanup(runtime.UnlockOSThread)
 	leaderCmd := exec.Command("true")
 	if err := leaderCmd.Start(); err != nil {
 		t.Fatal(err)
@@ -150,6 +158,44 @@ func TestReapOrphansSoonReapsAHiddenOrphanOnce(t *testing.T) {
 	}
 	if st, ok := procfs.ReadStat(leaderCmd.Process.Pid); !ok || !st.Dead() {
 		t.Errorf("the held leader %d was reaped (or is not a zombie): %+v %v", leaderCmd.Process.Pid, st, ok)
+	}
+	var ws unix.WaitStatus
+	unix.Wait4(leaderCmd.Process.Pid, &ws, 0, nil)
+	leaderCmd.Process.Release()
+	orphan.Process.Release()
+}
+
+// reapEmptied sends an emptied tree's exit only after the helper's other zombies
+// are reaped, one hidden behind a held leader's zombie included (a listing of the
+// children); the held leader is never reaped, and the next listing is put off.
+func TestReapEmptiedReapsAHiddenOrphanBeforeTheExit(t *testing.T) {
+	s, leaderCmd, orphan := heldLeaderAndOrphan(t)
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fds[0])
+	defer unix.Close(fds[1])
+	s.fd = fds[0]
+	before := time.Now()
+	s.reapEmptied([]emptiedTree{{exit: wire.Msg{Op: "exit", ID: 7, Reaped: true}}})
+	if st, ok := procfs.ReadStat(orphan.Process.Pid); ok && st.PPid == os.Getpid() {
+		t.Errorf("the exit was sent with the orphan %d still a zombie: %+v", orphan.Process.Pid, st)
+	}
+	if st, ok := procfs.ReadStat(leaderCmd.Process.Pid); !ok || !st.Dead() {
+		t.Errorf("the held leader %d was reaped (or is not a zombie): %+v %v", leaderCmd.Process.Pid, st, ok)
+	}
+	buf := make([]byte, 256)
+	unix.SetNonblock(fds[1], true)
+	n, _, _, _, err := unix.Recvmsg(fds[1], buf, nil, 0)
+	if err != nil {
+		t.Fatalf("no exit sent: %v", err)
+	}
+	if m, err := wire.Decode(buf[:n]); err != nil || m.Op != "exit" || m.ID != 7 || !m.Reaped {
+		t.Errorf("sent %q (%v), want the exit of 7, reaped", buf[:n], err)
+	}
+	if next := s.nextEmptiedListing; !next.After(before) || next.After(time.Now().Add(emptiedListingGap)) {
+		t.Errorf("next listing at %v (now %v): want a pause of at most %v after this one", next, time.Now(), emptiedListingGap)
 	}
 	var ws unix.WaitStatus
 	unix.Wait4(leaderCmd.Process.Pid, &ws, 0, nil)

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pawwork/pawwork-supervisor/go/internal/batchq"
 	"github.com/pawwork/pawwork-supervisor/go/internal/cgroup"
 	"github.com/pawwork/pawwork-supervisor/go/internal/pidfd"
 	"github.com/pawwork/pawwork-supervisor/go/internal/procfs"
@@ -50,6 +51,9 @@ type server struct {
 	reapedSince time.Time
 
 	listingDue bool // a listing of the children is put off (reapOrphansSoon)
+
+	emptied            batchq.Queue[emptiedTree] // exits of autoReap trees found empty, reaped in batches
+	nextEmptiedListing time.Time                 // reapEmptied's goroutine only
 }
 
 // Bounds on coalescing reap answers: a burst of exits (100 terminals closing) costs
@@ -59,6 +63,10 @@ const (
 	reapedMaxWait  = 50 * time.Millisecond
 	reapedMaxBatch = 64
 )
+
+// emptiedListingGap caps the pause reapEmptied puts between two listings of the
+// helper's children.
+const emptiedListingGap = 10 * time.Millisecond
 
 // leader is a process the helper started for the host.
 type leader struct {
@@ -326,31 +334,33 @@ func (s *server) spawn(m *wire.Msg, fds []int) {
 		if err != nil {
 			st = pidfd.Status{Code: -1}
 		}
-		reaped := err == nil && autoReap && s.reapIfEmpty(m.ID, l, treeDir)
-		s.send(wire.Msg{Op: "exit", ID: m.ID, Code: st.Code, Signal: st.Signal, Reaped: reaped}, -1)
-		if reaped {
-			s.removeTree(m.ID, treeDir)
+		exit := wire.Msg{Op: "exit", ID: m.ID, Code: st.Code, Signal: st.Signal}
+		if err == nil && autoReap {
+			if populated, err := cgroup.Populated(treeDir); err == nil && !populated && s.reapLeader(m.ID, l) {
+				exit.Reaped = true
+				s.emptied.Add(emptiedTree{exit, treeDir}, s.reapEmptied)
+				return
+			}
 		}
+		s.send(exit, -1)
 	}()
 }
 
-// reapIfEmpty reaps the exited leader of tree id, and every zombie the helper
-// holds, when the tree's cgroup has no live process left (nothing can enter it
-// then: a cgroup with no live process has none to fork one). It saves the host a
-// round trip ("reap", "reaped") per tree, which the host allows (autoReap) only
-// when it signals the leader's group through a pidfd pinned to the leader: a
-// group signal sent after this reap then reaches no process, where kill(-pid)
-// could reach a group that re-used the number. False, and nothing reaped, when the
-// tree is occupied (the host looks at what is left and asks for the reap), its
-// cgroup cannot be read, or the host asked for the reap already.
-func (s *server) reapIfEmpty(id int64, l *leader, dir string) bool {
-	if populated, err := cgroup.Populated(dir); err != nil || populated {
-		return false
-	}
+// reapLeader reaps the exited leader of tree id, found empty: its cgroup had no live
+// process left at the leader's exit, and nothing can enter it then (a cgroup with no
+// live process has none to fork one). The host needs no look at such a tree and no
+// round trip ("reap", "reaped"), which it allows (autoReap) only when it signals the
+// leader's group through a pidfd pinned to the leader: a group signal sent after
+// this reap reaches no process, where kill(-pid) could reach a group that re-used
+// the number. Reaped at once, not in reapEmptied's batch: a leader's zombie hides
+// the helper's other zombies from waitid (see reapOrphansLocked), and a thousand
+// of them waiting for their batch made each batch list the helper's children. False
+// when killAll reaped it (the host is gone).
+func (s *server) reapLeader(id int64, l *leader) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ids[id] != l {
-		return false // reaped on the host's request, or by killAll
+		return false
 	}
 	delete(s.ids, id)
 	delete(s.leaders, l.pid)
@@ -358,19 +368,47 @@ func (s *server) reapIfEmpty(id int64, l *leader, dir string) bool {
 	if l.pidf != nil {
 		l.pidf.Close()
 	}
-	// The tree's members that ended as the helper's orphans: their zombies are
-	// reaped before the host hears of the exit, as flushReaped does for a reap.
-	s.reapOrphansLocked(false)
 	return true
 }
 
-// removeTree removes the cgroup of a tree reaped by reapIfEmpty (empty: nothing
-// can have entered it since), after the exit was sent: the host waits for nothing
-// of it.
-func (s *server) removeTree(id int64, dir string) {
+// emptiedTree is a tree whose leader reapLeader reaped, with the exit to send.
+type emptiedTree struct {
+	exit wire.Msg
+	dir  string
+}
+
+// reapEmptied sends the exits of a batch of trees reapLeader reaped, after reaping
+// every zombie the helper holds: those of the trees' members that ended as the
+// helper's orphans are gone before the host hears of the exits, as flushReaped
+// does for a reap. One look for them per batch; when another leader's zombie hides
+// them from waitid, that look lists the helper's children, which with a thousand
+// children costs a millisecond or so: listings are spaced so that they take at
+// most a quarter of the time (emptiedListingGap), the batch waiting meanwhile. A
+// thousand trees cancelled at once otherwise kept one goroutine listing for the
+// whole burst, a core of this 2-core machine's two. The cgroups go after the exits
+// were sent: the host waits for nothing of them.
+func (s *server) reapEmptied(batch []emptiedTree) {
+	s.mu.Lock()
+	listing := s.reapOrphansLocked(true)
+	s.mu.Unlock()
+	if listing {
+		if wait := time.Until(s.nextEmptiedListing); wait > 0 {
+			time.Sleep(wait) // bounded: emptiedListingGap
+		}
+		t0 := time.Now()
+		s.mu.Lock()
+		s.reapOrphansLocked(false)
+		s.mu.Unlock()
+		s.nextEmptiedListing = time.Now().Add(min(3*time.Since(t0), emptiedListingGap))
+	}
+	for _, t := range batch {
+		s.send(t.exit, -1)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.trees[id] == dir {
-		s.tryRemoveTree(id, dir)
+	for _, t := range batch {
+		if s.trees[t.exit.ID] == t.dir {
+			s.tryRemoveTree(t.exit.ID, t.dir)
+		}
 	}
 }
