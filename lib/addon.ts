@@ -121,6 +121,9 @@ export interface ContainmentInfo {
 /** payload: a Buffer of its own, or for a child given to transientOutput, an output chunk as a view valid only during the call. */
 export type EventCallback = (type: number, aux: number, payload: Buffer | undefined) => void
 
+/** What receives a native child's events. */
+export type EventSink = { onEvent: EventCallback }
+
 /** A process's state as the core sees it (pws_process_state). A zombie has ended: it only waits to be reaped. */
 export type ProcessState = "gone" | "alive" | "zombie"
 
@@ -470,10 +473,11 @@ function refusing(err: NodeJS.ErrnoException): Addon {
  * exception, as it would from child_process — not inside the thread-safe function, where
  * Node-API only prints a deprecation warning. A spawn failure throws.
  */
-export function startNative(request: object, onEvent: EventCallback): NativeChild {
+export function startNative(request: object, target: EventSink): NativeChild {
+  // One closure per child: the binding calls it with each event.
   return new (loadAddon().Child)(Buffer.from(JSON.stringify(request)), (type, aux, payload) => {
     try {
-      onEvent(type, aux, payload)
+      target.onEvent(type, aux, payload)
     } catch (err) {
       process.nextTick(() => {
         throw err

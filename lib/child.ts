@@ -68,6 +68,48 @@ const TERMINATING = new Set(["SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGKILL"
 
 type Pending = { cb: (err?: Error | null) => void }
 
+const noop = (): void => {}
+
+/** A promise settled from outside, made only when someone asks for it (see treeEmpty). */
+type Deferred<T> = { promise: Promise<T>; resolve: (v: T) => void; reject: (e: Error) => void }
+
+function deferred<T>(): Deferred<T> {
+  let resolve!: (v: T) => void
+  let reject!: (e: Error) => void
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res
+    reject = rej
+  })
+  return { promise, resolve, reject }
+}
+
+/**
+ * stdout or stderr of a supervised child. Its read and destroy are methods, not closures
+ * made per stream: a thousand live children held two thousand of each.
+ */
+class OutputReadable extends Readable {
+  /** Destroyed by its reader: what comes after is read and dropped (the tree is never held by it). */
+  discarding = false
+
+  constructor(
+    private readonly owner: SupervisedChild,
+    private readonly which: typeof STREAM_STDOUT | typeof STREAM_STDERR,
+  ) {
+    super()
+  }
+
+  override _read(): void {
+    this.owner.flowOf(this.which, false)
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    // Nobody reads any more: keep draining so the tree is not blocked forever.
+    this.discarding = true
+    this.owner.flowOf(this.which, false)
+    cb(err)
+  }
+}
+
 /** The children whose leader is running, by the leader's pid. */
 const running = new Map<number, SupervisedChild>()
 
@@ -95,38 +137,35 @@ export class SupervisedChild extends EventEmitter {
   readonly connected = false
   readonly spawnfile: string
   readonly spawnargs: string[]
-  /** Resolves with the exit code (1 when killed by a signal); rejects on a spawn error. */
-  readonly exited: Promise<number>
   /** Resolves with how the child ended; rejects only on a spawn error. */
   readonly outcome: Promise<Outcome>
-  /**
-   * Resolves once the whole tree is gone, with the final outcome (with `holdLeftovers`, after
-   * the leftovers exited or were killed; otherwise with `outcome`); rejects only on a
-   * spawn error.
-   */
-  readonly treeEmpty: Promise<Outcome>
 
   private native: NativeChild | undefined
   private readonly settings: SuperviseSettings
-  private readonly pending = new Map<number, Pending>()
+  /** Stdin writes not yet acknowledged by the core, by sequence number (made at the first write). */
+  private pending: Map<number, Pending> | undefined
   private seq = 0
   private ended = false
   private settle!: (o: Outcome) => void
   private fail!: (e: Error) => void
-  private settleTree!: (o: Outcome) => void
-  private failTree!: (e: Error) => void
+  /** exited and treeEmpty, once asked for (most callers never do: no promise per child for them). */
+  private exitedPromise: Promise<number> | undefined
+  private tree: Deferred<Outcome> | undefined
+  /** How the tree ended, once it did: an outcome, or the spawn error. */
+  private treeResult: { o: Outcome } | { e: Error } | undefined
   /** holdLeftovers: the leader closed, the tree is still held (EV_CLOSE came, EV_EXIT not yet). */
   private holding = false
   private abortListener: (() => void) | undefined
   /** The stdin pipe: child.stdin, or the one `input` is written to (child.stdin is then null). */
   private readonly sink: Writable | null
-  /** Bytes delivered per stream, against maxBuffer. */
-  private readonly delivered = { [STREAM_STDOUT]: 0, [STREAM_STDERR]: 0 }
-  private readonly overflowed: string[] = []
-  /** Failures of `input` (never thrown: reported in the outcome's errors). */
-  private readonly inputErrors: string[] = []
-  /** What flow() last told the core: paused or not, per stream (the core starts not paused). */
-  private readonly pausedFlow = { [STREAM_STDOUT]: false, [STREAM_STDERR]: false }
+  /** Bytes delivered per stream, against maxBuffer (made with maxBuffer only). */
+  private delivered: Record<typeof STREAM_STDOUT | typeof STREAM_STDERR, number> | undefined
+  /** The streams maxBuffer cut, once one was. */
+  private overflowed: string[] | undefined
+  /** Failures of `input` (never thrown: reported in the outcome's errors), once one came. */
+  private inputErrors: string[] | undefined
+  /** What flowOf() last told the core, a bit per stream: paused (the core starts not paused). */
+  private pausedFlow = 0
   /** Process.run's captures (captureOutput): the output goes into them, not into the streams. */
   private captures: Record<typeof STREAM_STDOUT | typeof STREAM_STDERR, Capture> | undefined
 
@@ -157,16 +196,6 @@ export class SupervisedChild extends EventEmitter {
       this.settle = resolve
       this.fail = reject
     })
-    this.exited = this.outcome.then((o) => o.code ?? 1)
-    this.treeEmpty = new Promise<Outcome>((resolve, reject) => {
-      this.settleTree = resolve
-      this.failTree = reject
-    })
-    this.treeEmpty.catch(() => {})
-    // A spawn error reaches callers through 'error' and the promises they await; a
-    // promise nobody awaits must not become an unhandled rejection.
-    this.outcome.catch(() => {})
-    this.exited.catch(() => {})
 
     this.sink = piped(request.stdin) ? this.makeStdin() : null
     this.stdin = settings.input === undefined ? this.sink : null
@@ -185,7 +214,7 @@ export class SupervisedChild extends EventEmitter {
 
     loadAddon() // a library that cannot load throws here, synchronously, not as a spawn error
     try {
-      this.native = startNative(request, (type, aux, payload) => this.onEvent(type, aux, payload))
+      this.native = startNative(request, this)
     } catch (e) {
       const err = e as NodeJS.ErrnoException & { spawnargs?: string[] }
       if (err.code === "EINVAL" && err.syscall === "spawn") {
@@ -217,12 +246,12 @@ export class SupervisedChild extends EventEmitter {
     // EPIPE: the leader exited or closed its stdin without reading all of it — its
     // choice. Anything else is reported in the outcome's errors.
     sink.on("error", (err: NodeJS.ErrnoException) => {
-      if (err.code !== "EPIPE") this.inputErrors.push(`input: writing to stdin failed: ${err.message}`)
+      if (err.code !== "EPIPE") (this.inputErrors ??= []).push(`input: writing to stdin failed: ${err.message}`)
     })
     if (input instanceof Readable) {
       input.on("error", (err) => {
         // The leader got what came before: its stdin is closed, the failure reported.
-        this.inputErrors.push(`input: the input stream failed, stdin was closed early: ${err.message}`)
+        ;(this.inputErrors ??= []).push(`input: the input stream failed, stdin was closed early: ${err.message}`)
         sink.end()
       })
       input.pipe(sink)
@@ -238,8 +267,12 @@ export class SupervisedChild extends EventEmitter {
     this.stderr?.push(null)
     this.all?.push(null)
     this.sink?.destroy()
+    // A spawn error reaches callers through 'error' and the promises they await; a
+    // promise nobody awaits must not become an unhandled rejection (the handlers are
+    // attached here, not per child: a spawn that works never rejects).
+    this.outcome.catch(noop)
     this.fail(err)
-    this.failTree(err)
+    this.endTree({ e: err })
     process.nextTick(() => {
       // The failure is also the rejection of `exited`/`outcome`; as an event it is
       // only emitted to listeners, so that nobody listening never crashes the host.
@@ -249,39 +282,58 @@ export class SupervisedChild extends EventEmitter {
   }
 
   private makeReadable(stream: typeof STREAM_STDOUT | typeof STREAM_STDERR): Readable {
-    let discarding = false
-    const r = new Readable({
-      read: () => {
-        this.flow(stream, false)
-      },
-      destroy: (err, cb) => {
-        // Nobody reads any more: keep draining so the tree is not blocked forever.
-        discarding = true
-        this.flow(stream, false)
-        cb(err)
-      },
-    })
-    ;(r as Readable & { discarding: () => boolean }).discarding = () => discarding
-    return r
+    return new OutputReadable(this, stream)
   }
 
   /**
-   * Pauses or resumes a stream's reads in the core, when that changes: a flowing
-   * Readable asks to read after every chunk, and each call into the core costs a hop
-   * into Go's scheduler (measured: one per batch of a fast stream).
+   * @internal Pauses or resumes a stream's reads in the core, when that changes: a
+   * flowing Readable asks to read after every chunk, and each call into the core costs a
+   * hop into Go's scheduler (measured: one per batch of a fast stream).
    */
-  private flow(stream: typeof STREAM_STDOUT | typeof STREAM_STDERR, paused: boolean): void {
-    if (this.pausedFlow[stream] === paused) return
-    this.pausedFlow[stream] = paused
+  flowOf(stream: typeof STREAM_STDOUT | typeof STREAM_STDERR, paused: boolean): void {
+    const bit = 1 << stream
+    if (((this.pausedFlow & bit) !== 0) === paused) return
+    this.pausedFlow ^= bit
     this.native?.setFlow(stream, paused)
+  }
+
+  /** Resolves with the exit code (1 when killed by a signal); rejects on a spawn error. */
+  get exited(): Promise<number> {
+    if (!this.exitedPromise) {
+      this.exitedPromise = this.outcome.then((o) => o.code ?? 1)
+      this.exitedPromise.catch(noop) // as outcome: a spawn error nobody awaits is no unhandled rejection
+    }
+    return this.exitedPromise
+  }
+
+  /**
+   * Resolves once the whole tree is gone, with the final outcome (with `holdLeftovers`, after
+   * the leftovers exited or were killed; otherwise with `outcome`); rejects only on a
+   * spawn error.
+   */
+  get treeEmpty(): Promise<Outcome> {
+    if (!this.tree) {
+      this.tree = deferred<Outcome>()
+      this.tree.promise.catch(noop)
+      if (this.treeResult) this.endTree(this.treeResult)
+    }
+    return this.tree.promise
+  }
+
+  /** The tree ended (treeEmpty settles with it, now or when asked for). */
+  private endTree(r: { o: Outcome } | { e: Error }): void {
+    this.treeResult = r
+    if (!this.tree) return
+    if ("o" in r) this.tree.resolve(r.o)
+    else this.tree.reject(r.e)
   }
 
   /** The `all` stream: fed from the stdout and stderr events; its reads resume both. */
   private makeAll(): Readable {
     return new Readable({
       read: () => {
-        this.flow(STREAM_STDOUT, false)
-        this.flow(STREAM_STDERR, false)
+        this.flowOf(STREAM_STDOUT, false)
+        this.flowOf(STREAM_STDERR, false)
       },
     })
   }
@@ -292,7 +344,7 @@ export class SupervisedChild extends EventEmitter {
         const seq = ++this.seq
         const rc = this.native ? this.native.write(chunk, seq) : PWS_EBADHANDLE
         if (rc !== 0) return this.stdinFailed(cb, "EPIPE", "write to stdin after the child ended")
-        this.pending.set(seq, { cb })
+        ;(this.pending ??= new Map()).set(seq, { cb })
       },
       final: (cb) => {
         this.native?.closeStdin()
@@ -331,7 +383,8 @@ export class SupervisedChild extends EventEmitter {
     loadAddon().transientOutput(this.native.handle)
   }
 
-  private onEvent(type: number, aux: number, payload: Buffer | undefined): void {
+  /** @internal An event of the core (the binding's callback, through startNative). */
+  onEvent(type: number, aux: number, payload: Buffer | undefined): void {
     switch (type) {
       case EV_STDOUT:
       case EV_STDERR: {
@@ -348,12 +401,12 @@ export class SupervisedChild extends EventEmitter {
         if (!chunk) return
         let full = false
         if (this.all && !this.all.destroyed) full = !this.all.push(chunk)
-        if (!(s as Readable & { discarding?: () => boolean }).discarding?.() && !s.destroyed) {
+        if (!(s as OutputReadable).discarding && !s.destroyed) {
           // With `all`, an unread separate stream (never read: readableFlowing null) keeps
           // its chunks without holding the tree back; a read one that is full does.
           if (!s.push(chunk) && (!this.all || s.readableFlowing !== null)) full = true
         }
-        if (full) this.flow(stream, true)
+        if (full) this.flowOf(stream, true)
         return
       }
       case EV_STDOUT_END:
@@ -365,9 +418,9 @@ export class SupervisedChild extends EventEmitter {
         this.endAll(STREAM_STDERR)
         return
       case EV_STDIN_ACK: {
-        const p = this.pending.get(aux)
+        const p = this.pending?.get(aux)
         if (!p) return
-        this.pending.delete(aux)
+        this.pending!.delete(aux)
         if (!payload) return p.cb()
         const info = JSON.parse(payload.toString()) as { code: string; message: string }
         return this.stdinFailed(p.cb, info.code, info.message.replace(/^pawwork-supervisor: /, ""))
@@ -383,34 +436,37 @@ export class SupervisedChild extends EventEmitter {
         spareAtHostExit(this)
         if (this.abortListener) this.settings.signal?.removeEventListener("abort", this.abortListener)
         if (o.reason === "abort" && this.settings.signal) o.abortReason = this.settings.signal.reason
-        return this.settleTree(o)
+        return this.endTree({ o })
       }
     }
   }
 
-  private allEnded = new Set<number>()
+  /** The streams that ended, a bit each (for `all`). */
+  private allEnded = 0
 
   /** `all` ends when both of its sources did. */
   private endAll(stream: number): void {
-    this.allEnded.add(stream)
-    if (this.all && this.allEnded.size === 2 && !this.all.destroyed) this.all.push(null)
+    this.allEnded |= 1 << stream
+    if (this.all && this.allEnded === ((1 << STREAM_STDOUT) | (1 << STREAM_STDERR)) && !this.all.destroyed) this.all.push(null)
   }
 
   /** What of chunk maxBuffer lets through for this stream (undefined: nothing). */
   private withinMaxBuffer(stream: typeof STREAM_STDOUT | typeof STREAM_STDERR, chunk: Buffer): Buffer | undefined {
     const cap = this.settings.maxBuffer
     if (cap === undefined) return chunk
-    const room = cap - this.delivered[stream]
+    const delivered = (this.delivered ??= { [STREAM_STDOUT]: 0, [STREAM_STDERR]: 0 })
+    const room = cap - delivered[stream]
     if (chunk.length <= room) {
-      this.delivered[stream] += chunk.length
+      delivered[stream] += chunk.length
       return chunk
     }
     const name = stream === STREAM_STDOUT ? "stdout" : "stderr"
-    if (!this.overflowed.includes(name)) {
-      this.overflowed.push(name)
+    const overflowed = (this.overflowed ??= [])
+    if (!overflowed.includes(name)) {
+      overflowed.push(name)
       debug("pid %d: bound fired: maxBuffer %d on %s, the rest is discarded", this.pid, cap, name)
     }
-    this.delivered[stream] = cap
+    delivered[stream] = cap
     return room > 0 ? chunk.subarray(0, room) : undefined
   }
 
@@ -421,15 +477,17 @@ export class SupervisedChild extends EventEmitter {
     if (!this.holding) spareAtHostExit(this)
     unforward(this)
     if (this.abortListener && !this.holding) this.settings.signal?.removeEventListener("abort", this.abortListener)
-    for (const [, p] of this.pending) this.stdinFailed(p.cb, "EPIPE", "write to stdin after the child ended")
-    this.pending.clear()
+    if (this.pending) {
+      for (const [, p] of this.pending) this.stdinFailed(p.cb, "EPIPE", "write to stdin after the child ended")
+      this.pending.clear()
+    }
     this.exitCode = o.code
     this.signalCode = o.signal
-    if (this.overflowed.length > 0) {
+    if (this.overflowed) {
       o.truncated = true
       for (const name of this.overflowed) o.errors.push(`maxBuffer: ${name} passed ${this.settings.maxBuffer} bytes; the rest was read and discarded`)
     }
-    o.errors.push(...this.inputErrors)
+    if (this.inputErrors) o.errors.push(...this.inputErrors)
     if (o.reason === "abort" && this.settings.signal) o.abortReason = this.settings.signal.reason
     if (debug.enabled) debugExit(o, this.settings.timeoutMs)
     // 'exit' waits for consumers that are reading to have seen every byte ('end'); an
@@ -442,7 +500,7 @@ export class SupervisedChild extends EventEmitter {
     }))).then(() => {
       this.emit("exit", o.code, o.signal)
       this.settle(o)
-      if (!held) this.settleTree(o)
+      if (!held) this.endTree({ o })
       this.emit("close", o.code, o.signal)
     })
   }

@@ -143,7 +143,7 @@ export class TerminalSession extends EventEmitter {
     if (opts.encoding) this.output.setEncoding(opts.encoding) // a StringDecoder: never splits a character
 
     // Spawn failures throw (ENOENT, EACCES, ENOSYS where terminals are not implemented).
-    this.native = startNative(request, (type, aux, payload) => this.onEvent(type, aux, payload)) as NativeTerminal
+    this.native = startNative(request, this) as NativeTerminal
     this.pid = this.native.pid
     killAtHostExit(this)
     if (opts.signal) {
@@ -154,7 +154,8 @@ export class TerminalSession extends EventEmitter {
     }
   }
 
-  private onEvent(type: number, aux: number, payload: Buffer | undefined): void {
+  /** @internal An event of the core (the binding's callback, through startNative). */
+  onEvent(type: number, aux: number, payload: Buffer | undefined): void {
     switch (type) {
       case EV_STDOUT:
         if (!payload || this.output.destroyed) return

@@ -370,6 +370,8 @@ describe("spawn failures are 'error' events and rejections, like Node's", () => 
       supervise(["true"], { cwd: ${JSON.stringify(path.join(tmp, "missing"))} })
       supervise(["pws-no-such-command-xyz"], { stdin: "pipe", stdout: "pipe" }).stdin.write("x")
       supervise(["sleep", "30"], { signal: AbortSignal.abort(), stdin: "pipe" }).stdin.write("x")
+      const late = supervise(["pws-no-such-command-xyz"])
+      setTimeout(() => { late.exited; late.treeEmpty }, 100) // asked for only after the failure
       setTimeout(() => console.log("still alive"), 300)`
     const r = await runNode(process.execPath, ["--unhandled-rejections=strict", "-e", script])
     expect(r.stderr).toBe("")

@@ -41,6 +41,21 @@ describe("supervise() outcome", () => {
     expect(c.signalCode).toBe(null)
   })
 
+  it("exited and treeEmpty, made only when asked for, settle alike whether asked before or after the end", async () => {
+    const early = supervise(["sh", "-c", "exit 4"], { env })
+    const earlyTree = early.treeEmpty
+    const earlyExited = early.exited
+    const late = supervise(["sh", "-c", "exit 5"], { env })
+    const o = await within(late.outcome, 10_000, "outcome")
+    await sleep(20) // settled well before anyone asks
+    expect(await within(late.treeEmpty, 1000, "treeEmpty asked late")).toBe(o)
+    expect(await within(late.exited, 1000, "exited asked late")).toBe(5)
+    expect(late.treeEmpty).toBe(late.treeEmpty) // one promise, not one per access
+    expect(late.exited).toBe(late.exited)
+    expect(await within(earlyTree, 10_000, "treeEmpty asked early")).toBe(await early.outcome)
+    expect(await earlyExited).toBe(4)
+  })
+
   it("a leader killed by a signal on its own reports that signal, code null, reason exit", async () => {
     const c = supervise(["sh", "-c", "kill -KILL $$"], { env })
     const o = await within(c.outcome, 10_000, "outcome")
