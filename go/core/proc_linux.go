@@ -66,6 +66,7 @@ type proc struct {
 	known     map[procfs.Key]bool      // the members the last walk found: still members wherever they land
 	signalled map[procfs.Key]bool      // members a cancel signalled: gone only once reaped
 	cancelled bool                     // the tree was signalled: its zombies count until reaped
+	groupSent int                      // the signal the last signalGroup sent to the leader's group (0: none was sent)
 	notes     []string                 // what the cancel could not make sure of, for outcome.errors
 }
 

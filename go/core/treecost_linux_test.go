@@ -277,3 +277,56 @@ func TestAwaitLeadersWaitsOnlyForParentsUntilTheirEnd(t *testing.T) {
 		t.Errorf("awaitLeaders took %v for a parent whose end came after 50 ms", took)
 	}
 }
+
+// A member in the leader's group and session has the group's signal: the cancel's
+// step signals one by one only the members outside the group (here a setsid'd one),
+// in every containment mode, and every member still ends. The members ignore TERM
+// (inherited), so that each is still there for the step's look, and end by the
+// ladder's SIGKILL.
+func TestGroupMembersAreNotSignalledTwice(t *testing.T) {
+	for _, mode := range []string{"helper", "helper-nocgroup", "fallback"} {
+		t.Run(mode, func(t *testing.T) {
+			h := newHarness(t)
+			withContainment(t, mode)
+			var mu sync.Mutex
+			var got []int
+			signalMember = func(st procfs.Stat, sig unix.Signal) bool {
+				if sig == unix.SIGTERM {
+					mu.Lock()
+					got = append(got, st.Pid)
+					mu.Unlock()
+				}
+				return procfs.Signal(st, sig)
+			}
+			t.Cleanup(func() { signalMember = procfs.Signal })
+			c := h.start(&Options{Argv: []string{"sh", "-c", "trap '' TERM; sleep 100 & sleep 100 & setsid sleep 100 & sleep 0.2; echo ready; wait"}, Stdout: StdioPipe})
+			h.waitStdout(c, "ready")
+			var grouped, apart []int
+			for _, pid := range c.p.members() {
+				st, _ := procfs.ReadStat(pid)
+				switch {
+				case pid == c.p.pid:
+				case st.Pgid == c.p.pid:
+					grouped = append(grouped, pid)
+				default:
+					apart = append(apart, pid)
+				}
+				h.track(pid)
+			}
+			if len(grouped) != 2 || len(apart) != 1 {
+				t.Fatalf("members: in the group %v, apart %v; want two and one", grouped, apart)
+			}
+			c.Cancel(ReasonStop, int(unix.SIGTERM), 300*time.Millisecond)
+			o := h.waitExit(c)
+			if o.Phases.KillMs == 0 || len(o.Errors) > 0 {
+				t.Errorf("outcome %+v: want every member ended by the SIGKILL after the grace", o)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(got) != 1 || got[0] != apart[0] {
+				t.Errorf("TERM one by one to %v; want only the member outside the group, %d", got, apart[0])
+			}
+			assertAllDead(t, mode, append(grouped, apart...)...)
+		})
+	}
+}

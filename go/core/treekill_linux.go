@@ -28,8 +28,9 @@ func (p *proc) signalTree(sig int) {
 func (p *proc) signalGroup(sig int) {
 	p.mu.Lock()
 	p.cancelled = true
-	if p.groupOursLocked() {
-		p.killGroupLocked(unix.Signal(sig))
+	p.groupSent = 0
+	if p.groupOursLocked() && p.killGroupLocked(unix.Signal(sig)) {
+		p.groupSent = sig
 	}
 	p.mu.Unlock()
 	if sig == sigKILL && p.cgroup != "" && !p.isReaped() {
@@ -47,17 +48,16 @@ func (p *proc) groupOursLocked() bool {
 	return !p.reaped && (p.helper == nil || !p.helper.isDead())
 }
 
-// killGroupLocked signals the leader's group (p.mu held, groupOursLocked). With
-// autoReap the helper may reap the leader at any moment after its exit, without
-// us: the group is then signalled through a pidfd pinned to the leader, which
-// reaches nothing once it is reaped; by its number only while our reap is what
-// frees it.
-func (p *proc) killGroupLocked(sig unix.Signal) {
+// killGroupLocked signals the leader's group (p.mu held, groupOursLocked), and says
+// whether the signal was sent. With autoReap the helper may reap the leader at any
+// moment after its exit, without us: the group is then signalled through a pidfd
+// pinned to the leader, which reaches nothing once it is reaped; by its number only
+// while our reap is what frees it.
+func (p *proc) killGroupLocked(sig unix.Signal) bool {
 	if p.autoReap {
-		procfs.SignalGroup(procfs.Stat{Pid: p.pid, Start: p.start}, sig)
-		return
+		return procfs.SignalGroup(procfs.Stat{Pid: p.pid, Start: p.start}, sig)
 	}
-	unix.Kill(-p.pid, sig)
+	return unix.Kill(-p.pid, sig) == nil
 }
 
 func (p *proc) groupOurs() bool {
@@ -66,21 +66,44 @@ func (p *proc) groupOurs() bool {
 	return p.groupOursLocked()
 }
 
-// signalMembers is signalTree's second step: every member found now, one by one.
-// The leader, a session leader that cannot leave its group, had the group's signal
-// already (sent before its reap).
+// signalMembers is signalTree's second step: every member found now that the group's
+// signal did not reach (see signalFound).
 func (p *proc) signalMembers(sig int) { p.signalFound(sig, p.tree()) }
 
+// signalFound signals members one by one, each pinned by a pidfd and checked against
+// its start time, except those in the leader's group and session when signalGroup
+// sent sig to the group (groupSent): such a member was in the group then and had it
+// (a process joins a group only from within its session, the leader's, and the
+// kernel gives a group's signal to a child forked meanwhile), or was forked since by
+// a member that outlived the signal (a TERM handler's cleanup, which the group
+// signal leaves alone as killpg does; the ladder's SIGKILL reaches it if it stays).
+// A tree of a hundred in one group cost a hundred pidfd opens, stat reads and
+// signals more per step, and a signal meant once (signalTree) reached each of them
+// twice. Every member is remembered either way.
 func (p *proc) signalFound(sig int, members []procfs.Stat) {
-	hadGroupSignal := p.groupOurs() // the leader, then, had the group's
+	p.mu.Lock()
+	grouped := p.groupSent == sig && p.groupOursLocked()
+	p.mu.Unlock()
 	for _, st := range members {
 		p.remember(st)
-		if st.Pid == p.pid && st.Start == p.start && p.start != 0 && hadGroupSignal {
+		if grouped && p.hadGroupSignal(st) {
 			continue
 		}
-		procfs.Signal(st, unix.Signal(sig))
+		signalMember(st, unix.Signal(sig))
 	}
 }
+
+// hadGroupSignal: st is in the leader's group and session (the leader itself only if
+// it is the process started).
+func (p *proc) hadGroupSignal(st procfs.Stat) bool {
+	if st.Pgid != p.pid || st.Sid != p.pid {
+		return false
+	}
+	return st.Pid != p.pid || (p.start != 0 && st.Start == p.start)
+}
+
+// signalMember signals one member (a variable for the tests that count them).
+var signalMember = procfs.Signal
 
 // remember records a member a cancel signalled (bounded by the tree's size: entries
 // of processes that are gone are dropped by remaining).
