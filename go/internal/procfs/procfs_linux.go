@@ -376,15 +376,9 @@ func Signal(st Stat, sig unix.Signal) bool {
 // the signal was sent; false also on a kernel without the flag (see
 // GroupSignalPinned).
 func SignalGroup(st Stat, sig unix.Signal) bool {
-	fd, err := unix.PidfdOpen(st.Pid, 0)
-	if err != nil {
-		return false
-	}
-	defer unix.Close(fd)
-	if now, ok := ReadStat(st.Pid); !ok || now.Start != st.Start {
-		return false
-	}
-	return unix.PidfdSendSignal(fd, sig, nil, unix.PIDFD_SIGNAL_PROCESS_GROUP) == nil
+	return pinned(st, func(Stat) bool { return true }, func(fd int) bool {
+		return fd >= 0 && unix.PidfdSendSignal(fd, sig, nil, unix.PIDFD_SIGNAL_PROCESS_GROUP) == nil
+	})
 }
 
 // GroupSignalPinned reports whether the kernel signals a process group through a
@@ -421,6 +415,12 @@ func Reap(st Stat) bool {
 // there, as with any pid). It says what act said; false when act did not run (the
 // process was gone, its state was not the one asked for, or its pid was re-used).
 func Pinned(st Stat, zombie bool, act func(fd int) bool) bool {
+	return pinned(st, func(now Stat) bool { return now.Dead() == zombie }, act)
+}
+
+// pinned is Pinned with the state asked for as a test of the stat read after the
+// pidfd pinned the process (its start time is always checked).
+func pinned(st Stat, state func(now Stat) bool, act func(fd int) bool) bool {
 	fd, err := unix.PidfdOpen(st.Pid, 0)
 	if err != nil {
 		if err != unix.ENOSYS {
@@ -430,7 +430,7 @@ func Pinned(st Stat, zombie bool, act func(fd int) bool) bool {
 	} else {
 		defer unix.Close(fd)
 	}
-	if now, ok := ReadStat(st.Pid); !ok || now.Start != st.Start || now.Dead() != zombie {
+	if now, ok := ReadStat(st.Pid); !ok || now.Start != st.Start || !state(now) {
 		return false
 	}
 	return act(fd)
