@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"os"
+	"time"
 
 	"github.com/pawwork/pawwork-supervisor/go/internal/procfs"
 )
@@ -55,7 +56,7 @@ func (p *proc) carriesMarker(st procfs.Stat) bool {
 	key := st.Key()
 	m := p.marked[key]
 	if !m.sure && m.tries < 3 {
-		has, sure := procfs.EnvironHas(st.Pid, p.marker)
+		has, sure := environHas(st.Pid, p.marker)
 		if has {
 			// Evidence a process of another user could forge by copying the
 			// variable: it counts only for the host's own user.
@@ -66,6 +67,61 @@ func (p *proc) carriesMarker(st procfs.Stat) bool {
 	}
 	return m.has
 }
+
+// Bounds of settleMarker: an environ read again this many times, this far apart.
+// An execve makes a process's environ read empty from the moment its new memory is
+// in place until the new program's stack is set up; that takes well under a
+// millisecond unless the machine is loaded.
+const (
+	markerSettleTries = 5
+	markerSettlePause = 2 * time.Millisecond
+)
+
+// settleMarker reads again, a few times a short pause apart, the environ of a live
+// candidate whose read was empty or failed (see carriesMarker): a member caught
+// inside an execve (a setsid'd process exec'ing its program just as its parent, the
+// leader, exits) reads as if it had no environment, and a natural exit's single
+// look would let it go unseen, holding the pipe. It reports whether st's process
+// carries the marker; false once it ended, or when the reads stayed unsure: a
+// process that cleared its whole environment, which is no evidence either way (the
+// walk still looks at its children; the limit of marker containment README names).
+// A candidate costs at most markerSettleTries pauses over all looks. Called
+// without p.mu.
+func (p *proc) settleMarker(st procfs.Stat) bool {
+	key := st.Key()
+	for range markerSettleTries {
+		p.mu.Lock()
+		m := p.marked[key]
+		p.mu.Unlock()
+		if m.sure {
+			return m.has
+		}
+		if m.tries >= 3+markerSettleTries {
+			return false // given up by earlier looks
+		}
+		time.Sleep(markerSettlePause)
+		if now, ok := procfs.ReadStat(st.Pid); !ok || now.Dead() || now.Start != st.Start {
+			return false
+		}
+		has, sure := environHas(st.Pid, p.marker)
+		if has {
+			has = ownUser(st.Pid)
+		}
+		p.mu.Lock()
+		if p.marked != nil {
+			p.marked[key] = markCheck{has: has, sure: sure, tries: m.tries + 1}
+		}
+		p.mu.Unlock()
+		if sure {
+			return has
+		}
+	}
+	return false
+}
+
+// environHas is procfs.EnvironHas (a variable: a test makes a member read as if it
+// were inside an execve).
+var environHas = procfs.EnvironHas
 
 // forgetMarkChecks drops the checks of processes the last scan no longer saw.
 // Called with p.mu held.

@@ -154,13 +154,18 @@ func (p *proc) walk(w *treeWalk) {
 	for _, st := range tied {
 		w.add(st)
 	}
-	// A candidate whose environment could not be read (it is exiting: its memory
-	// is gone before its children are handed on) may be a member handing the tree
-	// on: its children, whose own copy of the environment can be read, are looked
-	// at, and if it has ended, the landing points again.
+	// A candidate whose environment could not be read is read again a few times
+	// (settleMarker: it may be inside an execve). If it still cannot be, it may be
+	// a member handing the tree on (it is exiting: its memory is gone before its
+	// children are handed on): its children, whose own copy of the environment can
+	// be read, are looked at, and if it has ended, the landing points again.
 	for _, st := range unsure {
+		if p.settleMarker(st) {
+			w.add(st)
+			continue
+		}
 		if v.full {
-			break
+			continue
 		}
 		if now, ok := procfs.ReadStat(st.Pid); !ok || now.Dead() || now.Start != st.Start {
 			w.moved = true

@@ -13,8 +13,10 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -515,6 +517,51 @@ func TestAnOrphanLandingOnASubreaperHostIsAMember(t *testing.T) {
 	if st, ok := procfs.ReadStat(orphan); ok {
 		syscall.Wait4(orphan, nil, syscall.WNOHANG, nil)
 		t.Fatalf("the killed orphan is still the host's zombie after the outcome: %+v; outcome %+v", st, o)
+	}
+}
+
+// A leftover caught inside an execve reads as if it had no environment (its new
+// memory is in place before its stack is): a natural exit's single look took such
+// a setsid'd leftover (`setsid sleep 300 &` exec'ing sleep as its parent, the
+// leader, exited) for a stranger, so killTreeOnExit left it running with the pipe
+// (seen as a flake of test/host-as-init.test.ts, about 1 run in 15). The look
+// reads such a candidate's environment again a few times. Here the first reads of
+// every candidate come back empty, as inside an execve.
+func TestALeftoverInsideAnExecIsFoundByItsMarker(t *testing.T) {
+	h := newHarness(t)
+	withContainment(t, "fallback")
+	if err := setSubreaper(true); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { setSubreaper(false) })
+	var mu sync.Mutex
+	reads := map[int]int{}
+	environHas = func(pid int, entry []byte) (bool, bool) {
+		mu.Lock()
+		reads[pid]++
+		n := reads[pid]
+		mu.Unlock()
+		if n <= 2 {
+			return false, false
+		}
+		return procfs.EnvironHas(pid, entry)
+	}
+	t.Cleanup(func() { environHas = procfs.EnvironHas })
+	c := h.start(&Options{Argv: []string{"sh", "-c", `setsid sleep 300 & echo "pid leftover $!"; sleep 0.2`}, Stdout: StdioPipe, KillTreeOnExit: true})
+	o := h.waitExit(c)
+	pids := printedRolePids(h.stdout(c))
+	if len(pids) != 1 {
+		t.Fatalf("leftover pid not printed: %q", h.stdout(c))
+	}
+	h.track(pids[0])
+	if !slices.Contains(o.Leftovers, pids[0]) || o.Truncated {
+		t.Errorf("the leftover %d, unreadable at first, was not found: outcome %s", pids[0], h.kidCopy(c).raw)
+	}
+	assertAllDead(t, "killTreeOnExit", pids[0])
+	mu.Lock()
+	defer mu.Unlock()
+	if reads[pids[0]] < 3 {
+		t.Errorf("the leftover's environment was read %d times, want at least 3", reads[pids[0]])
 	}
 }
 
