@@ -37,5 +37,22 @@ if [ ! -f "$sys32/bcryptprimitives.dll" ] || [ "$here/bcryptprimitives.c" -nt "$
 fi
 
 # -test.timeout fails a hung test with every goroutine's stack; the outer timeout
-# bounds Wine itself.
-timeout 900 wine "$exe" -test.timeout 600s "$@" </dev/null
+# (PWS_WINE_BOUND seconds) bounds Wine itself: a whole run takes ~16 s here. When
+# the outer one fires, the Go test's own timeout did not: Wine as a whole stopped
+# (seen once in ~10 CI runs, in TestWindowsTerminal right after "=== RUN", not
+# reproduced in runs of that test since). Such a wedge is run again once, on a
+# fresh wineserver, and said loudly; a test that fails (any other exit code) is
+# never run again.
+bound=${PWS_WINE_BOUND:-180}
+attempt() {
+  timeout "$bound" wine "$exe" -test.timeout "$((bound * 2 / 3))s" "$@" </dev/null
+}
+rc=0
+attempt "$@" || rc=$?
+if [ "$rc" = 124 ]; then
+  echo "wine-test: WINE WEDGED: $exe did not end within $bound s and its own -test.timeout did not fire; killing wineserver and running it once more" >&2
+  timeout 20 wineserver -k >/dev/null 2>&1 || true
+  rc=0
+  attempt "$@" || rc=$?
+fi
+exit "$rc"
