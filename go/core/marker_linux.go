@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/pawwork/pawwork-supervisor/go/internal/procfs"
@@ -68,36 +69,58 @@ func (p *proc) carriesMarker(st procfs.Stat) bool {
 	return m.has
 }
 
-// Bounds of settleMarker: an environ read again this many times, this far apart.
-// An execve makes a process's environ read empty from the moment its new memory is
-// in place until the new program's stack is set up; that takes well under a
-// millisecond unless the machine is loaded.
+// Bounds of settleMarker: an environ read again at most this many times per
+// process, this far apart, over all looks of all trees. An execve makes a process's
+// environ read empty from the moment its new memory is in place until the new
+// program's stack is set up, well under a millisecond unless the machine is loaded.
 const (
 	markerSettleTries = 5
 	markerSettlePause = 2 * time.Millisecond
 )
 
-// settleMarker reads again, a few times a short pause apart, the environ of a live
-// candidate whose read was empty or failed (see carriesMarker): a member caught
-// inside an execve (a setsid'd process exec'ing its program just as its parent, the
-// leader, exits) reads as if it had no environment, and a natural exit's single
-// look would let it go unseen, holding the pipe. It reports whether st's process
-// carries the marker; false once it ended, or when the reads stayed unsure: a
-// process that cleared its whole environment, which is no evidence either way (the
-// walk still looks at its children; the limit of marker containment README names).
-// A candidate costs at most markerSettleTries pauses over all looks. Called
-// without p.mu.
+// settlePauses counts the pauses settleMarker spent on each process, for every tree
+// at once: a process that cleared its whole environment costs its few pauses once,
+// not once per tree (a thousand trees cancelled together would each wait for it).
+// Emptied when it grows large (its keys are processes that may be long gone).
+var settlePauses struct {
+	sync.Mutex
+	m map[procfs.Key]uint8
+}
+
+// takeSettlePause reports whether key's process may be waited for once more.
+func takeSettlePause(key procfs.Key) bool {
+	settlePauses.Lock()
+	defer settlePauses.Unlock()
+	if settlePauses.m == nil || len(settlePauses.m) >= 1024 {
+		settlePauses.m = map[procfs.Key]uint8{}
+	}
+	if settlePauses.m[key] >= markerSettleTries {
+		return false
+	}
+	settlePauses.m[key]++
+	return true
+}
+
+// settleMarker reads again, a short pause apart, the environ of a live candidate
+// whose read was empty or failed (see carriesMarker): a member caught inside an
+// execve (a setsid'd process exec'ing its program just as its parent, the leader,
+// exits) reads as if it had no environment, and a natural exit's single look would
+// let it go unseen, holding the pipe. It reports whether st's process carries the
+// marker; false once it ended, or when the reads stayed unsure within the pauses
+// settlePauses allows: a process that cleared its whole environment, which is no
+// evidence either way (the walk still looks at its children; the limit of marker
+// containment README names). Called without p.mu.
 func (p *proc) settleMarker(st procfs.Stat) bool {
 	key := st.Key()
-	for range markerSettleTries {
+	for {
 		p.mu.Lock()
 		m := p.marked[key]
 		p.mu.Unlock()
 		if m.sure {
 			return m.has
 		}
-		if m.tries >= 3+markerSettleTries {
-			return false // given up by earlier looks
+		if !takeSettlePause(key) {
+			return false
 		}
 		time.Sleep(markerSettlePause)
 		if now, ok := procfs.ReadStat(st.Pid); !ok || now.Dead() || now.Start != st.Start {
@@ -112,11 +135,7 @@ func (p *proc) settleMarker(st procfs.Stat) bool {
 			p.marked[key] = markCheck{has: has, sure: sure, tries: m.tries + 1}
 		}
 		p.mu.Unlock()
-		if sure {
-			return has
-		}
 	}
-	return false
 }
 
 // environHas is procfs.EnvironHas (a variable: a test makes a member read as if it
