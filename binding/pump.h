@@ -42,9 +42,18 @@ class Pump {
   void SetTransient(int64_t handle);
 
  private:
+  // A batch's memory: a JS Buffer's (held by js, made on the JS thread, so that
+  // large output records reach JS as views of it, with no copy), or, when no such
+  // buffer is spare, the binding's own (heap; records are copied out of it).
   struct Batch {
-    std::unique_ptr<uint8_t[]> bytes;
+    std::unique_ptr<uint8_t[]> heap;
+    napi_ref js = nullptr;
+    uint8_t* data = nullptr;
     int64_t len = 0;
+  };
+  struct JsSpare {
+    napi_ref ref;
+    uint8_t* data;
   };
   struct Entry {
     Napi::FunctionReference on_event;
@@ -57,11 +66,23 @@ class Pump {
   static void Run(Pump* pump, const Api* api, int64_t hub, Tsfn tsfn);
   // Batch buffers are reused: a fresh 256 KiB buffer per batch costs page faults
   // on every byte (it is above malloc's mmap threshold), measured as the largest
-  // single cost of streaming. Any thread.
-  std::unique_ptr<uint8_t[]> TakeBuffer();
+  // single cost of streaming when each record was then copied again. A JS buffer
+  // whose views went to JS is the one exception: it is JS's from then on, and a
+  // fresh one replaces it (glibc serves those from its heap once it has freed one,
+  // its mmap threshold rising to their size; measured: the memmove of the copy it
+  // saves, ~7% of a 1 GiB stream's samples, outweighs them). TakeBuffer runs on the
+  // pump, GiveBuffer on either thread.
+  void TakeBuffer(Batch* batch);
   void GiveBuffer(std::unique_ptr<uint8_t[]> bytes);
+  // After a batch's delivery (JS thread): its JS buffer back to the spares, or,
+  // when views of it went to JS, its reference dropped (JS owns it now); then the
+  // spares topped up to kJsBuffers.
+  void Recycle(Napi::Env env, Batch* batch, bool given);
+  void Replenish(Napi::Env env);
   static void Cleanup(void* arg);
-  void Dispatch(Napi::Env env, const uint8_t* p, size_t len);
+  // Delivers a batch's records; ab, when not null, is the JS ArrayBuffer the batch
+  // lives in (given: a view of it went to JS).
+  void Dispatch(Napi::Env env, const uint8_t* p, size_t len, napi_value ab, size_t ab_offset, bool* given);
   // A Uint8Array over this environment's scratch buffer holding a copy of
   // [p, p+len): valid until the next output event (JS thread).
   Napi::Value View(Napi::Env env, const uint8_t* p, size_t len);
@@ -86,6 +107,8 @@ class Pump {
   uint8_t* scratch_data_ = nullptr;
   std::mutex spare_mu_;
   std::vector<std::unique_ptr<uint8_t[]>> spare_;  // guarded by spare_mu_
+  std::vector<JsSpare> js_spare_;                   // guarded by spare_mu_
+  size_t js_live_ = 0;  // JS batch buffers held (spare, filling or queued); guarded by spare_mu_
 };
 
 }  // namespace pws
