@@ -60,7 +60,6 @@ int64_t Pump::Open(Napi::Env env) {
   // An idle hub must not keep Node alive; children ref it while they run.
   tsfn_.Unref(env);
   api_ = &api;
-  Replenish(env);
   try {
     AsyncSignalsBlocked blocked;  // inherited by the pump, which lives inside Go
     thread_ = std::thread(Run, this, api_, id, tsfn_);
@@ -161,12 +160,15 @@ void Pump::Replenish(Napi::Env env) {
   }
 }
 
-void Pump::Recycle(Napi::Env env, Batch* batch, bool given) {
+void Pump::Recycle(Napi::Env env, Batch* batch, bool large) {
   if (batch->js == nullptr) {
     GiveBuffer(std::move(batch->heap));
+    // JS buffers are made once large output flows (a host that only runs
+    // commands with little output never holds any).
+    if (large) Replenish(env);
     return;
   }
-  if (given) {
+  if (large) {
     // JS holds views of it: the memory is theirs now, freed with the last view.
     napi_delete_reference(env, batch->js);
     batch->js = nullptr;
@@ -189,14 +191,14 @@ void Pump::Deliver(Napi::Env env, Napi::Function, Pump* pump, Batch* raw) {
   // buffer's reference goes with its environment).
   if (static_cast<napi_env>(env) == nullptr) return;
   // Handed back even when onEvent throws: Dispatch rethrows only at its end.
-  bool given = false;
+  bool large = false;
   struct Back {
     Pump* pump;
     Napi::Env env;
     Batch* batch;
-    bool* given;
-    ~Back() { pump->Recycle(env, batch, *given); }
-  } back{pump, env, batch.get(), &given};
+    bool* large;
+    ~Back() { pump->Recycle(env, batch, *large); }
+  } back{pump, env, batch.get(), &large};
   napi_value ab = nullptr;
   size_t ab_offset = 0;
   if (batch->js != nullptr) {
@@ -207,13 +209,13 @@ void Pump::Deliver(Napi::Env env, Napi::Function, Pump* pump, Batch* raw) {
       ab = u8.ArrayBuffer();
       ab_offset = u8.ByteOffset();
     }
-    pump->Dispatch(env, batch->data, static_cast<size_t>(batch->len), ab, ab_offset, &given);
+    pump->Dispatch(env, batch->data, static_cast<size_t>(batch->len), ab, ab_offset, &large);
     return;
   }
-  pump->Dispatch(env, batch->data, static_cast<size_t>(batch->len), nullptr, 0, &given);
+  pump->Dispatch(env, batch->data, static_cast<size_t>(batch->len), nullptr, 0, &large);
 }
 
-void Pump::Dispatch(Napi::Env env, const uint8_t* p, size_t len, napi_value ab, size_t ab_offset, bool* given) {
+void Pump::Dispatch(Napi::Env env, const uint8_t* p, size_t len, napi_value ab, size_t ab_offset, bool* large) {
   // A throwing onEvent must not cost other children their events (an EXIT
   // lost would leave its ref held forever), so the batch is finished first
   // and the first exception rethrown afterwards for N-API to report.
@@ -240,11 +242,14 @@ void Pump::Dispatch(Napi::Env env, const uint8_t* p, size_t len, napi_value ab, 
         payload = env.Undefined();
       } else if (output && it->second.transient) {
         payload = View(env, rec + kHeader, plen);
-      } else if (output && ab != nullptr && plen >= kViewMin) {
-        // A view of the batch's JS buffer (the JS side makes it a Buffer).
-        payload = Napi::Uint8Array::New(env, plen, Napi::ArrayBuffer(env, ab),
-                                        ab_offset + static_cast<size_t>(rec + kHeader - p));
-        *given = true;
+      } else if (output && plen >= kViewMin) {
+        *large = true;
+        // A view of the batch's JS buffer (the JS side makes it a Buffer), or a
+        // copy out of the binding's own memory.
+        payload = ab != nullptr
+                      ? Napi::Value(Napi::Uint8Array::New(env, plen, Napi::ArrayBuffer(env, ab),
+                                                          ab_offset + static_cast<size_t>(rec + kHeader - p)))
+                      : Napi::Value(Napi::Buffer<uint8_t>::Copy(env, rec + kHeader, plen));
       } else {
         payload = Napi::Buffer<uint8_t>::Copy(env, rec + kHeader, plen);
       }

@@ -74,15 +74,17 @@ class Pump {
   // pump, GiveBuffer on either thread.
   void TakeBuffer(Batch* batch);
   void GiveBuffer(std::unique_ptr<uint8_t[]> bytes);
-  // After a batch's delivery (JS thread): its JS buffer back to the spares, or,
-  // when views of it went to JS, its reference dropped (JS owns it now); then the
-  // spares topped up to kJsBuffers.
-  void Recycle(Napi::Env env, Batch* batch, bool given);
+  // After a batch's delivery (JS thread); large: it carried an output record of
+  // kViewMin bytes or more. A JS buffer goes back to the spares, or, when views of
+  // it went to JS (large), its reference is dropped (JS owns it now) and the spares
+  // are topped up to kJsBuffers; so are they after a heap batch that was large.
+  void Recycle(Napi::Env env, Batch* batch, bool large);
   void Replenish(Napi::Env env);
   static void Cleanup(void* arg);
   // Delivers a batch's records; ab, when not null, is the JS ArrayBuffer the batch
-  // lives in (given: a view of it went to JS).
-  void Dispatch(Napi::Env env, const uint8_t* p, size_t len, napi_value ab, size_t ab_offset, bool* given);
+  // lives in. large: an output record of kViewMin or more was in it (a view of
+  // it went to JS when ab is set).
+  void Dispatch(Napi::Env env, const uint8_t* p, size_t len, napi_value ab, size_t ab_offset, bool* large);
   // A Uint8Array over this environment's scratch buffer holding a copy of
   // [p, p+len): valid until the next output event (JS thread).
   Napi::Value View(Napi::Env env, const uint8_t* p, size_t len);
