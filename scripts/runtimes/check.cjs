@@ -162,6 +162,34 @@ const checks = {
     return `code 3, stdout and stderr whole, ${o.containment}`
   },
 
+  // 4 MiB through the stream, every chunk kept and checked only at the end: large chunks
+  // are views of the memory the binding filled for JS (napi_create_buffer, then a
+  // typed array over its ArrayBuffer), so a runtime that got either wrong, or a block
+  // filled again after a view of it went out, shows here as bytes out of place.
+  async bulk() {
+    if (win) throw new Skip("POSIX sh only (the producer is a shell loop; Windows' output path is the same binding)")
+    const block = "0123456789abcdef"
+    const script = `s=${block}; n=0; while [ $n -lt 14 ]; do s="$s$s"; n=$((n+1)); done; i=0; while [ $i -lt 16 ]; do printf %s "$s"; i=$((i+1)); done`
+    const total = block.length * 2 ** 14 * 16
+    const child = supervise(["sh", "-c", script], { stdout: "pipe", stderr: "ignore" })
+    const kept = []
+    child.stdout.on("data", (d) => kept.push(d))
+    const o = await bounded(child.outcome, 30_000, "outcome")
+    await waitFor("stdout 'end'", 5000, () => child.stdout.readableEnded)
+    assert(o.code === 0 && o.stdoutBytes === total, `code ${o.code}, stdoutBytes ${o.stdoutBytes}, want 0 and ${total}`)
+    let at = 0
+    for (const d of kept) {
+      assert(Buffer.isBuffer(d), `a chunk is a ${Object.prototype.toString.call(d)}, not a Buffer`)
+      for (let i = 0; i < d.length; i++) {
+        if (d[i] !== block.charCodeAt((at + i) % block.length)) throw new Error(`byte ${at + i} is ${d[i]}, not ${block.charCodeAt((at + i) % block.length)}`)
+      }
+      at += d.length
+    }
+    assert(at === total, `${at} bytes kept, want ${total}`)
+    const views = kept.filter((d) => d.buffer.byteLength > d.length).length
+    return `${total} bytes whole in ${kept.length} chunks kept to the end, ${views} of them views of a larger block`
+  },
+
   async cancelTree() {
     // Windows: first a control, so that this check can fail: the same leader started by
     // child_process (no Job Object of ours) and ended alone leaves its pings running.
