@@ -483,10 +483,7 @@ func TestManyTreesCancelledAtOnceLoseNoMember(t *testing.T) {
 func TestAnOrphanLandingOnASubreaperHostIsAMember(t *testing.T) {
 	h := newHarness(t)
 	withContainment(t, "fallback")
-	if err := setSubreaper(true); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { setSubreaper(false) })
+	asSubreaper(t)
 	c := h.start(&Options{Argv: []string{"sh", "-c", `sh -c 'perl -e "setpgrp(0, 0); print qq(pid orphan \$\$\n); close STDOUT; sleep 60" &'; exec sleep 60`}, Stdout: StdioPipe})
 	h.waitStdout(c, "pid orphan")
 	pids := printedRolePids(h.stdout(c))
@@ -531,10 +528,7 @@ func TestAnOrphanLandingOnASubreaperHostIsAMember(t *testing.T) {
 func TestALeftoverInsideAnExecIsFoundByItsMarker(t *testing.T) {
 	h := newHarness(t)
 	withContainment(t, "fallback")
-	if err := setSubreaper(true); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { setSubreaper(false) })
+	asSubreaper(t)
 	var mu sync.Mutex
 	reads := map[int]int{}
 	environHas = func(pid int, entry []byte) (bool, bool) {
@@ -564,6 +558,15 @@ func TestALeftoverInsideAnExecIsFoundByItsMarker(t *testing.T) {
 	if reads[pids[0]] < 3 {
 		t.Errorf("the leftover's environment was read %d times, want at least 3", reads[pids[0]])
 	}
+}
+
+// asSubreaper makes the test's host a child subreaper until the test ends.
+func asSubreaper(t *testing.T) {
+	t.Helper()
+	if err := setSubreaper(true); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { setSubreaper(false) })
 }
 
 func setSubreaper(on bool) error {
