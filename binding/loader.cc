@@ -280,7 +280,7 @@ const char* const kNodeApi[] = {
     "napi_call_function", "napi_call_threadsafe_function",
     "napi_close_callback_scope", "napi_close_escapable_handle_scope",
     "napi_close_handle_scope", "napi_coerce_to_string", "napi_create_arraybuffer",
-    "napi_create_buffer", "napi_create_buffer_copy",
+    "napi_create_buffer_copy",
     "napi_create_double", "napi_create_error", "napi_create_function",
     "napi_create_object", "napi_create_range_error", "napi_create_reference",
     "napi_create_string_utf8", "napi_create_threadsafe_function",

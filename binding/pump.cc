@@ -18,13 +18,6 @@ static_assert(kBatchCap >= PWS_BATCH_MIN, "pws_hub_next refuses a batch this sma
 // readers, which blocks the children: backpressure with bounded memory.
 constexpr size_t kQueueLen = 8;
 constexpr size_t kHeader = PWS_RECORD_HEADER_SIZE;
-// JS batch buffers kept in circulation: every batch in flight plus the one being
-// filled and one spare. A batch that finds none spare uses the binding's memory.
-constexpr size_t kJsBuffers = kQueueLen + 2;
-// An output record this large reaches JS as a view of its batch's JS buffer
-// instead of a copy. A view keeps the whole batch alive as long as JS holds it, so
-// smaller records, which a consumer may keep many of, are still copied.
-constexpr uint32_t kViewMin = 32 * 1024;
 // How long one pws_hub_next waits before the pump asks again (it also notices a
 // closed hub then at the latest).
 constexpr int32_t kNextWaitMs = 1000;
@@ -87,9 +80,9 @@ void Pump::Run(Pump* pump, const Api* api, int64_t hub, Tsfn tsfn) {
   for (;;) {
     if (!batch) {
       batch.reset(new Batch);
-      pump->TakeBuffer(batch.get());
+      batch->bytes = pump->TakeBuffer();
     }
-    int64_t n = api->hub_next(hub, batch->data, kBatchCap, kNextWaitMs);
+    int64_t n = api->hub_next(hub, batch->bytes.get(), kBatchCap, kNextWaitMs);
     if (n == 0) continue;
     if (n < 0) break;  // PWS_ECLOSED: closed and drained
     // Once JS is gone, keep taking events so that Go's readers never block
@@ -104,24 +97,16 @@ void Pump::Run(Pump* pump, const Api* api, int64_t hub, Tsfn tsfn) {
   }
 }
 
-void Pump::TakeBuffer(Batch* batch) {
+std::unique_ptr<uint8_t[]> Pump::TakeBuffer() {
   {
     std::lock_guard<std::mutex> lock(spare_mu_);
-    if (!js_spare_.empty()) {
-      batch->js = js_spare_.back().ref;
-      batch->data = js_spare_.back().data;
-      js_spare_.pop_back();
-      return;
-    }
     if (!spare_.empty()) {
-      batch->heap = std::move(spare_.back());
+      std::unique_ptr<uint8_t[]> b = std::move(spare_.back());
       spare_.pop_back();
-      batch->data = batch->heap.get();
-      return;
+      return b;
     }
   }
-  batch->heap.reset(new uint8_t[kBatchCap]);
-  batch->data = batch->heap.get();
+  return std::unique_ptr<uint8_t[]>(new uint8_t[kBatchCap]);
 }
 
 void Pump::GiveBuffer(std::unique_ptr<uint8_t[]> bytes) {
@@ -130,92 +115,21 @@ void Pump::GiveBuffer(std::unique_ptr<uint8_t[]> bytes) {
   if (spare_.size() < kQueueLen + 2) spare_.push_back(std::move(bytes));
 }
 
-void Pump::Replenish(Napi::Env env) {
-  // Never under someone else's pending exception (it is not ours to clear).
-  bool pending = false;
-  if (napi_is_exception_pending(env, &pending) != napi_ok || pending) return;
-  for (;;) {
-    {
-      std::lock_guard<std::mutex> lock(spare_mu_);
-      if (js_live_ >= kJsBuffers) return;
-    }
-    // napi_create_buffer: memory of Node's own allocator, not initialized, inside
-    // V8's sandbox where Electron has one (an external buffer would not be).
-    napi_value buf;
-    void* data = nullptr;
-    napi_ref ref = nullptr;
-    if (napi_create_buffer(env, static_cast<size_t>(kBatchCap), &data, &buf) != napi_ok ||
-        napi_create_reference(env, buf, 1, &ref) != napi_ok) {
-      // No memory now: batches use the binding's own buffers until a later try
-      // (the allocation's own exception is dropped).
-      if (napi_is_exception_pending(env, &pending) == napi_ok && pending) {
-        napi_value ignored;
-        napi_get_and_clear_last_exception(env, &ignored);
-      }
-      return;
-    }
-    std::lock_guard<std::mutex> lock(spare_mu_);
-    js_spare_.push_back(JsSpare{ref, static_cast<uint8_t*>(data)});
-    js_live_++;
-  }
-}
-
-void Pump::Recycle(Napi::Env env, Batch* batch, bool large) {
-  if (batch->js == nullptr) {
-    GiveBuffer(std::move(batch->heap));
-    // JS buffers are made once large output flows (a host that only runs
-    // commands with little output never holds any).
-    if (large) Replenish(env);
-    return;
-  }
-  if (large) {
-    // JS holds views of it: the memory is theirs now, freed with the last view.
-    napi_delete_reference(env, batch->js);
-    batch->js = nullptr;
-    {
-      std::lock_guard<std::mutex> lock(spare_mu_);
-      js_live_--;
-    }
-    Replenish(env);
-    return;
-  }
-  std::lock_guard<std::mutex> lock(spare_mu_);
-  js_spare_.push_back(JsSpare{batch->js, batch->data});
-  batch->js = nullptr;
-}
-
 void Pump::Deliver(Napi::Env env, Napi::Function, Pump* pump, Batch* raw) {
   std::unique_ptr<Batch> batch(raw);
   // A null env means Node is emptying the queue of a TSFN being finalized:
-  // only the memory is left to free (the pump may be gone already; a JS
-  // buffer's reference goes with its environment).
+  // only the memory is left to free (the pump may be gone already).
   if (static_cast<napi_env>(env) == nullptr) return;
   // Handed back even when onEvent throws: Dispatch rethrows only at its end.
-  bool large = false;
-  struct Back {
+  struct Recycle {
     Pump* pump;
-    Napi::Env env;
     Batch* batch;
-    bool* large;
-    ~Back() { pump->Recycle(env, batch, *large); }
-  } back{pump, env, batch.get(), &large};
-  napi_value ab = nullptr;
-  size_t ab_offset = 0;
-  if (batch->js != nullptr) {
-    Napi::HandleScope scope(env);
-    napi_value buf;
-    if (napi_get_reference_value(env, batch->js, &buf) == napi_ok && buf != nullptr) {
-      Napi::Uint8Array u8(env, buf);
-      ab = u8.ArrayBuffer();
-      ab_offset = u8.ByteOffset();
-    }
-    pump->Dispatch(env, batch->data, static_cast<size_t>(batch->len), ab, ab_offset, &large);
-    return;
-  }
-  pump->Dispatch(env, batch->data, static_cast<size_t>(batch->len), nullptr, 0, &large);
+    ~Recycle() { pump->GiveBuffer(std::move(batch->bytes)); }
+  } recycle{pump, batch.get()};
+  pump->Dispatch(env, batch->bytes.get(), static_cast<size_t>(batch->len));
 }
 
-void Pump::Dispatch(Napi::Env env, const uint8_t* p, size_t len, napi_value ab, size_t ab_offset, bool* large) {
+void Pump::Dispatch(Napi::Env env, const uint8_t* p, size_t len) {
   // A throwing onEvent must not cost other children their events (an EXIT
   // lost would leave its ref held forever), so the batch is finished first
   // and the first exception rethrown afterwards for N-API to report.
@@ -237,22 +151,10 @@ void Pump::Dispatch(Napi::Env env, const uint8_t* p, size_t len, napi_value ab, 
       // Copied out first: onEvent may spawn, which may rehash the table.
       Napi::Function on_event = it->second.on_event.Value();
       const bool output = type == PWS_EV_STDOUT || type == PWS_EV_STDERR;
-      Napi::Value payload;
-      if (plen == 0) {
-        payload = env.Undefined();
-      } else if (output && it->second.transient) {
-        payload = View(env, rec + kHeader, plen);
-      } else if (output && plen >= kViewMin) {
-        *large = true;
-        // A view of the batch's JS buffer (the JS side makes it a Buffer), or a
-        // copy out of the binding's own memory.
-        payload = ab != nullptr
-                      ? Napi::Value(Napi::Uint8Array::New(env, plen, Napi::ArrayBuffer(env, ab),
-                                                          ab_offset + static_cast<size_t>(rec + kHeader - p)))
-                      : Napi::Value(Napi::Buffer<uint8_t>::Copy(env, rec + kHeader, plen));
-      } else {
-        payload = Napi::Buffer<uint8_t>::Copy(env, rec + kHeader, plen);
-      }
+      Napi::Value payload =
+          plen == 0                          ? env.Undefined()
+          : output && it->second.transient   ? View(env, rec + kHeader, plen)
+                                             : Napi::Buffer<uint8_t>::Copy(env, rec + kHeader, plen);
       on_event.Call({Napi::Number::New(env, type),
                      Napi::Number::New(env, static_cast<double>(aux)), payload});
     } catch (Napi::Error& e) {

@@ -42,18 +42,9 @@ class Pump {
   void SetTransient(int64_t handle);
 
  private:
-  // A batch's memory: a JS Buffer's (held by js, made on the JS thread, so that
-  // large output records reach JS as views of it, with no copy), or, when no such
-  // buffer is spare, the binding's own (heap; records are copied out of it).
   struct Batch {
-    std::unique_ptr<uint8_t[]> heap;
-    napi_ref js = nullptr;
-    uint8_t* data = nullptr;
+    std::unique_ptr<uint8_t[]> bytes;
     int64_t len = 0;
-  };
-  struct JsSpare {
-    napi_ref ref;
-    uint8_t* data;
   };
   struct Entry {
     Napi::FunctionReference on_event;
@@ -66,25 +57,11 @@ class Pump {
   static void Run(Pump* pump, const Api* api, int64_t hub, Tsfn tsfn);
   // Batch buffers are reused: a fresh 256 KiB buffer per batch costs page faults
   // on every byte (it is above malloc's mmap threshold), measured as the largest
-  // single cost of streaming when each record was then copied again. A JS buffer
-  // whose views went to JS is the one exception: it is JS's from then on, and a
-  // fresh one replaces it (glibc serves those from its heap once it has freed one,
-  // its mmap threshold rising to their size; measured: the memmove of the copy it
-  // saves, ~7% of a 1 GiB stream's samples, outweighs them). TakeBuffer runs on the
-  // pump, GiveBuffer on either thread.
-  void TakeBuffer(Batch* batch);
+  // single cost of streaming. Any thread.
+  std::unique_ptr<uint8_t[]> TakeBuffer();
   void GiveBuffer(std::unique_ptr<uint8_t[]> bytes);
-  // After a batch's delivery (JS thread); large: it carried an output record of
-  // kViewMin bytes or more. A JS buffer goes back to the spares, or, when views of
-  // it went to JS (large), its reference is dropped (JS owns it now) and the spares
-  // are topped up to kJsBuffers; so are they after a heap batch that was large.
-  void Recycle(Napi::Env env, Batch* batch, bool large);
-  void Replenish(Napi::Env env);
   static void Cleanup(void* arg);
-  // Delivers a batch's records; ab, when not null, is the JS ArrayBuffer the batch
-  // lives in. large: an output record of kViewMin or more was in it (a view of
-  // it went to JS when ab is set).
-  void Dispatch(Napi::Env env, const uint8_t* p, size_t len, napi_value ab, size_t ab_offset, bool* large);
+  void Dispatch(Napi::Env env, const uint8_t* p, size_t len);
   // A Uint8Array over this environment's scratch buffer holding a copy of
   // [p, p+len): valid until the next output event (JS thread).
   Napi::Value View(Napi::Env env, const uint8_t* p, size_t len);
@@ -109,8 +86,6 @@ class Pump {
   uint8_t* scratch_data_ = nullptr;
   std::mutex spare_mu_;
   std::vector<std::unique_ptr<uint8_t[]>> spare_;  // guarded by spare_mu_
-  std::vector<JsSpare> js_spare_;                   // guarded by spare_mu_
-  size_t js_live_ = 0;  // JS batch buffers held (spare, filling or queued); guarded by spare_mu_
 };
 
 }  // namespace pws

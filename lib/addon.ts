@@ -118,10 +118,7 @@ export interface ContainmentInfo {
   guarantees: string[]
 }
 
-/**
- * payload: a Buffer of its own, or for a child given to transientOutput, an output chunk as a view valid only during the call.
- * From the binding, a large output chunk comes as a Uint8Array over the memory it was read into (no copy); startNative makes it a Buffer.
- */
+/** payload: a Buffer of its own, or for a child given to transientOutput, an output chunk as a view valid only during the call. */
 export type EventCallback = (type: number, aux: number, payload: Buffer | undefined) => void
 
 /** What receives a native child's events. */
@@ -480,8 +477,6 @@ export function startNative(request: object, target: EventSink): NativeChild {
   // One closure per child: the binding calls it with each event.
   return new (loadAddon().Child)(Buffer.from(JSON.stringify(request)), (type, aux, payload) => {
     try {
-      // A view the binding made of a batch's memory: a Buffer over the same bytes.
-      if (payload !== undefined && !Buffer.isBuffer(payload)) payload = asBuffer(payload)
       target.onEvent(type, aux, payload)
     } catch (err) {
       process.nextTick(() => {
@@ -489,11 +484,6 @@ export function startNative(request: object, target: EventSink): NativeChild {
       })
     }
   })
-}
-
-/** A Buffer over the same memory as view (no copy). */
-function asBuffer(view: Uint8Array): Buffer {
-  return Buffer.from(view.buffer, view.byteOffset, view.byteLength)
 }
 
 /** The paths loadAddon() used, once it has loaded. */
