@@ -57,16 +57,22 @@ func (p *proc) carriesMarker(st procfs.Stat) bool {
 	key := st.Key()
 	m := p.marked[key]
 	if !m.sure && m.tries < 3 {
-		has, sure := environHas(st.Pid, p.marker)
-		if has {
-			// Evidence a process of another user could forge by copying the
-			// variable: it counts only for the host's own user.
-			has = ownUser(st.Pid)
-		}
+		has, sure := p.readMarker(st.Pid)
 		m = markCheck{has: has, sure: sure, tries: m.tries + 1}
 		p.marked[key] = m
 	}
 	return m.has
+}
+
+// readMarker reads whether pid's environment holds the tree's marker (sure: the
+// environment could be read). Evidence a process of another user could forge by
+// copying the variable: it counts only for the host's own user.
+func (p *proc) readMarker(pid int) (has, sure bool) {
+	has, sure = environHas(pid, p.marker)
+	if has {
+		has = ownUser(pid)
+	}
+	return has, sure
 }
 
 // Bounds of settleMarker: an environ read again at most this many times per
@@ -126,10 +132,7 @@ func (p *proc) settleMarker(st procfs.Stat) bool {
 		if now, ok := procfs.ReadStat(st.Pid); !ok || now.Dead() || now.Start != st.Start {
 			return false
 		}
-		has, sure := environHas(st.Pid, p.marker)
-		if has {
-			has = ownUser(st.Pid)
-		}
+		has, sure := p.readMarker(st.Pid)
 		p.mu.Lock()
 		if p.marked != nil {
 			p.marked[key] = markCheck{has: has, sure: sure, tries: m.tries + 1}
