@@ -202,14 +202,23 @@ func TestChildrenThenStatFindsTheChildrenOfEveryThread(t *testing.T) {
 	}
 	ch := make(chan started)
 	hold := make(chan struct{})
-	go func() {
+	var start func()
+	start = func() {
 		runtime.LockOSThread() // the thread stays (and keeps its child) until hold closes
 		defer runtime.UnlockOSThread()
+		if unix.Gettid() == os.Getpid() {
+			// Scheduled on the main thread (Go may run any goroutine there): it is
+			// held by this one, so the next goroutine to lock gets another thread.
+			go start()
+			<-hold
+			return
+		}
 		cmd := exec.Command("sleep", "30")
 		err := cmd.Start()
 		ch <- started{cmd, unix.Gettid(), err}
 		<-hold
-	}()
+	}
+	go start()
 	s := <-ch
 	if s.err != nil {
 		t.Fatal(s.err)
