@@ -41,6 +41,25 @@ const pct = (xs, p) => {
 }
 const median = (xs) => pct(xs, 50)
 const loadavg = () => fs.readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).map(Number)
+// The zombies pid 1 holds: an init that reaps slowly keeps every orphan that ended under
+// it, and each of our looks without a cgroup lists pid 1's children (a stat read per
+// zombie once every pid_max microseconds): context for the tree and cancel figures.
+function initZombies() {
+  let n = 0
+  try {
+    for (const t of fs.readdirSync("/proc/1/task")) {
+      for (const pid of fs.readFileSync(`/proc/1/task/${t}/children`, "utf8").split(" ").filter(Boolean)) {
+        try {
+          const st = fs.readFileSync(`/proc/${pid}/stat`, "latin1")
+          if (st.slice(st.lastIndexOf(")") + 2, st.lastIndexOf(")") + 3) === "Z") n++
+        } catch {}
+      }
+    }
+  } catch {
+    return undefined
+  }
+  return n
+}
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
 // One worker: a fresh host for one round of one measure of one implementation.
@@ -121,6 +140,7 @@ async function withProcs(kind, n, fn) {
 // Runs one measure: rounds × implementations (rotated each round), each in a fresh worker.
 async function measure(spec) {
   const load0 = loadavg()
+  const z0 = initZombies()
   const byImpl = Object.fromEntries(spec.impls.map((i) => [i, []]))
   const t0 = Date.now()
   const rounds = spec.rounds ?? ROUNDS
@@ -135,7 +155,7 @@ async function measure(spec) {
     })
   }
   const load1 = loadavg()
-  return { byImpl, load: [load0, load1], seconds: (Date.now() - t0) / 1000 }
+  return { byImpl, load: [load0, load1], initZombies: [z0, initZombies()], seconds: (Date.now() - t0) / 1000 }
 }
 
 const ok = (rs) => rs.filter((r) => !r.error)
@@ -163,14 +183,15 @@ function table(spec, run, pick) {
     r.xcp = r.median / ref("cp")
     r.xfloor = r.median / ref("floor")
   }
-  return { id: spec.id, title: spec.title, unit: spec.unit, higherIsBetter: !!spec.higherIsBetter, cpuLabel: spec.cpuLabel, extraLabels: spec.extraLabels ?? {}, rows, load: run.load, seconds: run.seconds, note: spec.note }
+  return { id: spec.id, title: spec.title, unit: spec.unit, higherIsBetter: !!spec.higherIsBetter, cpuLabel: spec.cpuLabel, extraLabels: spec.extraLabels ?? {}, rows, load: run.load, initZombies: run.initZombies, seconds: run.seconds, note: spec.note }
 }
 
 const f = (v, d = 2) => (v === undefined || !Number.isFinite(v) ? "–" : Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(d))
 
 function printTable(t) {
   const extra = Object.entries(t.extraLabels)
-  console.log(`\n### ${t.title} (${t.unit}${t.higherIsBetter ? ", higher is better" : ""}) — load ${t.load[0].join(" ")} → ${t.load[1].join(" ")}, ${t.seconds.toFixed(0)} s`)
+  const z = t.initZombies?.some((n) => n > 0) ? `, pid 1 held ${t.initZombies.join(" → ")} zombies` : ""
+  console.log(`\n### ${t.title} (${t.unit}${t.higherIsBetter ? ", higher is better" : ""}) — load ${t.load[0].join(" ")} → ${t.load[1].join(" ")}${z}, ${t.seconds.toFixed(0)} s`)
   if (t.note) console.log(t.note)
   const head = ["implementation", "median", "p99", "×cp", "×floor", ...(t.cpuLabel ? [t.cpuLabel] : []), ...extra.map(([, l]) => l)]
   console.log(`| ${head.join(" | ")} |\n|${head.map(() => "---").join("|")}|`)
