@@ -222,6 +222,7 @@ func (c *Child) Cancel(reason string, sig int, grace time.Duration) {
 	c.ladderDone = make(chan struct{})
 	done := c.ladderDone
 	c.mu.Unlock()
+	busyBegin() // until the ladder ends (runMemberSteps)
 	firstSteps.Add(&firstStep{c: c, sig: sig, grace: grace, done: done}, runFirstSteps)
 }
 
@@ -262,6 +263,7 @@ func runMemberSteps(batch []*firstStep) {
 	signalMembersBatch(batch, func(s *firstStep) {
 		go func() {
 			defer close(s.done)
+			defer busyEnd()
 			s.c.ladderFrom(s.at, s.sig, s.grace)
 		}()
 	})
@@ -461,6 +463,8 @@ func (c *Child) supervise() {
 	st, werr := c.p.wait()
 	close(c.leaderEnd)
 	exitAt := time.Now()
+	busyBegin() // the settling, up to EXIT: every P (procs_linux.go)
+	defer busyEnd()
 	if c.timer != nil {
 		c.timer.Stop()
 	}

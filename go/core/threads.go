@@ -58,6 +58,7 @@ func ReserveThreads() (procs, threads int) {
 		reserve.procs = capProcs(maxProcs)
 		reserve.threads = reserve.procs + blockingSlots + spareThreads
 		prewarm(reserve.threads)
+		manageProcs(reserve.procs) // one P until there is slow work (Linux: procs_linux.go)
 	})
 	return reserve.procs, reserve.threads
 }

@@ -7,7 +7,11 @@ var slots = make(chan struct{}, blockingSlots)
 // Never call it while holding a slot.
 func blocking() (release func()) {
 	slots <- struct{}{}
-	return func() { <-slots }
+	busyBegin()
+	return func() {
+		busyEnd()
+		<-slots
+	}
 }
 
 // probeThreads checks, when the host gave a way to (ProbeThreads), that n more
