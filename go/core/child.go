@@ -307,6 +307,11 @@ func (c *Child) Write(data []byte, seq int64) error {
 	if c.stdin == nil {
 		return usage("stdin is not a pipe")
 	}
+	// A conversation with the child (a language server's requests and answers):
+	// every P for it, as for slow work (procs_linux.go), so that the answer's
+	// hand-offs do not queue for one P.
+	busyBegin()
+	defer busyEnd()
 	return c.stdin.write(data, seq)
 }
 
