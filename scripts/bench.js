@@ -18,6 +18,7 @@ const cp = require("node:child_process")
 const fs = require("node:fs")
 const os = require("node:os")
 const path = require("node:path")
+const { stat: procStat } = require("./procfs.cjs")
 
 const ROOT = path.resolve(__dirname, "..")
 const OUT = path.resolve(ROOT, process.env.BENCH_OUT || "build/bench")
@@ -49,10 +50,7 @@ function initZombies() {
   try {
     for (const t of fs.readdirSync("/proc/1/task")) {
       for (const pid of fs.readFileSync(`/proc/1/task/${t}/children`, "utf8").split(" ").filter(Boolean)) {
-        try {
-          const st = fs.readFileSync(`/proc/${pid}/stat`, "latin1")
-          if (st.slice(st.lastIndexOf(")") + 2, st.lastIndexOf(")") + 3) === "Z") n++
-        } catch {}
+        if (procStat(Number(pid))?.state === "Z") n++
       }
     }
   } catch {
